@@ -9,6 +9,7 @@
 #define HAMN_BASE_BASE_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -85,4 +85,10 @@ bool hamn_have_openat2(void);
 /* Is the file behind fd on a filesystem with the given statfs magic? */
 int hamn_fd_is_fs(int fd, unsigned long magic, bool *out, struct hamn_error **err);
 
+/*
+ * Tests only: forget the openat2 probe so the next call re-reads
+ * HAMN_TEST_NO_OPENAT2. Not thread-safe against concurrent resolution.
+ */
+void hamn_fs_reset_probe_for_tests(void);
+
 #endif

@@ -27,15 +27,27 @@ struct hamn_spawn {
 	bool new_session;		/* setsid() in the child */
 };
 
-/* Start the program; *pid_out is its pid. The caller reaps it. */
+/*
+ * Start the program; *pid_out is its pid. The caller reaps it.
+ * The child gets exactly the mapped fds (overlapping maps such as 1->2 with
+ * 2->1 work), default signal dispositions and an empty signal mask. argv[0]
+ * is looked up in the caller's PATH (not envp's). A failure before the
+ * program runs is returned here, the child already reaped:
+ * "spawn 'foo': exec: No such file or directory" (errnum ENOENT), or
+ * "spawn 'foo': chdir '/x': ...". Thread-safe (uses fork; the child makes
+ * async-signal-safe calls only).
+ */
 int hamn_spawn_start(const struct hamn_spawn *sp, pid_t *pid_out, struct hamn_error **err);
 
-/* Wait for pid; *status_out is the exit code, or 128+signal if killed. */
+/* Wait for pid (EINTR retried); *status_out (may be NULL) is the exit code, or 128+signal. */
 int hamn_spawn_wait(pid_t pid, int *status_out, struct hamn_error **err);
 
 /*
  * Run argv to completion, capturing stdout (at most max_out bytes) into a
- * new string when out is non-NULL; stderr goes to the parent's stderr.
+ * new string when out is non-NULL; stderr goes to the parent's stderr,
+ * stdin is /dev/null. More output than max_out is EFBIG (the rest is
+ * drained, the child is still reaped). With status_out NULL a non-zero
+ * exit status is an error (EIO); otherwise it is returned there.
  */
 int hamn_spawn_run(char *const *argv, char **out, size_t max_out, int *status_out,
 		   struct hamn_error **err);

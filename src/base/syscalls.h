@@ -222,4 +222,20 @@ static inline pid_t sys_gettid(void)
 	return (pid_t)syscall(SYS_gettid);
 }
 
+/* keyctl(2) (glibc has no wrapper; libkeyutils does). */
+static inline long sys_keyctl(int op, unsigned long a2, unsigned long a3, unsigned long a4,
+			      unsigned long a5)
+{
+	return syscall(SYS_keyctl, op, a2, a3, a4, a5);
+}
+
+#ifndef SYS_bpf
+#define SYS_bpf 321
+#endif
+/* bpf(2); attr is a union bpf_attr from <linux/bpf.h>. Returned fds are O_CLOEXEC. */
+static inline int sys_bpf(int cmd, void *attr, unsigned int size)
+{
+	return (int)syscall(SYS_bpf, cmd, attr, size);
+}
+
 #endif

@@ -26,6 +26,13 @@
 
 #define HAMN_OCI_VERSION "1.0.2"
 
+/*
+ * GNU C predefines the old macro `linux` as 1 (-std=gnu17), which would turn
+ * the member spec->linux below into a syntax error. Nothing in hamn uses the
+ * macro (use __linux__), so drop it.
+ */
+#undef linux
+
 /* ---- process ---- */
 
 struct hamn_oci_rlimit {
@@ -79,7 +86,7 @@ struct hamn_oci_mount {
 	char *source;		/* may be NULL */
 	char **options;		/* raw option strings as in config.json */
 	/* Derived from options by hamn_oci_mount_flags(): */
-	unsigned long flags;	/* MS_* to set */
+	unsigned long flags;	/* MS_* to set; includes MS_BIND ("bind") or MS_BIND|MS_REC ("rbind") */
 	unsigned long clear_flags;	/* MS_* explicitly cleared ("rw", "suid", ...) */
 	unsigned long propagation;	/* MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE (| MS_REC) or 0 */
 	char *data;		/* the remaining options joined with ',' ("mode=755,size=65536k") */
@@ -103,6 +110,23 @@ enum hamn_oci_hook_kind {
 	HAMN_OCI_HOOK_POSTSTOP,
 	HAMN_OCI_HOOK_N_KINDS,
 };
+
+/*
+ * Fill the derived fields of m (flags, clear_flags, propagation, data, bind,
+ * recursive) from m->options and m->type; replaces any earlier m->data.
+ * When options repeat or contradict ("rw", "ro") the last one wins. Options
+ * that are not flags ("mode=755", "size=64m", "newinstance") go to data, in
+ * their original order, comma-joined; data is NULL when there are none.
+ * hamn_oci_spec_parse() calls this for every mount.
+ */
+void hamn_oci_mount_flags(struct hamn_oci_mount *m);
+/*
+ * Apply one option to the three masks: true when opt is a flag or a
+ * propagation option (then *flags, *clear_flags or *propagation changed),
+ * false when it belongs in the filesystem data.
+ */
+bool hamn_oci_mount_option(const char *opt, unsigned long *flags, unsigned long *clear_flags,
+			   unsigned long *propagation);
 
 /* ---- linux ---- */
 

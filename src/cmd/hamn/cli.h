@@ -1,0 +1,66 @@
+/*
+ * cli.h - shared by the hamn CLI's command files. The CLI changes nothing by
+ * itself: every command is one or more API calls through src/client.
+ */
+#ifndef HAMN_CMD_HAMN_CLI_H
+#define HAMN_CMD_HAMN_CLI_H
+
+#include <getopt.h>
+
+#include "base/base.h"
+#include "client/client.h"
+
+/* Exit codes as docker's: 125 daemon/CLI error, 126 cannot invoke, 127 not found. */
+#define CLI_EXIT_ERROR 125
+
+struct cli {
+	const char *host;		/* -H, or NULL for the default */
+	struct hamn_client *client;	/* made on first use */
+};
+
+struct cli_command {
+	const char *name;
+	int (*run)(struct cli *cli, int argc, char **argv);
+	const char *usage;		/* "[OPTIONS] CONTAINER [CONTAINER...]" */
+	const char *summary;
+};
+
+/* The client for this invocation (connects lazily); NULL + message on a bad host. */
+struct hamn_client *cli_client(struct cli *cli);
+
+/* Print "hamn: <msg>" (docker prints "Error response from daemon: ..." for daemon errors). */
+void cli_error(struct hamn_error *err);
+void cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print usage of a command to stdout (--help) or stderr (misuse). */
+void cli_usage(const struct cli_command *cmd, FILE *to);
+/* true when argv has -h/--help; prints the usage. */
+bool cli_wants_help(const struct cli_command *cmd, int argc, char **argv);
+
+/* Short id (first 12 hex) of a full id, in buf. */
+const char *cli_short_id(const char *id, char buf[13]);
+
+/* Commands, one file per group. */
+int cmd_run(struct cli *cli, int argc, char **argv);
+int cmd_create(struct cli *cli, int argc, char **argv);
+int cmd_start(struct cli *cli, int argc, char **argv);
+int cmd_stop(struct cli *cli, int argc, char **argv);
+int cmd_kill(struct cli *cli, int argc, char **argv);
+int cmd_restart(struct cli *cli, int argc, char **argv);
+int cmd_rm(struct cli *cli, int argc, char **argv);
+int cmd_wait(struct cli *cli, int argc, char **argv);
+int cmd_logs(struct cli *cli, int argc, char **argv);
+int cmd_ps(struct cli *cli, int argc, char **argv);
+int cmd_inspect(struct cli *cli, int argc, char **argv);
+int cmd_version(struct cli *cli, int argc, char **argv);
+int cmd_info(struct cli *cli, int argc, char **argv);
+
+const struct cli_command *cli_find_command(const char *name);
+
+/*
+ * Attach to a container's (or exec's) hijacked stream and copy: stdin to the
+ * socket when `in` is true, the socket to stdout/stderr (demultiplexed unless
+ * tty). Returns when the daemon closes the stream.
+ */
+int cli_pump(int sock, struct hamn_buf *early, bool in, bool tty, struct hamn_error **err);
+
+#endif

@@ -1,0 +1,157 @@
+/*
+ * hamn - the command line client of hamnd, with docker's syntax.
+ */
+#include "cli.h"
+
+#include <stdarg.h>
+
+static const struct cli_command commands[] = {
+	{ "run", cmd_run, "[OPTIONS] IMAGE [COMMAND] [ARG...]",
+	  "Create and run a new container from an image" },
+	{ "create", cmd_create, "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container" },
+	{ "start", cmd_start, "[OPTIONS] CONTAINER [CONTAINER...]",
+	  "Start one or more stopped containers" },
+	{ "stop", cmd_stop, "[OPTIONS] CONTAINER [CONTAINER...]",
+	  "Stop one or more running containers" },
+	{ "kill", cmd_kill, "[OPTIONS] CONTAINER [CONTAINER...]",
+	  "Kill one or more running containers" },
+	{ "restart", cmd_restart, "[OPTIONS] CONTAINER [CONTAINER...]",
+	  "Restart one or more containers" },
+	{ "rm", cmd_rm, "[OPTIONS] CONTAINER [CONTAINER...]", "Remove one or more containers" },
+	{ "wait", cmd_wait, "CONTAINER [CONTAINER...]",
+	  "Block until one or more containers stop, then print their exit codes" },
+	{ "logs", cmd_logs, "[OPTIONS] CONTAINER", "Fetch the logs of a container" },
+	{ "ps", cmd_ps, "[OPTIONS]", "List containers" },
+	{ "inspect", cmd_inspect, "[OPTIONS] NAME|ID [NAME|ID...]",
+	  "Return low-level information on hamn objects" },
+	{ "version", cmd_version, "", "Show the hamn version information" },
+	{ "info", cmd_info, "", "Display system-wide information" },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct cli_command *cli_find_command(const char *name)
+{
+	for (const struct cli_command *c = commands; c->name; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+struct hamn_client *cli_client(struct cli *cli)
+{
+	_cleanup_error_ struct hamn_error *err = NULL;
+
+	if (!cli->client) {
+		cli->client = hamn_client_new(cli->host, &err);
+		if (!cli->client)
+			cli_error(err);
+	}
+	return cli->client;
+}
+
+void cli_error(struct hamn_error *err)
+{
+	fprintf(stderr, "hamn: %s\n", err ? err->msg : "unknown error");
+}
+
+void cli_errorf(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("hamn: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void cli_usage(const struct cli_command *cmd, FILE *to)
+{
+	fprintf(to, "\nUsage:  hamn %s %s\n\n%s\n", cmd->name, cmd->usage, cmd->summary);
+}
+
+bool cli_wants_help(const struct cli_command *cmd, int argc, char **argv)
+{
+	/* only options before the first operand: "hamn run img sh --help" is the container's */
+	for (int i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			cli_usage(cmd, stdout);
+			return true;
+		}
+	}
+	return false;
+}
+
+const char *cli_short_id(const char *id, char buf[13])
+{
+	snprintf(buf, 13, "%s", str_has_prefix(id, "sha256:") ? id + 7 : id);
+	return buf;
+}
+
+static void usage(FILE *to)
+{
+	fprintf(to, "\nUsage:  hamn [OPTIONS] COMMAND\n\nA container engine with docker's syntax.\n\n"
+		    "Options:\n"
+		    "  -H, --host string      Daemon socket to connect to (default: $HAMN_HOST, "
+		    "$DOCKER_HOST, unix:///run/hamn/hamn.sock)\n"
+		    "  -v, --version          Print version information and quit\n\n"
+		    "Commands:\n");
+	for (const struct cli_command *c = commands; c->name; c++)
+		fprintf(to, "  %-10s %s\n", c->name, c->summary);
+	fprintf(to, "\nRun 'hamn COMMAND --help' for more information on a command.\n");
+}
+
+/* Global options come before the command; returns the index of the command or -1. */
+static int parse_global(struct cli *cli, int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		const char *a = argv[i];
+
+		if ((strcmp(a, "-H") == 0 || strcmp(a, "--host") == 0) && i + 1 < argc) {
+			cli->host = argv[++i];
+		} else if (str_has_prefix(a, "--host=")) {
+			cli->host = a + 7;
+		} else if (strcmp(a, "-v") == 0 || strcmp(a, "--version") == 0) {
+			printf("hamn version %s\n", HAMN_VERSION);
+			exit(0);
+		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			usage(stdout);
+			exit(0);
+		} else if (strcmp(a, "-D") == 0 || strcmp(a, "--debug") == 0) {
+			hamn_log_set_level(HAMN_LOG_DEBUG);
+		} else {
+			cli_errorf("unknown flag: %s", a);
+			return -1;
+		}
+	}
+	return i;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli cli = { 0 };
+	const struct cli_command *cmd;
+	int i, rc;
+
+	i = parse_global(&cli, argc, argv);
+	if (i < 0)
+		return CLI_EXIT_ERROR;
+	if (i >= argc) {
+		usage(stderr);
+		return 0;
+	}
+	cmd = cli_find_command(argv[i]);
+	if (!cmd) {
+		cli_errorf("'%s' is not a hamn command.\nSee 'hamn --help'", argv[i]);
+		return CLI_EXIT_ERROR;
+	}
+	if (cli_wants_help(cmd, argc - i, argv + i))
+		return 0;
+	rc = cmd->run(&cli, argc - i, argv + i);
+	hamn_client_free(cli.client);
+	return rc;
+}

@@ -1,0 +1,200 @@
+/*
+ * ps.c - `hamn ps` and `hamn logs`: the two read-only container listings.
+ */
+#include "cli.h"
+
+static void add_filter(json_t *filters, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	_cleanup_free_ char *key = eq ? xstrndup(arg, (size_t)(eq - arg)) : xstrdup(arg);
+	json_t *m = json_object_get(filters, key);
+
+	if (!m) {
+		m = json_object();
+		json_object_set_new(filters, key, m);
+	}
+	json_object_set_new(m, eq ? eq + 1 : "", json_true());
+}
+
+/* docker's COMMAND column: quoted, truncated to 20 characters with an ellipsis. */
+static char *command_column(const char *cmd, bool trunc)
+{
+	size_t len = strlen(cmd);
+
+	if (trunc && len > 20)
+		return xasprintf("\"%.19s…\"", cmd);
+	return xasprintf("\"%s\"", cmd);
+}
+
+static void print_row(json_t *ctr, bool trunc, int64_t now)
+{
+	char sid[13];
+	const char *id = json_string_value(json_object_get(ctr, "Id"));
+	json_t *names = json_object_get(ctr, "Names");
+	const char *name = json_string_value(json_array_get(names, 0));
+	int64_t created = json_integer_value(json_object_get(ctr, "Created"));
+	_cleanup_free_ char *cmd = command_column(
+		json_string_value(json_object_get(ctr, "Command")) ?: "", trunc);
+	_cleanup_free_ char *ago = hamn_human_duration((now - created) * 1000000000LL);
+	_cleanup_free_ char *created_col = xasprintf("%s ago", ago);
+
+	printf("%-15s %-15s %-22s %-15s %-25s %-10s %s\n", trunc ? cli_short_id(id ?: "", sid) : id,
+	       json_string_value(json_object_get(ctr, "Image")) ?: "", cmd, created_col,
+	       json_string_value(json_object_get(ctr, "Status")) ?: "", "",
+	       name ? name + (name[0] == '/') : "");
+}
+
+int cmd_ps(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "all", no_argument, NULL, 'a' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "filter", required_argument, NULL, 'f' },
+		{ "no-trunc", no_argument, NULL, 'T' },
+		{ "last", required_argument, NULL, 'n' },
+		{ "latest", no_argument, NULL, 'l' },
+		{ NULL, 0, NULL, 0 },
+	};
+	_cleanup_error_ struct hamn_error *err = NULL;
+	_cleanup_json_ json_t *filters = json_object(), *list = NULL;
+	_cleanup_free_ char *fjson = NULL, *fenc = NULL, *path = NULL;
+	bool all = false, quiet = false, trunc = true;
+	int limit = -1, opt;
+	struct hamn_client *c;
+	json_t *ctr;
+	size_t i;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "aqf:n:l", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'a': all = true; break;
+		case 'q': quiet = true; break;
+		case 'f': add_filter(filters, optarg); break;
+		case 'T': trunc = false; break;
+		case 'n': limit = atoi(optarg); all = true; break;
+		case 'l': limit = 1; all = true; break;
+		default: return 1;
+		}
+	}
+	if (!(c = cli_client(cli)))
+		return CLI_EXIT_ERROR;
+	fjson = hamn_json_dump(filters);
+	fenc = hamn_client_urlencode(fjson);
+	path = xasprintf("/containers/json?all=%d&limit=%d&filters=%s", all, limit, fenc);
+	if (hamn_client_json(c, "GET", path, NULL, &list, &err) < 0) {
+		fprintf(stderr, "Error response from daemon: %s\n", err->msg);
+		return 1;
+	}
+	if (!quiet)
+		printf("%-15s %-15s %-22s %-15s %-25s %-10s %s\n", "CONTAINER ID", "IMAGE",
+		       "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES");
+	int64_t now = hamn_now_ns() / 1000000000LL;
+	json_array_foreach(list, i, ctr) {
+		char sid[13];
+		const char *id = json_string_value(json_object_get(ctr, "Id")) ?: "";
+
+		if (quiet)
+			printf("%s\n", trunc ? cli_short_id(id, sid) : id);
+		else
+			print_row(ctr, trunc, now);
+	}
+	return 0;
+}
+
+static int write_stdout(void *ctx, const char *data, size_t len)
+{
+	struct hamn_error *err = NULL;
+
+	/* a closed stdout (| head) ends the stream quietly */
+	if (hamn_write_all(STDOUT_FILENO, data, len, &err) < 0) {
+		hamn_error_free(&err);
+		return -1;
+	}
+	return 0;
+}
+
+static int demux_frames(void *ctx, const char *data, size_t len)
+{
+	struct hamn_buf *pending = ctx;
+	struct hamn_error *err = NULL;
+
+	hamn_buf_append(pending, data, len);
+	while (pending->len >= 8) {
+		const unsigned char *h = (const unsigned char *)pending->data;
+		size_t n = ((size_t)h[4] << 24) | ((size_t)h[5] << 16) | ((size_t)h[6] << 8) | h[7];
+
+		if (pending->len < 8 + n)
+			break;
+		if (hamn_write_all(h[0] == 2 ? STDERR_FILENO : STDOUT_FILENO, pending->data + 8, n,
+				   &err) < 0) {
+			hamn_error_free(&err);
+			return -1;
+		}
+		hamn_buf_consume(pending, 8 + n);
+	}
+	return 0;
+}
+
+/* Is the container's Config.Tty set? (logs are raw with a tty, multiplexed without) */
+static int container_tty(struct hamn_client *c, const char *enc, bool *tty, struct hamn_error **err)
+{
+	_cleanup_free_ char *path = xasprintf("/containers/%s/json", enc);
+	_cleanup_json_ json_t *info = NULL;
+
+	if (hamn_client_json(c, "GET", path, NULL, &info, err) < 0)
+		return -1;
+	*tty = json_is_true(json_object_get(json_object_get(info, "Config"), "Tty"));
+	return 0;
+}
+
+int cmd_logs(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "follow", no_argument, NULL, 'f' },
+		{ "timestamps", no_argument, NULL, 't' },
+		{ "tail", required_argument, NULL, 'n' },
+		{ "since", required_argument, NULL, 'S' },
+		{ "until", required_argument, NULL, 'U' },
+		{ NULL, 0, NULL, 0 },
+	};
+	_cleanup_error_ struct hamn_error *err = NULL;
+	_cleanup_buf_ struct hamn_buf q = HAMN_BUF_INIT;
+	_cleanup_buf_ struct hamn_buf pending = HAMN_BUF_INIT;
+	_cleanup_free_ char *enc = NULL, *path = NULL;
+	struct hamn_client *c;
+	bool tty = false;
+	int opt, status = 0;
+
+	hamn_buf_puts(&q, "stdout=1&stderr=1");
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "ftn:", opts, NULL)) != -1) {
+		_cleanup_free_ char *v = optarg ? hamn_client_urlencode(optarg) : NULL;
+		switch (opt) {
+		case 'f': hamn_buf_puts(&q, "&follow=1"); break;
+		case 't': hamn_buf_puts(&q, "&timestamps=1"); break;
+		case 'n': hamn_buf_printf(&q, "&tail=%s", v); break;
+		case 'S': hamn_buf_printf(&q, "&since=%s", v); break;
+		case 'U': hamn_buf_printf(&q, "&until=%s", v); break;
+		default: return 1;
+		}
+	}
+	if (optind + 1 != argc) {
+		cli_errorf("\"hamn logs\" requires exactly 1 argument.");
+		return 1;
+	}
+	if (!(c = cli_client(cli)))
+		return CLI_EXIT_ERROR;
+	enc = hamn_client_urlencode(argv[optind]);
+	path = xasprintf("/containers/%s/logs?%s", enc, q.data);
+	if (container_tty(c, enc, &tty, &err) == 0) {
+		struct hamn_client_stream req = {
+			.method = "GET", .path = path, .body_fd = -1,
+			.on_data = tty ? write_stdout : demux_frames,
+			.ctx = tty ? NULL : &pending,
+		};
+		if (hamn_client_stream(c, &req, &status, &err) == 0)
+			return 0;
+	}
+	fprintf(stderr, "Error response from daemon: %s\n", err->msg);
+	return 1;
+}
