@@ -468,7 +468,8 @@ static int check_includes(json_t *rule, const char *path, const struct host *h, 
 	if (min_kernel) {
 		if (parse_kernel_version(min_kernel, ipath, &major, &minor, err) < 0)
 			return -1;
-		if (h->kernel_major < major || (h->kernel_major == major && h->kernel_minor < minor))
+		if (h->kernel_major < major ||
+		    (h->kernel_major == major && h->kernel_minor < minor))
 			*ok = false;
 	}
 	return 0;

@@ -77,6 +77,7 @@ enum rt_msg_type {
 	MSG_READY,		/* child -> parent: set up, waiting for start (may carry a pty fd) */
 	MSG_START,		/* parent -> child: exec the process */
 	MSG_ERROR,		/* child -> parent: step/errnum/detail */
+	MSG_CONSOLE,		/* child -> parent: the pty master (no console socket) */
 };
 
 struct rt_msg {

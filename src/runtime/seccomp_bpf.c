@@ -156,7 +156,8 @@ static int add_arches(scmp_filter_ctx ctx, char *const *arches, struct hamn_erro
 		}
 		rc = seccomp_arch_add(ctx, token);
 		if (rc < 0 && rc != -EEXIST)
-			return hamn_error_set(err, -rc, "seccomp: add architecture '%s'", arches[i]);
+			return hamn_error_set(err, -rc, "seccomp: add architecture '%s'",
+					      arches[i]);
 	}
 	return 0;
 }
@@ -201,8 +202,8 @@ static int add_syscall(scmp_filter_ctx ctx, int nr, uint32_t act,
 	return 0;
 }
 
-static int add_rule(scmp_filter_ctx ctx, uint32_t default_act, const struct hamn_oci_seccomp_rule *r,
-		    size_t idx, struct hamn_error **err)
+static int add_rule(scmp_filter_ctx ctx, uint32_t default_act,
+		    const struct hamn_oci_seccomp_rule *r, size_t idx, struct hamn_error **err)
 {
 	uint32_t act;
 
@@ -250,7 +251,8 @@ static void emit_jgt(struct stub *s, int max)
 	if (max < 0)
 		emit(s, (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA, 0), TO_MAIN, TO_LITERAL);
 	else
-		emit(s, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, (uint32_t)max, 0, 0),
+		emit(s, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, (uint32_t)max,
+						     0, 0),
 		     TO_ENOSYS, TO_MAIN);
 }
 

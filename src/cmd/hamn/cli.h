@@ -39,6 +39,12 @@ bool cli_wants_help(const struct cli_command *cmd, int argc, char **argv);
 /* Short id (first 12 hex) of a full id, in buf. */
 const char *cli_short_id(const char *id, char buf[13]);
 
+/*
+ * Print rows (an array of objects) with a Go-template format. A "table"
+ * format gets a header row from `headers` (field -> title) and aligned columns.
+ */
+int cli_print_rows(json_t *rows, const char *format, json_t *headers, struct hamn_error **err);
+
 /* Commands, one file per group. */
 int cmd_run(struct cli *cli, int argc, char **argv);
 int cmd_create(struct cli *cli, int argc, char **argv);

@@ -196,11 +196,31 @@ static int inspect_one(struct hamn_client *c, const char *name, void *ctx, struc
 
 int cmd_inspect(struct cli *cli, int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "format", required_argument, NULL, 'f' },
+		{ "type", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 },
+	};
+	_cleanup_error_ struct hamn_error *err = NULL;
 	_cleanup_json_ json_t *all = json_array();
-	int rc;
+	const char *format = NULL;
+	int rc, opt;
 
-	/* TODO(#4): --format with Go templates */
-	rc = for_each(cli, 1, argc, argv, inspect_one, all, false);
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "f:", opts, NULL)) != -1) {
+		if (opt == 'f')
+			format = optarg;
+		else if (opt == '?')
+			return 1;
+	}
+	rc = for_each(cli, optind, argc, argv, inspect_one, all, false);
+	if (format) {
+		if (cli_print_rows(all, format, NULL, &err) < 0) {
+			cli_error(err);
+			return 1;
+		}
+		return rc;
+	}
 	_cleanup_free_ char *text = json_dumps(all, JSON_INDENT(4));
 	printf("%s\n", text);
 	return rc;

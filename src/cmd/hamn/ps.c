@@ -16,32 +16,100 @@ static void add_filter(json_t *filters, const char *arg)
 	json_object_set_new(m, eq ? eq + 1 : "", json_true());
 }
 
-/* docker's COMMAND column: quoted, truncated to 20 characters with an ellipsis. */
-static char *command_column(const char *cmd, bool trunc)
-{
-	size_t len = strlen(cmd);
+#define PS_DEFAULT_FORMAT \
+	"table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
 
-	if (trunc && len > 20)
-		return xasprintf("\"%.19s…\"", cmd);
-	return xasprintf("\"%s\"", cmd);
+static json_t *ps_headers(void)
+{
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "ID",
+			 "CONTAINER ID", "Image", "IMAGE", "Command", "COMMAND", "CreatedAt",
+			 "CREATED AT", "RunningFor", "CREATED", "Status", "STATUS", "Ports", "PORTS",
+			 "Names", "NAMES", "Labels", "LABELS", "State", "STATE", "Mounts", "MOUNTS",
+			 "Networks", "NETWORKS", "Size", "SIZE");
 }
 
-static void print_row(json_t *ctr, bool trunc, int64_t now)
+/* "0.0.0.0:8080->80/tcp, 443/tcp" from the Ports array. */
+static char *ports_column(json_t *ports)
 {
-	char sid[13];
-	const char *id = json_string_value(json_object_get(ctr, "Id"));
-	json_t *names = json_object_get(ctr, "Names");
-	const char *name = json_string_value(json_array_get(names, 0));
-	int64_t created = json_integer_value(json_object_get(ctr, "Created"));
-	_cleanup_free_ char *cmd = command_column(
-		json_string_value(json_object_get(ctr, "Command")) ?: "", trunc);
-	_cleanup_free_ char *ago = hamn_human_duration((now - created) * 1000000000LL);
-	_cleanup_free_ char *created_col = xasprintf("%s ago", ago);
+	struct hamn_buf b = HAMN_BUF_INIT;
+	size_t i;
+	json_t *p;
 
-	printf("%-15s %-15s %-22s %-15s %-25s %-10s %s\n", trunc ? cli_short_id(id ?: "", sid) : id,
-	       json_string_value(json_object_get(ctr, "Image")) ?: "", cmd, created_col,
-	       json_string_value(json_object_get(ctr, "Status")) ?: "", "",
-	       name ? name + (name[0] == '/') : "");
+	json_array_foreach(ports, i, p) {
+		const char *ip = json_string_value(json_object_get(p, "IP"));
+		json_int_t pub = json_integer_value(json_object_get(p, "PublicPort"));
+		json_int_t priv = json_integer_value(json_object_get(p, "PrivatePort"));
+		const char *type = json_string_value(json_object_get(p, "Type")) ?: "tcp";
+
+		if (i)
+			hamn_buf_puts(&b, ", ");
+		if (pub)
+			hamn_buf_printf(&b, "%s:%lld->", ip ?: "0.0.0.0", (long long)pub);
+		hamn_buf_printf(&b, "%lld/%s", (long long)priv, type);
+	}
+	return hamn_buf_steal(&b);
+}
+
+static char *joined_names(json_t *arr, bool strip_slash)
+{
+	struct hamn_buf b = HAMN_BUF_INIT;
+	size_t i;
+	json_t *n;
+
+	json_array_foreach(arr, i, n) {
+		const char *s = json_string_value(n) ?: "";
+		if (i)
+			hamn_buf_putc(&b, ',');
+		hamn_buf_puts(&b, strip_slash && s[0] == '/' ? s + 1 : s);
+	}
+	return hamn_buf_steal(&b);
+}
+
+static char *labels_column(json_t *labels)
+{
+	struct hamn_buf b = HAMN_BUF_INIT;
+	const char *k;
+	json_t *v;
+	bool first = true;
+
+	json_object_foreach(labels, k, v) {
+		hamn_buf_printf(&b, "%s%s=%s", first ? "" : ",", k, json_string_value(v) ?: "");
+		first = false;
+	}
+	return hamn_buf_steal(&b);
+}
+
+/* The object docker's ps templates see for one container. */
+static json_t *ps_row(json_t *ctr, bool trunc, int64_t now)
+{
+	char sid[13], created[HAMN_TIME_STR_MAX];
+	const char *id = json_string_value(json_object_get(ctr, "Id")) ?: "";
+	const char *cmd = json_string_value(json_object_get(ctr, "Command")) ?: "";
+	int64_t at = json_integer_value(json_object_get(ctr, "Created"));
+	_cleanup_free_ char *dur = hamn_human_duration((now - at) * 1000000000LL);
+	_cleanup_free_ char *ago = xasprintf("%s ago", dur);
+	_cleanup_free_ char *names = joined_names(json_object_get(ctr, "Names"), true);
+	_cleanup_free_ char *ports = ports_column(json_object_get(ctr, "Ports"));
+	_cleanup_free_ char *labels = labels_column(json_object_get(ctr, "Labels"));
+	_cleanup_free_ char *command = trunc && strlen(cmd) > 20 ? xasprintf("\"%.19s…\"", cmd)
+								 : xasprintf("\"%s\"", cmd);
+	json_t *nets = json_object_get(json_object_get(ctr, "NetworkSettings"), "Networks");
+	_cleanup_strv_ char **netnames = xcalloc(1, sizeof(char *));
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(nets, k, v)
+		strv_push(&netnames, k);
+	_cleanup_free_ char *networks = strv_join(netnames, ",");
+	hamn_time_format(at * 1000000000LL, created);
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "ID",
+			 trunc ? cli_short_id(id, sid) : id, "Image",
+			 json_string_value(json_object_get(ctr, "Image")) ?: "", "Command", command,
+			 "CreatedAt", created, "RunningFor", ago, "Status",
+			 json_string_value(json_object_get(ctr, "Status")) ?: "", "Ports", ports,
+			 "Names", names, "Labels", labels, "State",
+			 json_string_value(json_object_get(ctr, "State")) ?: "", "Mounts", "",
+			 "Networks", networks, "Size", "");
 }
 
 int cmd_ps(struct cli *cli, int argc, char **argv)
@@ -50,14 +118,17 @@ int cmd_ps(struct cli *cli, int argc, char **argv)
 		{ "all", no_argument, NULL, 'a' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "filter", required_argument, NULL, 'f' },
+		{ "format", required_argument, NULL, 'F' },
 		{ "no-trunc", no_argument, NULL, 'T' },
 		{ "last", required_argument, NULL, 'n' },
 		{ "latest", no_argument, NULL, 'l' },
 		{ NULL, 0, NULL, 0 },
 	};
 	_cleanup_error_ struct hamn_error *err = NULL;
-	_cleanup_json_ json_t *filters = json_object(), *list = NULL;
+	_cleanup_json_ json_t *filters = json_object(), *list = NULL, *rows = json_array();
+	_cleanup_json_ json_t *headers = ps_headers();
 	_cleanup_free_ char *fjson = NULL, *fenc = NULL, *path = NULL;
+	const char *format = PS_DEFAULT_FORMAT;
 	bool all = false, quiet = false, trunc = true;
 	int limit = -1, opt;
 	struct hamn_client *c;
@@ -70,33 +141,31 @@ int cmd_ps(struct cli *cli, int argc, char **argv)
 		case 'a': all = true; break;
 		case 'q': quiet = true; break;
 		case 'f': add_filter(filters, optarg); break;
+		case 'F': format = optarg; break;
 		case 'T': trunc = false; break;
 		case 'n': limit = atoi(optarg); all = true; break;
 		case 'l': limit = 1; all = true; break;
 		default: return 1;
 		}
 	}
+	if (quiet)
+		format = "{{.ID}}";
 	if (!(c = cli_client(cli)))
 		return CLI_EXIT_ERROR;
 	fjson = hamn_json_dump(filters);
 	fenc = hamn_client_urlencode(fjson);
 	path = xasprintf("/containers/json?all=%d&limit=%d&filters=%s", all, limit, fenc);
 	if (hamn_client_json(c, "GET", path, NULL, &list, &err) < 0) {
-		fprintf(stderr, "Error response from daemon: %s\n", err->msg);
+		cli_error(err);
 		return 1;
 	}
-	if (!quiet)
-		printf("%-15s %-15s %-22s %-15s %-25s %-10s %s\n", "CONTAINER ID", "IMAGE",
-		       "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES");
 	int64_t now = hamn_now_ns() / 1000000000LL;
 	json_array_foreach(list, i, ctr) {
-		char sid[13];
-		const char *id = json_string_value(json_object_get(ctr, "Id")) ?: "";
-
-		if (quiet)
-			printf("%s\n", trunc ? cli_short_id(id, sid) : id);
-		else
-			print_row(ctr, trunc, now);
+		json_array_append_new(rows, ps_row(ctr, trunc, now));
+	}
+	if (cli_print_rows(rows, format, headers, &err) < 0) {
+		cli_error(err);
+		return 1;
 	}
 	return 0;
 }

@@ -1,0 +1,121 @@
+/*
+ * internal.h - shared by src/api/*.c only; never included from outside the folder.
+ */
+#ifndef HAMN_API_INTERNAL_H
+#define HAMN_API_INTERNAL_H
+
+#include <microhttpd.h>
+#include <pthread.h>
+
+#include "api/api.h"
+
+/* Every response carries these (contract section 1.5). */
+#define API_SERVER_HEADER "Docker/" HAMN_API_ENGINE_VERSION " (linux)"
+
+/* Streams block writers beyond this much queued data. */
+#define API_STREAM_HIGH_WATER (1u << 20)
+
+/* A doubly linked list node; the server keeps its live streams and hijacks on lists. */
+struct api_link {
+	struct api_link *prev, *next;
+};
+
+struct api_endpoint {
+	struct hamn_api_server *server;
+	struct hamn_api_host host;
+	int listen_fd;
+	struct MHD_Daemon *mhd;
+	bool tls;
+	dev_t sock_dev;	/* identity of the socket file we created, so stop removes only ours */
+	ino_t sock_ino;
+};
+
+struct hamn_api_server {
+	struct hamn_api_router *router;
+	struct hamn_api_server_config cfg;	/* hosts and TLS paths point into owned copies */
+	char **hosts;
+	char *tls_cert_pem, *tls_key_pem, *tls_ca_pem;
+	struct api_endpoint *eps;
+	size_t neps;
+	int stop_fd;	/* eventfd, readable once stopping */
+	pthread_mutex_t lock;
+	pthread_cond_t idle;	/* signalled when a counter below drops */
+	unsigned active_conns;	/* MHD connections, hijacked ones included */
+	unsigned active_threads;	/* stream producers and hijack sessions */
+	struct api_link streams;	/* live streams (struct hamn_api_stream.link) */
+	struct api_link hijacks;	/* open hijacked connections */
+	bool started, stopping;
+};
+
+struct api_header {
+	char *name, *value;
+};
+
+struct hamn_api_req {
+	struct hamn_api_server *server;
+	struct MHD_Connection *conn;
+	char *method;
+	char *raw_path;
+	const char *path;	/* raw_path without the /vX.Y prefix */
+	struct hamn_api_match match;
+	bool matched;
+	struct hamn_error *early_err;	/* routing/limits error, replied after the body */
+	struct hamn_buf body;
+	uint64_t discarded;
+	/* body consumer (stream-body routes) */
+	hamn_api_body_fn on_data;
+	hamn_api_body_done_fn on_done;
+	void *body_ctx;
+	void (*body_ctx_free)(void *);
+	struct hamn_error *body_err;
+	/* the reply being built */
+	struct api_header *headers;
+	size_t nheaders;
+	struct MHD_Response *response;
+	int status;
+	bool queued;
+	bool stream_reply;	/* idle timeout disabled for this request */
+	int64_t start_ns;
+};
+
+/* request.c */
+struct hamn_api_req *api_req_new(struct hamn_api_server *s, struct MHD_Connection *conn,
+				 const char *method, const char *url);
+void api_req_free(struct hamn_api_req *req);
+/* Take a body chunk; MHD_NO means "close the connection". */
+enum MHD_Result api_req_feed(struct hamn_api_req *req, const char *data, size_t len);
+
+/* reply.c */
+void api_add_common_headers(struct MHD_Response *r);
+/* Install resp as req's reply (after the headers added with hamn_api_reply_header). */
+void api_req_set_response(struct hamn_api_req *req, int status, struct MHD_Response *resp);
+/* Reply {"message": msg}; logs 500s once. */
+void api_reply_error_msg(struct hamn_api_req *req, int status, const char *msg);
+
+/* stream.c */
+void api_streams_cancel_all(struct hamn_api_server *s);
+
+/* hijack.c */
+void api_hijacks_cancel_all(struct hamn_api_server *s);
+
+/* server.c */
+void api_server_thread_started(struct hamn_api_server *s);
+void api_server_thread_done(struct hamn_api_server *s);
+void api_list_init(struct api_link *head);
+void api_list_add(struct hamn_api_server *s, struct api_link *head, struct api_link *node);
+void api_list_del(struct hamn_api_server *s, struct api_link *node);
+/* The client socket of conn (for hangup polling), or -1. */
+int api_conn_fd(struct MHD_Connection *conn);
+
+/* listen.c */
+int api_listen(struct api_endpoint *ep, gid_t gid, struct hamn_error **err);
+void api_unlisten(struct api_endpoint *ep);
+
+/* tls.c */
+int api_tls_load(struct hamn_api_server *s, struct hamn_error **err);
+/* Has the client of conn presented a certificate signed by our CA? */
+bool api_tls_client_ok(struct MHD_Connection *conn, char **why);
+
+#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+
+#endif
