@@ -93,8 +93,8 @@ static ssize_t read_some(int fd, bool *positional, void *buf, size_t len, size_t
  * Read until EOF into a NUL-terminated heap buffer. One byte more than
  * max_size is asked for so that an oversized file is noticed, not cut.
  */
-static int read_limited(int fd, bool positional, size_t max_size, char **out, size_t *len_out,
-			struct hamn_error **err)
+static int read_limited(int fd, bool positional, size_t max_size, const char *what, char **out,
+			size_t *len_out, struct hamn_error **err)
 {
 	_cleanup_free_ char *data = NULL;
 	size_t cap = 0, len = 0, hint = 4096;
@@ -117,13 +117,13 @@ static int read_limited(int fd, bool positional, size_t max_size, char **out, si
 		}
 		n = read_some(fd, &positional, data + len, cap - len - 1, len);
 		if (n < 0)
-			return hamn_error_set(err, errno, "read");
+			return hamn_error_set(err, errno, "read %s", what);
 		if (n == 0)
 			break;
 		len += (size_t)n;
 	}
 	if (len > max_size)
-		return hamn_error_set(err, EFBIG, "read: more than %zu bytes", max_size);
+		return hamn_error_set(err, EFBIG, "read %s: more than %zu bytes", what, max_size);
 	if (!data)
 		data = xmalloc(1);
 	data[len] = '\0';
@@ -136,19 +136,21 @@ static int read_limited(int fd, bool positional, size_t max_size, char **out, si
 int hamn_read_file(int dirfd, const char *path, size_t max_size, char **out, size_t *len_out,
 		   struct hamn_error **err)
 {
+	_cleanup_free_ char *what = xasprintf("'%s'", path);
 	_cleanup_close_ int fd = -1;
 
 	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return hamn_error_set(err, errno, "open '%s'", path);
-	if (read_limited(fd, false, max_size, out, len_out, err) < 0)
-		return hamn_error_wrap(err, "'%s'", path);
-	return 0;
+	return read_limited(fd, false, max_size, what, out, len_out, err);
 }
 
 int hamn_read_fd(int fd, size_t max_size, char **out, size_t *len_out, struct hamn_error **err)
 {
-	return read_limited(fd, true, max_size, out, len_out, err);
+	char what[32];
+
+	snprintf(what, sizeof(what), "fd %d", fd);
+	return read_limited(fd, true, max_size, what, out, len_out, err);
 }
 
 /* ------------------------------------------------------------------ */
@@ -495,7 +497,10 @@ static atomic_int openat2_state;	/* 0: not probed yet, 1: usable, -1: not usable
 
 static int probe_openat2(void)
 {
-	struct hamn_open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_NO_MAGICLINKS };
+	struct hamn_open_how how = {
+		.flags = O_PATH | O_CLOEXEC,
+		.resolve = RESOLVE_NO_MAGICLINKS,
+	};
 	const char *force = getenv("HAMN_TEST_NO_OPENAT2");
 	int fd;
 

@@ -22,36 +22,48 @@
 
 /* Read exactly len bytes unless EOF comes first; returns bytes read or -1. */
 ssize_t hamn_read_all(int fd, void *buf, size_t len, struct hamn_error **err);
+/* Write all len bytes, looping over short writes. */
 int hamn_write_all(int fd, const void *buf, size_t len, struct hamn_error **err);
 
 /*
  * Read a whole file (relative to dirfd, or absolute; AT_FDCWD allowed) into
- * a new NUL-terminated buffer. More than max_size bytes is EFBIG.
+ * a new NUL-terminated buffer that the caller frees. More than max_size
+ * bytes is EFBIG (nothing is returned). len_out may be NULL.
  */
 int hamn_read_file(int dirfd, const char *path, size_t max_size, char **out, size_t *len_out,
 		   struct hamn_error **err);
-/* Read a file from an open fd (from offset 0 via pread). */
+/* Read a file from an open fd (from offset 0 via pread; a pipe is read as it comes). */
 int hamn_read_fd(int fd, size_t max_size, char **out, size_t *len_out, struct hamn_error **err);
 
 /*
  * Replace name in dirfd so readers see the old or the new file, never half
- * of one: write a temp file, fsync, rename over name, fsync the directory.
+ * of one: write ".name.tmp.<pid>.<random>" next to it (O_EXCL, so each call
+ * has its own), fsync, rename over name, fsync the directory. name may
+ * hold a directory part. The file gets exactly mode (the umask is not
+ * applied). On failure the temp file is removed and name is untouched.
  */
 int hamn_write_atomic(int dirfd, const char *name, const void *buf, size_t len, mode_t mode,
 		      struct hamn_error **err);
 
-/* mkdir -p relative to dirfd (no root confinement: for the engine's own dirs). */
+/*
+ * mkdir -p relative to dirfd (no root confinement: for the engine's own
+ * dirs). An existing directory is fine; an existing non-directory is ENOTDIR.
+ */
 int hamn_mkdir_p(int dirfd, const char *path, mode_t mode, struct hamn_error **err);
 
 /*
  * rm -rf of path relative to dirfd. Never follows symlinks and never
- * descends into a different mount (a mount point inside is EBUSY, and
- * nothing beneath it is touched). A missing path is success.
+ * descends into a different mount, a bind mount of the same filesystem
+ * included (compared by st_dev and statx mount id). A mount point inside
+ * is left alone with nothing beneath it touched, its siblings are still
+ * removed, and the call returns EBUSY naming it; other failures are
+ * reported the same way (first one wins). path itself being a mount point
+ * is EBUSY. A missing path is success. Uses two fds per directory level.
  */
 int hamn_rm_rf(int dirfd, const char *path, struct hamn_error **err);
 
 enum hamn_resolve_flags {
-	HAMN_RESOLVE_NO_SYMLINK_LAST = 1 << 0,	/* do not follow a symlink in the last component */
+	HAMN_RESOLVE_NO_SYMLINK_LAST = 1 << 0,	/* do not follow a symlink as last component */
 	HAMN_RESOLVE_NO_XDEV = 1 << 1,		/* refuse to cross a mount point */
 };
 
@@ -59,8 +71,9 @@ enum hamn_resolve_flags {
  * Open path inside the tree of rootfd, which acts as "/". flags are open(2)
  * flags (O_CLOEXEC is added; O_PATH works; O_CREAT creates the last
  * component only). Errors: ENOENT, ELOOP (too many links, or a magic
- * link), EXDEV (HAMN_RESOLVE_NO_XDEV and a mount crossed), the open(2)
- * errors. The message names path.
+ * link), EXDEV (HAMN_RESOLVE_NO_XDEV and a mount crossed), EAGAIN (the
+ * tree kept being renamed during resolution), the open(2) errors. The
+ * message names path. Thread-safe; the caller owns the returned fd.
  */
 int hamn_open_in_root(int rootfd, const char *path, int flags, mode_t mode,
 		      enum hamn_resolve_flags rflags, struct hamn_error **err);
@@ -68,7 +81,9 @@ int hamn_open_in_root(int rootfd, const char *path, int flags, mode_t mode,
 /*
  * mkdir -p of path inside rootfd, resolving every component inside the
  * root (a symlink in the image is followed, but only within the root).
- * Returns an O_PATH|O_DIRECTORY fd of the final directory.
+ * Returns an O_PATH|O_DIRECTORY fd of the final directory. A dangling
+ * symlink on the way is ENOENT (it is not turned into a directory); a
+ * non-directory is ENOTDIR. Directories are made with mode & ~umask.
  */
 int hamn_mkdir_in_root(int rootfd, const char *path, mode_t mode, struct hamn_error **err);
 

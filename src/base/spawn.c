@@ -341,7 +341,8 @@ int hamn_spawn_start(const struct hamn_spawn *sp, pid_t *pid_out, struct hamn_er
 	plan_release(&p);
 	reap(pid);
 	if (r.step == STEP_CHDIR)
-		return hamn_error_set(err, r.errnum, "spawn '%s': chdir '%s'", sp->argv[0], sp->cwd);
+		return hamn_error_set(err, r.errnum, "spawn '%s': chdir '%s'", sp->argv[0],
+				      sp->cwd);
 	return hamn_error_set(err, r.errnum, "spawn '%s': %s", sp->argv[0], step_names[r.step]);
 }
 
@@ -444,10 +445,11 @@ int hamn_spawn_run(char *const *argv, char **out, size_t max_out, int *status_ou
 		return hamn_error_wrap(err, "run '%s'", argv[0]);
 	}
 	if (too_big)
-		return hamn_error_setq(err, EFBIG, "run '%s': output larger than %zu bytes", argv[0],
-				       max_out);
+		return hamn_error_setq(err, EFBIG, "run '%s': output larger than %zu bytes",
+				       argv[0], max_out);
 	if (!status_out && status != 0)
-		return hamn_error_setq(err, EIO, "run '%s': exited with status %d", argv[0], status);
+		return hamn_error_setq(err, EIO, "run '%s': exited with status %d", argv[0],
+				       status);
 	if (status_out)
 		*status_out = status;
 	if (out)

@@ -38,45 +38,42 @@ static const struct {
 	const char *destination, *type, *source;
 	const char *options[8];
 } default_mounts[] = {
-	{ "/proc", "proc", "proc", { "rw", "nosuid", "nodev", "noexec" } },
-	{ "/dev",
-	  "tmpfs",
-	  "tmpfs",
-	  { "rw", "nosuid", "strictatime", "mode=755", "size=65536k" } },
-	{ "/dev/pts",
-	  "devpts",
-	  "devpts",
-	  { "rw", "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5" } },
-	{ "/sys", "sysfs", "sysfs", { "ro", "nosuid", "noexec", "nodev" } },
-	{ "/sys/fs/cgroup", "cgroup", "cgroup", { "ro", "nosuid", "noexec", "nodev" } },
-	{ "/dev/mqueue", "mqueue", "mqueue", { "rw", "nosuid", "noexec", "nodev" } },
-	{ "/dev/shm",
-	  "tmpfs",
-	  "shm",
-	  { "rw", "nosuid", "noexec", "nodev", "mode=1777", "size=65536k" } },
+	{"/proc", "proc", "proc", {"rw", "nosuid", "nodev", "noexec"}},
+	{"/dev", "tmpfs", "tmpfs", {"rw", "nosuid", "strictatime", "mode=755", "size=65536k"}},
+	{"/dev/pts",
+	 "devpts",
+	 "devpts",
+	 {"rw", "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}},
+	{"/sys", "sysfs", "sysfs", {"ro", "nosuid", "noexec", "nodev"}},
+	{"/sys/fs/cgroup", "cgroup", "cgroup", {"ro", "nosuid", "noexec", "nodev"}},
+	{"/dev/mqueue", "mqueue", "mqueue", {"rw", "nosuid", "noexec", "nodev"}},
+	{"/dev/shm",
+	 "tmpfs",
+	 "shm",
+	 {"rw", "nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
 };
 
 /* Device cgroup rules (secure-defaults §1.5): deny all, then the standard devices. */
 static const struct {
 	bool allow;
 	char type;
-	int major, minor;	/* -1: any */
+	int major, minor; /* -1: any */
 	const char *access;
 } default_device_rules[] = {
-	{ false, 'a', -1, -1, "rwm" },
-	{ true, 'c', -1, -1, "m" },	/* mknod of any char device ... */
-	{ true, 'b', -1, -1, "m" },	/* ... and block device; using one is still denied */
-	{ true, 'c', 1, 3, "rwm" },	/* null */
-	{ true, 'c', 1, 5, "rwm" },	/* zero */
-	{ true, 'c', 1, 7, "rwm" },	/* full */
-	{ true, 'c', 1, 8, "rwm" },	/* random */
-	{ true, 'c', 1, 9, "rwm" },	/* urandom */
-	{ true, 'c', 5, 0, "rwm" },	/* tty */
-	{ true, 'c', 5, 1, "rwm" },	/* console */
-	{ true, 'c', 5, 2, "rwm" },	/* ptmx */
-	{ true, 'c', 10, 200, "rwm" },	/* net/tun */
-	{ true, 'c', 136, -1, "rwm" },	/* pts/N */
-	{ false, 'c', 10, 229, "rwm" },	/* fuse */
+	{false, 'a', -1, -1, "rwm"},  /* deny everything not allowed below */
+	{true, 'c', -1, -1, "m"},     /* mknod of any char device ... */
+	{true, 'b', -1, -1, "m"},     /* ... and block device; using one is still denied */
+	{true, 'c', 1, 3, "rwm"},     /* null */
+	{true, 'c', 1, 5, "rwm"},     /* zero */
+	{true, 'c', 1, 7, "rwm"},     /* full */
+	{true, 'c', 1, 8, "rwm"},     /* random */
+	{true, 'c', 1, 9, "rwm"},     /* urandom */
+	{true, 'c', 5, 0, "rwm"},     /* tty */
+	{true, 'c', 5, 1, "rwm"},     /* console */
+	{true, 'c', 5, 2, "rwm"},     /* ptmx */
+	{true, 'c', 10, 200, "rwm"},  /* net/tun */
+	{true, 'c', 136, -1, "rwm"},  /* pts/N */
+	{false, 'c', 10, 229, "rwm"}, /* fuse */
 };
 
 static json_t *strv_json(const char *const *v)
@@ -92,8 +89,8 @@ static json_t *default_process(void)
 			 strv_json(default_env), "cwd", "/", "capabilities", "bounding",
 			 oci_caps_to_json(HAMN_OCI_DEFAULT_CAPS), "effective",
 			 oci_caps_to_json(HAMN_OCI_DEFAULT_CAPS), "permitted",
-			 oci_caps_to_json(HAMN_OCI_DEFAULT_CAPS), "rlimits", "type", "RLIMIT_NOFILE",
-			 "hard", 1024, "soft", 1024, "noNewPrivileges", true);
+			 oci_caps_to_json(HAMN_OCI_DEFAULT_CAPS), "rlimits", "type",
+			 "RLIMIT_NOFILE", "hard", 1024, "soft", 1024, "noNewPrivileges", true);
 }
 
 static json_t *default_mounts_json(void)
@@ -172,10 +169,10 @@ json_t *hamn_oci_state_json(const char *id, enum hamn_oci_status status, pid_t p
 	char created[HAMN_TIME_STR_MAX];
 	json_t *doc;
 
-	doc = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s}", "ociVersion", HAMN_OCI_VERSION,
-			"id", id, "status", hamn_oci_status_name(status), "pid", (int)pid,
-			"bundle", bundle ? bundle : "", "created",
-			hamn_time_format(created_ns, created), "owner", "");
+	doc = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s}", "ociVersion", HAMN_OCI_VERSION, "id",
+			id, "status", hamn_oci_status_name(status), "pid", (int)pid, "bundle",
+			bundle ? bundle : "", "created", hamn_time_format(created_ns, created),
+			"owner", "");
 	if (!doc)
 		hamn_bug("cannot build the state of '%s'", id ? id : "");
 	if (annotations && json_object_size(annotations))

@@ -26,20 +26,19 @@ char *oci_path_index(const char *path, size_t i);
 /* obj[key], or NULL when obj is not an object or the member is absent or null. */
 json_t *oci_member(json_t *obj, const char *key);
 
-/* A string value (no NUL bytes, at most OCI_PATH_MAX bytes) copied into *out. */
-int oci_string(json_t *v, const char *path, const char *key, char **out,
-	       struct hamn_error **err);
+/* A string value (without NUL bytes) copied into *out. */
+int oci_string(json_t *v, const char *path, const char *key, char **out, struct hamn_error **err);
 /* obj[key] as a new string; absent: error when required, else *out untouched. */
 int oci_get_string(json_t *obj, const char *path, const char *key, bool required, char **out,
 		   struct hamn_error **err);
 int oci_get_bool(json_t *obj, const char *path, const char *key, bool *out,
 		 struct hamn_error **err);
 /* An integer value in [min, max] (JSON reals are refused). */
-int oci_int(json_t *v, const char *path, const char *key, int64_t min, int64_t max,
-	    int64_t *out, struct hamn_error **err);
+int oci_int(json_t *v, const char *path, const char *key, int64_t min, int64_t max, int64_t *out,
+	    struct hamn_error **err);
 /* obj[key] as an integer in [min, max]; *has tells whether it was present. */
-int oci_get_int(json_t *obj, const char *path, const char *key, int64_t min, int64_t max,
-		bool *has, int64_t *out, struct hamn_error **err);
+int oci_get_int(json_t *obj, const char *path, const char *key, int64_t min, int64_t max, bool *has,
+		int64_t *out, struct hamn_error **err);
 /* Like oci_get_int() but absent is an error. */
 int oci_get_int_req(json_t *obj, const char *path, const char *key, int64_t min, int64_t max,
 		    int64_t *out, struct hamn_error **err);
@@ -56,9 +55,8 @@ int oci_require_object(json_t *v, const char *path, struct hamn_error **err);
 
 /* Does path have a ".." component? */
 bool oci_path_has_dotdot(const char *p);
-/* An absolute path without ".." components (the check on mount destinations etc.). */
-int oci_check_abs_path(const char *p, const char *path, const char *key,
-		       struct hamn_error **err);
+/* An absolute path shorter than OCI_PATH_MAX, without ".." components. */
+int oci_check_abs_path(const char *p, const char *path, const char *key, struct hamn_error **err);
 
 /* linux section (spec_linux.c) */
 int oci_linux_parse(json_t *obj, const char *path, struct hamn_oci_linux *l,

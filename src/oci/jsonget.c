@@ -42,8 +42,7 @@ json_t *oci_member(json_t *obj, const char *key)
 	return json_is_null(v) ? NULL : v;
 }
 
-int oci_string(json_t *v, const char *path, const char *key, char **out,
-	       struct hamn_error **err)
+int oci_string(json_t *v, const char *path, const char *key, char **out, struct hamn_error **err)
 {
 	const char *s;
 	size_t len;
@@ -54,8 +53,6 @@ int oci_string(json_t *v, const char *path, const char *key, char **out,
 	len = json_string_length(v);
 	if (strlen(s) != len)
 		return oci_fail(err, path, key, "must not contain NUL bytes");
-	if (len > OCI_PATH_MAX)
-		return oci_fail(err, path, key, "longer than %d bytes", OCI_PATH_MAX);
 	*out = xstrdup(s);
 	return 0;
 }
@@ -78,8 +75,7 @@ int oci_get_string(json_t *obj, const char *path, const char *key, bool required
 	return 0;
 }
 
-int oci_get_bool(json_t *obj, const char *path, const char *key, bool *out,
-		 struct hamn_error **err)
+int oci_get_bool(json_t *obj, const char *path, const char *key, bool *out, struct hamn_error **err)
 {
 	json_t *v = oci_member(obj, key);
 
@@ -91,8 +87,8 @@ int oci_get_bool(json_t *obj, const char *path, const char *key, bool *out,
 	return 0;
 }
 
-int oci_int(json_t *v, const char *path, const char *key, int64_t min, int64_t max,
-	    int64_t *out, struct hamn_error **err)
+int oci_int(json_t *v, const char *path, const char *key, int64_t min, int64_t max, int64_t *out,
+	    struct hamn_error **err)
 {
 	json_int_t n;
 
@@ -106,8 +102,8 @@ int oci_int(json_t *v, const char *path, const char *key, int64_t min, int64_t m
 	return 0;
 }
 
-int oci_get_int(json_t *obj, const char *path, const char *key, int64_t min, int64_t max,
-		bool *has, int64_t *out, struct hamn_error **err)
+int oci_get_int(json_t *obj, const char *path, const char *key, int64_t min, int64_t max, bool *has,
+		int64_t *out, struct hamn_error **err)
 {
 	json_t *v = oci_member(obj, key);
 
@@ -209,11 +205,12 @@ bool oci_path_has_dotdot(const char *p)
 	return false;
 }
 
-int oci_check_abs_path(const char *p, const char *path, const char *key,
-		       struct hamn_error **err)
+int oci_check_abs_path(const char *p, const char *path, const char *key, struct hamn_error **err)
 {
 	if (p[0] != '/')
 		return oci_fail(err, path, key, "'%s' is not an absolute path", p);
+	if (strlen(p) >= OCI_PATH_MAX)
+		return oci_fail(err, path, key, "longer than %d bytes", OCI_PATH_MAX - 1);
 	if (oci_path_has_dotdot(p))
 		return oci_fail(err, path, key, "'%s' must not contain '..'", p);
 	return 0;

@@ -85,8 +85,11 @@ struct hamn_oci_mount {
 	char *type;		/* may be NULL (bind) */
 	char *source;		/* may be NULL */
 	char **options;		/* raw option strings as in config.json */
-	/* Derived from options by hamn_oci_mount_flags(): */
-	unsigned long flags;	/* MS_* to set; includes MS_BIND ("bind") or MS_BIND|MS_REC ("rbind") */
+	/*
+	 * Derived from options by hamn_oci_mount_flags(). flags includes MS_BIND
+	 * for "bind" and MS_BIND|MS_REC for "rbind".
+	 */
+	unsigned long flags;	/* MS_* to set */
 	unsigned long clear_flags;	/* MS_* explicitly cleared ("rw", "suid", ...) */
 	unsigned long propagation;	/* MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE (| MS_REC) or 0 */
 	char *data;		/* the remaining options joined with ',' ("mode=755,size=65536k") */

@@ -72,8 +72,7 @@ static int parse_device_rule(json_t *obj, const char *path, struct hamn_oci_devi
 	return parse_access(obj, path, d, err);
 }
 
-static int parse_device_rules(json_t *res, struct hamn_oci_resources *r,
-			      struct hamn_error **err)
+static int parse_device_rules(json_t *res, struct hamn_oci_resources *r, struct hamn_error **err)
 {
 	json_t *arr, *item;
 	size_t i;
@@ -110,10 +109,10 @@ static int parse_memory(json_t *res, struct hamn_oci_resources *r, struct hamn_e
 			err) < 0 ||
 	    oci_get_int(m, path, "reservation", -1, INT64_MAX, &r->has_memory_reservation,
 			&r->memory_reservation, err) < 0 ||
-	    oci_get_int(m, path, "swap", -1, INT64_MAX, &r->has_memory_swap, &r->memory_swap,
+	    oci_get_int(m, path, "swap", -1, INT64_MAX, &r->has_memory_swap, &r->memory_swap, err) <
+		    0 ||
+	    oci_get_int(m, path, "kernel", -1, INT64_MAX, &r->has_kernel_memory, &r->kernel_memory,
 			err) < 0 ||
-	    oci_get_int(m, path, "kernel", -1, INT64_MAX, &r->has_kernel_memory,
-			&r->kernel_memory, err) < 0 ||
 	    oci_get_int(m, path, "swappiness", 0, 100, &has, &swappiness, err) < 0 ||
 	    oci_get_bool(m, path, "disableOOMKiller", &r->disable_oom_killer, err) < 0)
 		return -1;
@@ -147,13 +146,13 @@ static int parse_cpu(json_t *res, struct hamn_oci_resources *r, struct hamn_erro
 	if (!c)
 		return 0;
 	if (oci_get_int(c, path, "shares", 0, INT64_MAX, &r->has_cpu_shares, &shares, err) < 0 ||
-	    oci_get_int(c, path, "quota", -1, INT64_MAX, &r->has_cpu_quota, &r->cpu_quota,
-			err) < 0 ||
+	    oci_get_int(c, path, "quota", -1, INT64_MAX, &r->has_cpu_quota, &r->cpu_quota, err) <
+		    0 ||
 	    oci_get_int(c, path, "period", 0, INT64_MAX, &r->has_cpu_period, &period, err) < 0 ||
 	    oci_get_int(c, path, "realtimeRuntime", -1, INT64_MAX, &r->has_cpu_rt_runtime,
 			&r->cpu_rt_runtime, err) < 0 ||
-	    oci_get_int(c, path, "realtimePeriod", 0, INT64_MAX, &r->has_cpu_rt_period,
-			&rt_period, err) < 0)
+	    oci_get_int(c, path, "realtimePeriod", 0, INT64_MAX, &r->has_cpu_rt_period, &rt_period,
+			err) < 0)
 		return -1;
 	r->cpu_shares = shares;
 	r->cpu_period = period;
@@ -196,8 +195,7 @@ static int parse_weight_device(json_t *obj, const char *path, struct hamn_oci_we
 	return 0;
 }
 
-static int parse_weight_devices(json_t *bio, struct hamn_oci_resources *r,
-				struct hamn_error **err)
+static int parse_weight_devices(json_t *bio, struct hamn_oci_resources *r, struct hamn_error **err)
 {
 	json_t *arr, *item;
 	size_t i;
@@ -206,7 +204,8 @@ static int parse_weight_devices(json_t *bio, struct hamn_oci_resources *r,
 		return -1;
 	if (!arr)
 		return 0;
-	r->blkio_weight_devices = xcalloc(json_array_size(arr) + 1, sizeof(*r->blkio_weight_devices));
+	r->blkio_weight_devices =
+		xcalloc(json_array_size(arr) + 1, sizeof(*r->blkio_weight_devices));
 	json_array_foreach(arr, i, item) {
 		_cleanup_free_ char *ipath = oci_path_index(P ".blockIO.weightDevice", i);
 
@@ -256,8 +255,8 @@ static int parse_blkio(json_t *res, struct hamn_oci_resources *r, struct hamn_er
 	if (!b)
 		return 0;
 	if (oci_get_int(b, path, "weight", 0, UINT16_MAX, &r->has_blkio_weight, &w, err) < 0 ||
-	    oci_get_int(b, path, "leafWeight", 0, UINT16_MAX, &r->has_blkio_leaf_weight, &lw,
-			err) < 0)
+	    oci_get_int(b, path, "leafWeight", 0, UINT16_MAX, &r->has_blkio_leaf_weight, &lw, err) <
+		    0)
 		return -1;
 	r->blkio_weight = w;
 	r->blkio_leaf_weight = lw;
@@ -309,7 +308,8 @@ static int parse_hugepages(json_t *res, struct hamn_oci_resources *r, struct ham
 				   err) < 0)
 			return -1;
 		if (!page_size_ok(r->hugepage_limits[i].page_size))
-			return oci_fail(err, ipath, "pageSize", "'%s' is not a page size like '2MB'",
+			return oci_fail(err, ipath, "pageSize",
+					"'%s' is not a page size like '2MB'",
 					r->hugepage_limits[i].page_size);
 		if (oci_get_int_req(item, ipath, "limit", 0, INT64_MAX, &limit, err) < 0)
 			return -1;
@@ -324,7 +324,8 @@ static bool unified_key_ok(const char *k)
 	size_t len = strlen(k);
 
 	return len > 0 && len < 256 && k[0] != '.' && strchr(k, '.') &&
-	       strspn(k, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == len;
+	       strspn(k, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
+		       len;
 }
 
 static int parse_unified(json_t *res, struct hamn_oci_resources *r, struct hamn_error **err)
@@ -462,10 +463,9 @@ static json_t *throttle_to_json(const struct hamn_oci_throttle_device *d, size_t
 	json_t *arr = json_array();
 
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(arr, json_pack("{s:I, s:I, s:I}", "major",
-						     (json_int_t)d[i].major, "minor",
-						     (json_int_t)d[i].minor, "rate",
-						     (json_int_t)d[i].rate));
+		json_array_append_new(
+			arr, json_pack("{s:I, s:I, s:I}", "major", (json_int_t)d[i].major, "minor",
+				       (json_int_t)d[i].minor, "rate", (json_int_t)d[i].rate));
 	return arr;
 }
 
@@ -497,15 +497,17 @@ static json_t *blkio_to_json(const struct hamn_oci_resources *r)
 		json_object_set_new(b, "throttleReadBpsDevice",
 				    throttle_to_json(r->throttle_read_bps, r->n_throttle_read_bps));
 	if (r->throttle_write_bps)
-		json_object_set_new(b, "throttleWriteBpsDevice",
-				    throttle_to_json(r->throttle_write_bps, r->n_throttle_write_bps));
+		json_object_set_new(
+			b, "throttleWriteBpsDevice",
+			throttle_to_json(r->throttle_write_bps, r->n_throttle_write_bps));
 	if (r->throttle_read_iops)
-		json_object_set_new(b, "throttleReadIOPSDevice",
-				    throttle_to_json(r->throttle_read_iops, r->n_throttle_read_iops));
+		json_object_set_new(
+			b, "throttleReadIOPSDevice",
+			throttle_to_json(r->throttle_read_iops, r->n_throttle_read_iops));
 	if (r->throttle_write_iops)
-		json_object_set_new(b, "throttleWriteIOPSDevice",
-				    throttle_to_json(r->throttle_write_iops,
-						     r->n_throttle_write_iops));
+		json_object_set_new(
+			b, "throttleWriteIOPSDevice",
+			throttle_to_json(r->throttle_write_iops, r->n_throttle_write_iops));
 	if (json_object_size(b) == 0) {
 		json_decref(b);
 		return NULL;

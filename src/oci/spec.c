@@ -117,6 +117,8 @@ static int parse_args_env(json_t *proc, const char *path, struct hamn_oci_proces
 		return -1;
 	if (p->cwd[0] != '/')
 		return oci_fail(err, path, "cwd", "'%s' is not an absolute path", p->cwd);
+	if (strlen(p->cwd) >= OCI_PATH_MAX)
+		return oci_fail(err, path, "cwd", "longer than %d bytes", OCI_PATH_MAX - 1);
 	return 0;
 }
 
@@ -218,8 +220,7 @@ static int parse_process_misc(json_t *proc, const char *path, struct hamn_oci_pr
 	if (oci_get_bool(proc, path, "terminal", &p->terminal, err) < 0 ||
 	    oci_get_bool(proc, path, "noNewPrivileges", &p->no_new_privileges, err) < 0)
 		return -1;
-	if (oci_get_int(proc, path, "oomScoreAdj", -1000, 1000, &p->has_oom_score_adj, &v,
-			err) < 0)
+	if (oci_get_int(proc, path, "oomScoreAdj", -1000, 1000, &p->has_oom_score_adj, &v, err) < 0)
 		return -1;
 	p->oom_score_adj = v;
 	if (oci_get_string(proc, path, "apparmorProfile", false, &p->apparmor_profile, err) < 0)

@@ -49,23 +49,21 @@ static json_t *rlimits_to_json(const struct hamn_oci_process *p)
 	for (size_t i = 0; i < p->n_rlimits; i++) {
 		const struct hamn_oci_rlimit *r = &p->rlimits[i];
 
-		json_array_append_new(arr, json_pack("{s:s, s:I, s:I}", "type",
-						     oci_rlimit_name(r->resource), "soft",
-						     (json_int_t)r->soft, "hard",
-						     (json_int_t)r->hard));
+		json_array_append_new(
+			arr, json_pack("{s:s, s:I, s:I}", "type", oci_rlimit_name(r->resource),
+				       "soft", (json_int_t)r->soft, "hard", (json_int_t)r->hard));
 	}
 	return arr;
 }
 
 static void caps_set_to_json(json_t *proc, const struct hamn_oci_caps *c)
 {
-	json_object_set_new(proc, "capabilities",
-			    json_pack("{s:o, s:o, s:o, s:o, s:o}", "bounding",
-				      oci_caps_to_json(c->bounding), "effective",
-				      oci_caps_to_json(c->effective), "inheritable",
-				      oci_caps_to_json(c->inheritable), "permitted",
-				      oci_caps_to_json(c->permitted), "ambient",
-				      oci_caps_to_json(c->ambient)));
+	json_object_set_new(
+		proc, "capabilities",
+		json_pack("{s:o, s:o, s:o, s:o, s:o}", "bounding", oci_caps_to_json(c->bounding),
+			  "effective", oci_caps_to_json(c->effective), "inheritable",
+			  oci_caps_to_json(c->inheritable), "permitted",
+			  oci_caps_to_json(c->permitted), "ambient", oci_caps_to_json(c->ambient)));
 }
 
 static json_t *oci_process_to_json(const struct hamn_oci_process *p)
@@ -75,9 +73,8 @@ static json_t *oci_process_to_json(const struct hamn_oci_process *p)
 	json_object_set_new(obj, "terminal", json_boolean(p->terminal));
 	if (p->console_height || p->console_width)
 		json_object_set_new(obj, "consoleSize",
-				    json_pack("{s:I, s:I}", "height",
-					      (json_int_t)p->console_height, "width",
-					      (json_int_t)p->console_width));
+				    json_pack("{s:I, s:I}", "height", (json_int_t)p->console_height,
+					      "width", (json_int_t)p->console_width));
 	json_object_set_new(obj, "user", user_to_json(&p->user));
 	set_strv(obj, "args", p->args);
 	set_strv(obj, "env", p->env);

@@ -232,8 +232,8 @@ static int parse_strings(json_t *lin, const char *path, struct hamn_oci_linux *l
 	if (prop && prop[0]) {
 		l->rootfs_propagation = oci_propagation_from_name(prop);
 		if (!l->rootfs_propagation)
-			return oci_fail(err, path, "rootfsPropagation",
-					"unknown propagation '%s'", prop);
+			return oci_fail(err, path, "rootfsPropagation", "unknown propagation '%s'",
+					prop);
 	}
 	if (parse_path_list(lin, path, "maskedPaths", &l->masked_paths, err) < 0 ||
 	    parse_path_list(lin, path, "readonlyPaths", &l->readonly_paths, err) < 0)
@@ -267,10 +267,9 @@ int oci_linux_parse(json_t *lin, const char *path, struct hamn_oci_linux *l,
 		    struct hamn_error **err)
 {
 	if (parse_namespaces(lin, path, l, err) < 0 ||
-	    parse_id_maps(lin, path, "uidMappings", &l->uid_mappings, &l->n_uid_mappings,
-			  err) < 0 ||
-	    parse_id_maps(lin, path, "gidMappings", &l->gid_mappings, &l->n_gid_mappings,
-			  err) < 0)
+	    parse_id_maps(lin, path, "uidMappings", &l->uid_mappings, &l->n_uid_mappings, err) <
+		    0 ||
+	    parse_id_maps(lin, path, "gidMappings", &l->gid_mappings, &l->n_gid_mappings, err) < 0)
 		return -1;
 	if ((l->n_uid_mappings || l->n_gid_mappings) && !has_ns(l, HAMN_OCI_NS_USER))
 		return oci_fail(err, path, l->n_uid_mappings ? "uidMappings" : "gidMappings",

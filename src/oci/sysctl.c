@@ -59,8 +59,7 @@ static int check_value(const char *key, const char *value, struct hamn_error **e
 	for (const char *p = value; *p; p++) {
 		unsigned char c = (unsigned char)*p;
 
-		if (c == '+' || c == '=' || c == ';' || (c < 0x20 && c != '\t') ||
-		    c == 0x7f)
+		if (c == '+' || c == '=' || c == ';' || (c < 0x20 && c != '\t') || c == 0x7f)
 			return hamn_error_setq(err, EINVAL,
 					       "sysctl '%s': value contains a forbidden "
 					       "character (0x%02x)",
@@ -84,8 +83,8 @@ int hamn_oci_sysctl_check(const char *key, const char *value, bool has_netns, bo
 		break;
 	case SYSCTL_IPC:
 		if (!has_ipcns)
-			return hamn_error_setq(err, EINVAL,
-					       "sysctl '%s' requires an ipc namespace", key);
+			return hamn_error_setq(err, EINVAL, "sysctl '%s' requires an ipc namespace",
+					       key);
 		break;
 	case SYSCTL_UTS:
 		if (!has_utsns)

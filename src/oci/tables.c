@@ -102,14 +102,14 @@ static const struct {
 	const char *name;
 	int flag;
 } ns_table[HAMN_OCI_NS_N_TYPES] = {
-	[HAMN_OCI_NS_PID] = { "pid", CLONE_NEWPID },
-	[HAMN_OCI_NS_NETWORK] = { "network", CLONE_NEWNET },
-	[HAMN_OCI_NS_MOUNT] = { "mount", CLONE_NEWNS },
-	[HAMN_OCI_NS_IPC] = { "ipc", CLONE_NEWIPC },
-	[HAMN_OCI_NS_UTS] = { "uts", CLONE_NEWUTS },
-	[HAMN_OCI_NS_USER] = { "user", CLONE_NEWUSER },
-	[HAMN_OCI_NS_CGROUP] = { "cgroup", CLONE_NEWCGROUP },
-	[HAMN_OCI_NS_TIME] = { "time", CLONE_NEWTIME },
+	[HAMN_OCI_NS_PID] = {"pid", CLONE_NEWPID},
+	[HAMN_OCI_NS_NETWORK] = {"network", CLONE_NEWNET},
+	[HAMN_OCI_NS_MOUNT] = {"mount", CLONE_NEWNS},
+	[HAMN_OCI_NS_IPC] = {"ipc", CLONE_NEWIPC},
+	[HAMN_OCI_NS_UTS] = {"uts", CLONE_NEWUTS},
+	[HAMN_OCI_NS_USER] = {"user", CLONE_NEWUSER},
+	[HAMN_OCI_NS_CGROUP] = {"cgroup", CLONE_NEWCGROUP},
+	[HAMN_OCI_NS_TIME] = {"time", CLONE_NEWTIME},
 };
 
 int hamn_oci_ns_from_name(const char *name)
@@ -140,22 +140,22 @@ static const struct {
 	const char *name;
 	int resource;
 } rlimit_table[] = {
-	{ "RLIMIT_AS", RLIMIT_AS },
-	{ "RLIMIT_CORE", RLIMIT_CORE },
-	{ "RLIMIT_CPU", RLIMIT_CPU },
-	{ "RLIMIT_DATA", RLIMIT_DATA },
-	{ "RLIMIT_FSIZE", RLIMIT_FSIZE },
-	{ "RLIMIT_LOCKS", RLIMIT_LOCKS },
-	{ "RLIMIT_MEMLOCK", RLIMIT_MEMLOCK },
-	{ "RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE },
-	{ "RLIMIT_NICE", RLIMIT_NICE },
-	{ "RLIMIT_NOFILE", RLIMIT_NOFILE },
-	{ "RLIMIT_NPROC", RLIMIT_NPROC },
-	{ "RLIMIT_RSS", RLIMIT_RSS },
-	{ "RLIMIT_RTPRIO", RLIMIT_RTPRIO },
-	{ "RLIMIT_RTTIME", RLIMIT_RTTIME },
-	{ "RLIMIT_SIGPENDING", RLIMIT_SIGPENDING },
-	{ "RLIMIT_STACK", RLIMIT_STACK },
+	{"RLIMIT_AS", RLIMIT_AS},
+	{"RLIMIT_CORE", RLIMIT_CORE},
+	{"RLIMIT_CPU", RLIMIT_CPU},
+	{"RLIMIT_DATA", RLIMIT_DATA},
+	{"RLIMIT_FSIZE", RLIMIT_FSIZE},
+	{"RLIMIT_LOCKS", RLIMIT_LOCKS},
+	{"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
+	{"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+	{"RLIMIT_NICE", RLIMIT_NICE},
+	{"RLIMIT_NOFILE", RLIMIT_NOFILE},
+	{"RLIMIT_NPROC", RLIMIT_NPROC},
+	{"RLIMIT_RSS", RLIMIT_RSS},
+	{"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
+	{"RLIMIT_RTTIME", RLIMIT_RTTIME},
+	{"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+	{"RLIMIT_STACK", RLIMIT_STACK},
 };
 #define N_RLIMITS (sizeof(rlimit_table) / sizeof(rlimit_table[0]))
 
@@ -179,48 +179,44 @@ const char *oci_rlimit_name(int resource)
 
 static const struct {
 	const char *name;
-	bool clear;		/* the option clears the flag instead of setting it */
+	bool clear; /* the option clears the flag instead of setting it */
 	unsigned long flag;
 } mount_flag_table[] = {
-	{ "defaults", false, 0 },
-	{ "ro", false, MS_RDONLY },
-	{ "rw", true, MS_RDONLY },
-	{ "nosuid", false, MS_NOSUID },
-	{ "suid", true, MS_NOSUID },
-	{ "nodev", false, MS_NODEV },
-	{ "dev", true, MS_NODEV },
-	{ "noexec", false, MS_NOEXEC },
-	{ "exec", true, MS_NOEXEC },
-	{ "sync", false, MS_SYNCHRONOUS },
-	{ "async", true, MS_SYNCHRONOUS },
-	{ "dirsync", false, MS_DIRSYNC },
-	{ "remount", false, MS_REMOUNT },
-	{ "mand", false, MS_MANDLOCK },
-	{ "nomand", true, MS_MANDLOCK },
-	{ "noatime", false, MS_NOATIME },
-	{ "atime", true, MS_NOATIME },
-	{ "nodiratime", false, MS_NODIRATIME },
-	{ "diratime", true, MS_NODIRATIME },
-	{ "relatime", false, MS_RELATIME },
-	{ "norelatime", true, MS_RELATIME },
-	{ "strictatime", false, MS_STRICTATIME },
-	{ "nostrictatime", true, MS_STRICTATIME },
-	{ "bind", false, MS_BIND },
-	{ "rbind", false, MS_BIND | MS_REC },
+	{"defaults", false, 0},
+	{"ro", false, MS_RDONLY},
+	{"rw", true, MS_RDONLY},
+	{"nosuid", false, MS_NOSUID},
+	{"suid", true, MS_NOSUID},
+	{"nodev", false, MS_NODEV},
+	{"dev", true, MS_NODEV},
+	{"noexec", false, MS_NOEXEC},
+	{"exec", true, MS_NOEXEC},
+	{"sync", false, MS_SYNCHRONOUS},
+	{"async", true, MS_SYNCHRONOUS},
+	{"dirsync", false, MS_DIRSYNC},
+	{"remount", false, MS_REMOUNT},
+	{"mand", false, MS_MANDLOCK},
+	{"nomand", true, MS_MANDLOCK},
+	{"noatime", false, MS_NOATIME},
+	{"atime", true, MS_NOATIME},
+	{"nodiratime", false, MS_NODIRATIME},
+	{"diratime", true, MS_NODIRATIME},
+	{"relatime", false, MS_RELATIME},
+	{"norelatime", true, MS_RELATIME},
+	{"strictatime", false, MS_STRICTATIME},
+	{"nostrictatime", true, MS_STRICTATIME},
+	{"bind", false, MS_BIND},
+	{"rbind", false, MS_BIND | MS_REC},
 };
 
 static const struct {
 	const char *name;
 	unsigned long flags;
 } propagation_table[] = {
-	{ "private", MS_PRIVATE },
-	{ "rprivate", MS_PRIVATE | MS_REC },
-	{ "shared", MS_SHARED },
-	{ "rshared", MS_SHARED | MS_REC },
-	{ "slave", MS_SLAVE },
-	{ "rslave", MS_SLAVE | MS_REC },
-	{ "unbindable", MS_UNBINDABLE },
-	{ "runbindable", MS_UNBINDABLE | MS_REC },
+	{"private", MS_PRIVATE},       {"rprivate", MS_PRIVATE | MS_REC},
+	{"shared", MS_SHARED},	       {"rshared", MS_SHARED | MS_REC},
+	{"slave", MS_SLAVE},	       {"rslave", MS_SLAVE | MS_REC},
+	{"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
 };
 
 unsigned long oci_propagation_from_name(const char *name)

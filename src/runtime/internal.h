@@ -200,6 +200,11 @@ struct rt_plan {
 	const char *hook_state;		/* state JSON written to every hook's stdin */
 
 	int exec_fifo;			/* O_PATH fd of the exec fifo, or -1 (start by MSG_START) */
+
+	/* exec into a running container: setns(target_pidfd, setns_flags), then fork */
+	int target_pidfd;
+	unsigned long setns_flags;
+
 	struct rt_proc proc;
 	int sync_fd;			/* the child's end of the sync socket */
 };
@@ -208,6 +213,8 @@ struct rt_plan {
 
 /* Entry points after clone; they never return. */
 void rt_child_init(struct rt_plan *p) __attribute__((noreturn));
+void rt_child_join(struct rt_plan *p) __attribute__((noreturn));
+void rt_child_exec(struct rt_plan *p) __attribute__((noreturn));
 /* Set up the root filesystem in the new mount namespace; 0 or -1 (already reported). */
 int rt_rootfs_setup(struct rt_plan *p, int *console_fd);
 /* The last steps before execve: user, caps, no_new_privs, fds, cwd, seccomp, exec. */

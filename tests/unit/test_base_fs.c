@@ -19,6 +19,10 @@
 
 #include "base/base.h"
 
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#endif
+
 enum mode { USE_OPENAT2, USE_WALK };
 static const enum mode mode_openat2 = USE_OPENAT2;
 static const enum mode mode_walk = USE_WALK;
@@ -420,6 +424,86 @@ static void mkdir_in_root_stays_in_root(void **state)
 	assert_false(exists_at(f->rootfd, "created"));
 }
 
+/* Resolve path with the current mode: "E<errno>" or "<dev>:<ino>". */
+static void resolve_result(int rootfd, const char *path, int flags,
+			   enum hamn_resolve_flags rflags, char *out, size_t size)
+{
+	struct hamn_error *err = NULL;
+	struct stat st;
+	int fd = hamn_open_in_root(rootfd, path, flags, 0, rflags, &err);
+
+	if (fd < 0) {
+		snprintf(out, size, "E%d", err->errnum);
+		hamn_error_free(&err);
+		return;
+	}
+	assert_int_equal(fstat(fd, &st), 0);
+	snprintf(out, size, "%lu:%lu", (unsigned long)st.st_dev, (unsigned long)st.st_ino);
+	close(fd);
+}
+
+static void set_mode(bool walk)
+{
+	if (walk)
+		setenv("HAMN_TEST_NO_OPENAT2", "1", 1);
+	else
+		unsetenv("HAMN_TEST_NO_OPENAT2");
+	hamn_fs_reset_probe_for_tests();
+	assert_int_equal(hamn_have_openat2(), !walk);
+}
+
+/* The walk gives the kernel's answer for every path of the corpus. */
+static void both_paths_agree(void **state)
+{
+	static const char *const paths[] = {
+		"", "/", ".", "..", "//..//.", "etc", "etc/", "etc/passwd", "etc/passwd/",
+		"etc/passwd/.", "etc/./passwd", "etc/../etc/passwd", "dir/sub/..", "dir/sub/../..",
+		"abs_etc", "abs_etc/", "abs_etc/passwd", "abs_etc/..", "rel_escape", "rel_escape/",
+		"up_escape", "up_escape/..", "up_escape/etc", "loop_a", "loop_b/", "l0", "l1",
+		"l39", "l40/", "dangling_abs", "dangling_abs/", "dangling_rel", "file_link",
+		"file_link/", "d", "d/", "d/d/etc", "d/..", "magic", "magic/etc", "nope",
+		"nope/..", "dir/nope/..",
+	};
+	static const char *const host_paths[] = {
+		"/proc", "/proc/self", "/proc/self/", "/proc/self/status", "/proc/self/fd",
+		"/proc/self/fd/0", "/proc/self/root", "/proc/self/root/", "/proc/self/cwd/x",
+		"/proc/self/exe", "/proc/self/ns/net", "/proc/thread-self/root", "/proc/mounts",
+		"/proc/net/dev", "/proc/1/root", "/proc/../proc/self/status",
+	};
+	static const int flag_sets[] = {
+		O_RDONLY, O_PATH, O_RDONLY | O_DIRECTORY, O_PATH | O_DIRECTORY, O_PATH | O_NOFOLLOW,
+	};
+	struct fixture *f = *state;
+	int hostfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	char kernel[64], walk[64];
+
+	unsetenv("HAMN_TEST_NO_OPENAT2");
+	hamn_fs_reset_probe_for_tests();
+	if (!hamn_have_openat2())
+		skip();	/* nothing to compare with */
+	for (size_t i = 0; i < ARRAY_SIZE(paths) + ARRAY_SIZE(host_paths); i++) {
+		bool host = i >= ARRAY_SIZE(paths);
+		const char *path = host ? host_paths[i - ARRAY_SIZE(paths)] : paths[i];
+		int rootfd = host ? hostfd : f->rootfd;
+
+		for (size_t j = 0; j < ARRAY_SIZE(flag_sets); j++) {
+			for (int r = 0; r < 2; r++) {
+				enum hamn_resolve_flags rf = r ? HAMN_RESOLVE_NO_SYMLINK_LAST : 0;
+
+				set_mode(false);
+				resolve_result(rootfd, path, flag_sets[j], rf, kernel,
+					       sizeof(kernel));
+				set_mode(true);
+				resolve_result(rootfd, path, flag_sets[j], rf, walk, sizeof(walk));
+				if (!streq(kernel, walk))
+					fail_msg("'%s' flags %#x rflags %d: openat2 %s, walk %s",
+						 path, flag_sets[j], rf, kernel, walk);
+			}
+		}
+	}
+	close(hostfd);
+}
+
 /* ------------------------------------------------------------------ */
 /* I/O, atomic write, mkdir -p, rm -rf                                  */
 /* ------------------------------------------------------------------ */
@@ -674,6 +758,7 @@ int main(void)
 		BOTH(misc_errors),
 		BOTH(create_through_dangling_link),
 		BOTH(mkdir_in_root_stays_in_root),
+		ONCE(both_paths_agree),
 		ONCE(read_file_limits),
 		ONCE(read_write_all_pipe),
 		ONCE(write_atomic_replaces),

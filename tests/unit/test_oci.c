@@ -18,7 +18,8 @@
 #include "oci/oci.h"
 
 /* A config that uses every field hamn models. */
-static const char rich_config[] = "{"
+static const char rich_config[] =
+	"{"
 	"\"ociVersion\": \"1.0.2\","
 	"\"process\": {"
 	"  \"terminal\": true,"
@@ -29,7 +30,8 @@ static const char rich_config[] = "{"
 	"  \"env\": [\"PATH=/bin\", \"EMPTY=\", \"X=a=b\"],"
 	"  \"cwd\": \"/home/bob\","
 	"  \"capabilities\": {"
-	"    \"bounding\": [\"CAP_CHOWN\", \"kill\", \"Cap_Sys_Admin\", \"CAP_CHECKPOINT_RESTORE\"],"
+	"    \"bounding\": [\"CAP_CHOWN\", \"kill\", \"Cap_Sys_Admin\", "
+	"\"CAP_CHECKPOINT_RESTORE\"],"
 	"    \"effective\": [\"CAP_CHOWN\"],"
 	"    \"inheritable\": [],"
 	"    \"permitted\": [\"CAP_CHOWN\", \"CAP_KILL\"],"
@@ -62,7 +64,8 @@ static const char rich_config[] = "{"
 	"},"
 	"\"annotations\": {\"org.example.key\": \"value\", \"empty\": \"\"},"
 	"\"linux\": {"
-	"  \"namespaces\": [{\"type\": \"pid\"}, {\"type\": \"network\", \"path\": \"/run/netns/x\"},"
+	"  \"namespaces\": [{\"type\": \"pid\"}, {\"type\": \"network\", \"path\": "
+	"\"/run/netns/x\"},"
 	"                 {\"type\": \"mount\"}, {\"type\": \"ipc\"}, {\"type\": \"uts\"},"
 	"                 {\"type\": \"user\"}, {\"type\": \"cgroup\"}],"
 	"  \"uidMappings\": [{\"containerID\": 0, \"hostID\": 100000, \"size\": 65536}],"
@@ -75,7 +78,8 @@ static const char rich_config[] = "{"
 	"  \"cgroupsPath\": \"/hamn/abc\","
 	"  \"resources\": {"
 	"    \"devices\": [{\"allow\": false, \"access\": \"rwm\"},"
-	"                 {\"allow\": true, \"type\": \"c\", \"major\": 1, \"minor\": 3, \"access\": \"mwr\"},"
+	"                 {\"allow\": true, \"type\": \"c\", \"major\": 1, \"minor\": 3, "
+	"\"access\": \"mwr\"},"
 	"                 {\"allow\": true, \"type\": \"c\", \"major\": 136, \"access\": \"rw\"},"
 	"                 {\"allow\": true, \"type\": \"b\"}],"
 	"    \"memory\": {\"limit\": 536870912, \"reservation\": 1048576, \"swap\": -1,"
@@ -87,7 +91,8 @@ static const char rich_config[] = "{"
 	"    \"blockIO\": {\"weight\": 500, \"leafWeight\": 300,"
 	"                \"weightDevice\": [{\"major\": 8, \"minor\": 0, \"weight\": 100},"
 	"                                  {\"major\": 8, \"minor\": 16, \"leafWeight\": 50}],"
-	"                \"throttleReadBpsDevice\": [{\"major\": 8, \"minor\": 0, \"rate\": 1048576}],"
+	"                \"throttleReadBpsDevice\": [{\"major\": 8, \"minor\": 0, \"rate\": "
+	"1048576}],"
 	"                \"throttleWriteBpsDevice\": [{\"major\": 8, \"minor\": 0, \"rate\": 2}],"
 	"                \"throttleReadIOPSDevice\": [{\"major\": 8, \"minor\": 0, \"rate\": 3}],"
 	"                \"throttleWriteIOPSDevice\": [{\"major\": 8, \"minor\": 0, \"rate\": 4}]},"
@@ -98,9 +103,11 @@ static const char rich_config[] = "{"
 	"             \"net/ipv4/ip_local_port_range\": \"1024 65000\"},"
 	"  \"seccomp\": {\"defaultAction\": \"SCMP_ACT_ERRNO\", \"defaultErrnoRet\": 1,"
 	"              \"architectures\": [\"SCMP_ARCH_X86_64\"],"
-	"              \"syscalls\": [{\"names\": [\"read\", \"write\"], \"action\": \"SCMP_ACT_ALLOW\"},"
+	"              \"syscalls\": [{\"names\": [\"read\", \"write\"], \"action\": "
+	"\"SCMP_ACT_ALLOW\"},"
 	"                           {\"names\": [\"personality\"], \"action\": \"SCMP_ACT_ALLOW\","
-	"                            \"args\": [{\"index\": 0, \"value\": 8, \"op\": \"SCMP_CMP_EQ\"}]}]},"
+	"                            \"args\": [{\"index\": 0, \"value\": 8, \"op\": "
+	"\"SCMP_CMP_EQ\"}]}]},"
 	"  \"rootfsPropagation\": \"rslave\","
 	"  \"maskedPaths\": [\"/proc/kcore\", \"/sys/firmware\"],"
 	"  \"readonlyPaths\": [\"/proc/sys\"],"
@@ -109,7 +116,8 @@ static const char rich_config[] = "{"
 	"}";
 
 /* A small valid config that the error cases change one field of. */
-static const char minimal_config[] = "{"
+static const char minimal_config[] =
+	"{"
 	"\"ociVersion\": \"1.0.2\","
 	"\"process\": {\"args\": [\"sh\"], \"cwd\": \"/\", \"user\": {\"uid\": 0, \"gid\": 0}},"
 	"\"root\": {\"path\": \"rootfs\"},"
@@ -225,11 +233,9 @@ static void expect_ok(const char *path, const char *value)
 
 /* ---- round trip ---- */
 
-static void check_rich_values(const struct hamn_oci_spec *s)
+static void check_rich_process(const struct hamn_oci_spec *s)
 {
 	const struct hamn_oci_process *p = s->process;
-	const struct hamn_oci_linux *l = &s->linux;
-	const struct hamn_oci_resources *r = l->resources;
 
 	assert_string_equal(s->oci_version, "1.0.2");
 	assert_true(p->terminal);
@@ -261,6 +267,10 @@ static void check_rich_values(const struct hamn_oci_spec *s)
 	assert_true(p->has_oom_score_adj);
 	assert_int_equal(p->oom_score_adj, -500);
 	assert_string_equal(p->apparmor_profile, "hamn-default");
+}
+
+static void check_rich_top(const struct hamn_oci_spec *s)
+{
 	assert_string_equal(s->root_path, "rootfs");
 	assert_true(s->root_readonly);
 	assert_string_equal(s->hostname, "box");
@@ -280,6 +290,12 @@ static void check_rich_values(const struct hamn_oci_spec *s)
 	assert_int_equal(s->n_hooks[HAMN_OCI_HOOK_START_CONTAINER], 0);
 	assert_string_equal(json_string_value(json_object_get(s->annotations, "org.example.key")),
 			    "value");
+}
+
+static void check_rich_linux(const struct hamn_oci_spec *s)
+{
+	const struct hamn_oci_linux *l = &s->linux;
+
 	assert_int_equal(l->n_namespaces, 7);
 	assert_string_equal(hamn_oci_spec_ns(s, HAMN_OCI_NS_NETWORK)->path, "/run/netns/x");
 	assert_null(hamn_oci_spec_ns(s, HAMN_OCI_NS_PID)->path);
@@ -304,6 +320,10 @@ static void check_rich_values(const struct hamn_oci_spec *s)
 	assert_string_equal(l->readonly_paths[0], "/proc/sys");
 	assert_non_null(l->seccomp);
 	assert_int_equal(l->seccomp->n_rules, 2);
+}
+
+static void check_rich_resources(const struct hamn_oci_resources *r)
+{
 	assert_non_null(r);
 	assert_int_equal(r->n_devices, 4);
 	assert_false(r->devices[0].allow);
@@ -334,6 +354,14 @@ static void check_rich_values(const struct hamn_oci_spec *s)
 	assert_string_equal(r->hugepage_limits[0].page_size, "2MB");
 	assert_int_equal(r->n_unified, 2);
 	assert_string_equal(r->unified_values[1], "8:0 rbps=1024");
+}
+
+static void check_rich_values(const struct hamn_oci_spec *s)
+{
+	check_rich_process(s);
+	check_rich_top(s);
+	check_rich_linux(s);
+	check_rich_resources(s->linux.resources);
 }
 
 static void round_trip_keeps_every_value(void **state)
@@ -411,13 +439,17 @@ static void default_spec_is_docker_secure(void **state)
 	assert_string_equal(s->root_path, "rootfs");
 	assert_true(s->root_readonly);
 	assert_string_equal(s->hostname, "hamn");
-	for (const char *const *m = (const char *const[]){ "/proc/interrupts",
-		"/sys/devices/virtual/powercap", "/sys/firmware", "/proc/kcore", "/proc/keys",
-		"/proc/acpi", "/proc/timer_list", "/proc/sched_debug", "/proc/scsi", NULL }; *m; m++)
+	for (const char *const *m =
+		     (const char *const[]){"/proc/interrupts", "/sys/devices/virtual/powercap",
+					   "/sys/firmware", "/proc/kcore", "/proc/keys",
+					   "/proc/acpi", "/proc/timer_list", "/proc/sched_debug",
+					   "/proc/scsi", NULL};
+	     *m; m++)
 		if (!strv_has(l->masked_paths, *m))
 			fail_msg("masked path %s missing", *m);
-	for (const char *const *m = (const char *const[]){ "/proc/bus", "/proc/fs", "/proc/irq",
-		"/proc/sys", "/proc/sysrq-trigger", NULL }; *m; m++)
+	for (const char *const *m = (const char *const[]){"/proc/bus", "/proc/fs", "/proc/irq",
+							  "/proc/sys", "/proc/sysrq-trigger", NULL};
+	     *m; m++)
 		assert_true(strv_has(l->readonly_paths, *m));
 	assert_int_equal(l->n_namespaces, 5);
 	assert_null(hamn_oci_spec_ns(s, HAMN_OCI_NS_USER));
@@ -485,7 +517,8 @@ static void required_fields_are_einval(void **state)
 	expect_einval("process.cwd", "=", "process.cwd: required");
 	expect_einval("process.cwd", "\"tmp\"", "process.cwd: 'tmp' is not an absolute path");
 	expect_einval("process.cwd", "\"\"", "process.cwd: '' is not an absolute path");
-	expect_einval("process.env", "[\"NOEQUALS\"]", "process.env[0]: 'NOEQUALS' is not of the form");
+	expect_einval("process.env", "[\"NOEQUALS\"]",
+		      "process.env[0]: 'NOEQUALS' is not of the form");
 	expect_einval("process.env", "[\"A=1\", \"=x\"]", "process.env[1]:");
 	expect_einval("mounts", "[{\"destination\": \"/a\"}, {\"destination\": \"b\"}]",
 		      "config.json: mounts[1].destination: 'b' is not an absolute path");
@@ -527,7 +560,8 @@ static void namespace_errors_name_the_path(void **state)
 static void id_errors_are_einval(void **state)
 {
 	expect_einval("process.user.uid", "-1", "process.user.uid: -1 is out of range");
-	expect_einval("process.user.gid", "4294967296", "process.user.gid: 4294967296 is out of range");
+	expect_einval("process.user.gid", "4294967296",
+		      "process.user.gid: 4294967296 is out of range");
 	expect_einval("process.user.uid", "4294967295", "process.user.uid:");
 	expect_einval("process.user.uid", "1.5", "process.user.uid: must be an integer");
 	expect_einval("process.user.uid", "1e300", "process.user.uid: must be an integer");
@@ -560,8 +594,10 @@ static void mapping_and_size_errors_are_einval(void **state)
 	expect_einval("process.consoleSize", "{\"height\": 100000, \"width\": 1}",
 		      "process.consoleSize.height: 100000 is out of range");
 	expect_einval("process.oomScoreAdj", "1001", "process.oomScoreAdj:");
-	expect_einval("hostname", "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"",
-		      "hostname: longer than 64 bytes");
+	expect_einval(
+		"hostname",
+		"\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"",
+		"hostname: longer than 64 bytes");
 	expect_einval("linux.devices", "[{\"path\": \"/dev/x\", \"type\": \"c\", \"major\": 1}]",
 		      "linux.devices[0].minor: required");
 	expect_einval("linux.devices", "[{\"path\": \"/dev/x\", \"type\": \"q\"}]",
@@ -587,8 +623,9 @@ static void mapping_and_size_errors_are_einval(void **state)
 
 static void names_errors_are_einval(void **state)
 {
-	expect_einval("process.capabilities", "{\"bounding\": [\"CAP_CHOWN\", \"CAP_FLY\"]}",
-		      "config.json: process.capabilities.bounding[1]: unknown capability 'CAP_FLY'");
+	expect_einval(
+		"process.capabilities", "{\"bounding\": [\"CAP_CHOWN\", \"CAP_FLY\"]}",
+		"config.json: process.capabilities.bounding[1]: unknown capability 'CAP_FLY'");
 	expect_einval("process.capabilities", "{\"ambient\": [\"\"]}",
 		      "process.capabilities.ambient[0]: unknown capability ''");
 	expect_einval("process.capabilities", "{\"effective\": \"CAP_CHOWN\"}",
@@ -599,7 +636,8 @@ static void names_errors_are_einval(void **state)
 		      "[{\"type\": \"RLIMIT_NOFILE\", \"soft\": 1, \"hard\": 1},"
 		      " {\"type\": \"RLIMIT_NOFILE\", \"soft\": 2, \"hard\": 2}]",
 		      "process.rlimits[1].type: duplicate rlimit 'RLIMIT_NOFILE'");
-	expect_einval("process.rlimits", "[{\"type\": \"RLIMIT_NOFILE\", \"soft\": 10, \"hard\": 1}]",
+	expect_einval("process.rlimits",
+		      "[{\"type\": \"RLIMIT_NOFILE\", \"soft\": 10, \"hard\": 1}]",
 		      "process.rlimits[0].soft: 10 exceeds the hard limit 1");
 	expect_einval("process.rlimits", "[{\"type\": \"RLIMIT_NOFILE\", \"hard\": 1}]",
 		      "process.rlimits[0].soft: required");
@@ -633,8 +671,9 @@ static void sysctl_errors_are_einval(void **state)
 
 static void resources_errors_are_einval(void **state)
 {
-	expect_einval("linux.resources", "{\"devices\": [{\"allow\": true, \"access\": \"rwx\"}]}",
-		      "config.json: linux.resources.devices[0].access: 'rwx' is not a subset of 'rwm'");
+	expect_einval(
+		"linux.resources", "{\"devices\": [{\"allow\": true, \"access\": \"rwx\"}]}",
+		"config.json: linux.resources.devices[0].access: 'rwx' is not a subset of 'rwm'");
 	expect_einval("linux.resources", "{\"devices\": [{\"access\": \"r\"}]}",
 		      "linux.resources.devices[0].allow: required");
 	expect_einval("linux.resources", "{\"devices\": [{\"allow\": true, \"type\": \"u\"}]}",
@@ -665,8 +704,19 @@ static void resources_errors_are_einval(void **state)
 /* ---- hostile input ---- */
 
 static const char *const type_samples[] = {
-	"\"str\"", "\"\"", "-1", "0", "9223372036854775807", "1.5", "[]", "[1, \"a\", null]",
-	"{}", "{\"x\": {}}", "null", "true", "false",
+	"\"str\"",
+	"\"\"",
+	"-1",
+	"0",
+	"9223372036854775807",
+	"1.5",
+	"[]",
+	"[1, \"a\", null]",
+	"{}",
+	"{\"x\": {}}",
+	"null",
+	"true",
+	"false",
 };
 
 /* Parse doc: it must give a spec or EINVAL; never anything else. */
@@ -702,8 +752,7 @@ static size_t mutate_members(json_t *doc, json_t *obj)
 	json_t *v;
 	size_t n = 0;
 
-	json_object_foreach(obj, k, v)
-		strv_push(&keys, k);
+	json_object_foreach(obj, k, v) strv_push(&keys, k);
 	for (size_t i = 0; keys && keys[i]; i++)
 		n += mutate_all(doc, obj, keys[i], 0);
 	return n;
@@ -841,6 +890,30 @@ static void empty_strings_are_handled(void **state)
 				     "\"type\": \"\", \"access\": \"\"}]}");
 }
 
+static void long_values_are_bounded_only_where_the_kernel_bounds_them(void **state)
+{
+	struct hamn_buf env = HAMN_BUF_INIT, path = HAMN_BUF_INIT;
+	_cleanup_free_ char *mounts = NULL;
+	_cleanup_free_ char *cwd = NULL;
+
+	/* a 200 KB environment value (certificates, JVM options) is fine */
+	hamn_buf_puts(&env, "[\"A=");
+	for (int i = 0; i < 200000; i++)
+		hamn_buf_putc(&env, 'x');
+	hamn_buf_puts(&env, "\"]");
+	expect_ok("process.env", env.data);
+	/* a path longer than PATH_MAX is not */
+	hamn_buf_putc(&path, '/');
+	for (int i = 0; i < 5000; i++)
+		hamn_buf_putc(&path, 'a');
+	mounts = xasprintf("[{\"destination\": \"%s\"}]", path.data);
+	expect_einval("mounts", mounts, "mounts[0].destination: longer than 4095 bytes");
+	cwd = xasprintf("\"%s\"", path.data);
+	expect_einval("process.cwd", cwd, "process.cwd: longer than 4095 bytes");
+	hamn_buf_release(&env);
+	hamn_buf_release(&path);
+}
+
 /* ---- mount options ---- */
 
 static void mount_with(const char *type, const char *const *opts, struct hamn_oci_mount *m)
@@ -863,8 +936,8 @@ static void mount_options_map_to_flags(void **state)
 	struct hamn_oci_mount m;
 
 	mount_with("tmpfs",
-		   (const char *const[]){ "rw", "nosuid", "mode=755", "nodev", "noexec",
-					  "size=65536k", "rprivate", "ro", NULL },
+		   (const char *const[]){"rw", "nosuid", "mode=755", "nodev", "noexec",
+					 "size=65536k", "rprivate", "ro", NULL},
 		   &m);
 	assert_int_equal(m.flags, MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY);
 	assert_int_equal(m.clear_flags, 0);
@@ -874,8 +947,8 @@ static void mount_options_map_to_flags(void **state)
 	mount_release(&m);
 
 	mount_with("tmpfs",
-		   (const char *const[]){ "ro", "suid", "dev", "exec", "async", "atime", "diratime",
-					  "norelatime", "nostrictatime", "nomand", "rw", NULL },
+		   (const char *const[]){"ro", "suid", "dev", "exec", "async", "atime", "diratime",
+					 "norelatime", "nostrictatime", "nomand", "rw", NULL},
 		   &m);
 	assert_int_equal(m.flags, 0);
 	assert_int_equal(m.clear_flags, MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_SYNCHRONOUS |
@@ -885,11 +958,12 @@ static void mount_options_map_to_flags(void **state)
 	mount_release(&m);
 
 	mount_with(NULL,
-		   (const char *const[]){ "sync", "dirsync", "remount", "mand", "noatime",
-					  "nodiratime", "relatime", "strictatime", "defaults", NULL },
+		   (const char *const[]){"sync", "dirsync", "remount", "mand", "noatime",
+					 "nodiratime", "relatime", "strictatime", "defaults", NULL},
 		   &m);
 	assert_int_equal(m.flags, MS_SYNCHRONOUS | MS_DIRSYNC | MS_REMOUNT | MS_MANDLOCK |
-					  MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME);
+					  MS_NOATIME | MS_NODIRATIME | MS_RELATIME |
+					  MS_STRICTATIME);
 	assert_null(m.data);
 	mount_release(&m);
 }
@@ -900,23 +974,23 @@ static void mount_bind_and_propagation(void **state)
 		const char *opt;
 		unsigned long prop;
 	} props[] = {
-		{ "private", MS_PRIVATE }, { "rprivate", MS_PRIVATE | MS_REC },
-		{ "shared", MS_SHARED }, { "rshared", MS_SHARED | MS_REC },
-		{ "slave", MS_SLAVE }, { "rslave", MS_SLAVE | MS_REC },
-		{ "unbindable", MS_UNBINDABLE }, { "runbindable", MS_UNBINDABLE | MS_REC },
+		{"private", MS_PRIVATE},       {"rprivate", MS_PRIVATE | MS_REC},
+		{"shared", MS_SHARED},	       {"rshared", MS_SHARED | MS_REC},
+		{"slave", MS_SLAVE},	       {"rslave", MS_SLAVE | MS_REC},
+		{"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
 	};
 	struct hamn_oci_mount m;
 
-	mount_with(NULL, (const char *const[]){ "rbind", "ro", NULL }, &m);
+	mount_with(NULL, (const char *const[]){"rbind", "ro", NULL}, &m);
 	assert_true(m.bind);
 	assert_true(m.recursive);
 	assert_int_equal(m.flags, MS_BIND | MS_REC | MS_RDONLY);
 	mount_release(&m);
-	mount_with(NULL, (const char *const[]){ "bind", NULL }, &m);
+	mount_with(NULL, (const char *const[]){"bind", NULL}, &m);
 	assert_true(m.bind);
 	assert_false(m.recursive);
 	mount_release(&m);
-	mount_with("bind", (const char *const[]){ NULL }, &m);
+	mount_with("bind", (const char *const[]){NULL}, &m);
 	assert_true(m.bind);
 	assert_false(m.recursive);
 	assert_int_equal(m.flags, 0);
@@ -933,7 +1007,7 @@ static void mount_bind_and_propagation(void **state)
 		assert_int_equal(f, 0);
 	}
 	/* the last propagation option wins; unknown options are data, in order */
-	mount_with("ext4", (const char *const[]){ "shared", "x-a", "rslave", "uid=5", "x-a", NULL },
+	mount_with("ext4", (const char *const[]){"shared", "x-a", "rslave", "uid=5", "x-a", NULL},
 		   &m);
 	assert_int_equal(m.propagation, MS_SLAVE | MS_REC);
 	assert_string_equal(m.data, "x-a,uid=5,x-a");
@@ -968,9 +1042,10 @@ static void namespace_and_rlimit_names(void **state)
 		const char *name;
 		int flag;
 	} ns[] = {
-		{ "pid", CLONE_NEWPID }, { "network", CLONE_NEWNET }, { "mount", CLONE_NEWNS },
-		{ "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS },     { "user", CLONE_NEWUSER },
-		{ "cgroup", CLONE_NEWCGROUP }, { "time", 0x80 },
+		{"pid", CLONE_NEWPID},	     {"network", CLONE_NEWNET},
+		{"mount", CLONE_NEWNS},	     {"ipc", CLONE_NEWIPC},
+		{"uts", CLONE_NEWUTS},	     {"user", CLONE_NEWUSER},
+		{"cgroup", CLONE_NEWCGROUP}, {"time", 0x80},
 	};
 
 	for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
@@ -1077,7 +1152,7 @@ static void state_document(void **state)
 static void process_parse_alone(void **state)
 {
 	_cleanup_json_ json_t *ok = load_json("{\"args\": [\"ls\"], \"cwd\": \"/tmp\", "
-					       "\"env\": [\"A=b\"], \"terminal\": false}");
+					      "\"env\": [\"A=b\"], \"terminal\": false}");
 	_cleanup_json_ json_t *bad = load_json("{\"args\": [], \"cwd\": \"/\"}");
 	struct hamn_error *err = NULL;
 	struct hamn_oci_process *p = hamn_oci_process_parse(ok, &err);
@@ -1099,9 +1174,9 @@ static void process_parse_alone(void **state)
 
 static void resources_parse_alone(void **state)
 {
-	_cleanup_json_ json_t *obj = load_json(
-		"{\"devices\": [{\"allow\": true, \"major\": -1, \"access\": \"mr\"}],"
-		" \"memory\": {\"limit\": -1}, \"pids\": {\"limit\": -1}}");
+	_cleanup_json_ json_t *obj =
+		load_json("{\"devices\": [{\"allow\": true, \"major\": -1, \"access\": \"mr\"}],"
+			  " \"memory\": {\"limit\": -1}, \"pids\": {\"limit\": -1}}");
 	_cleanup_json_ json_t *out = NULL;
 	struct hamn_error *err = NULL;
 	struct hamn_oci_resources *r = hamn_oci_resources_parse(obj, &err), *r2;
@@ -1148,7 +1223,8 @@ static void spec_load_reads_the_bundle(void **state)
 	assert_int_equal(err->errnum, ENOENT);
 	hamn_error_free(&err);
 	assert_int_equal(hamn_write_atomic(dirfd, "config.json", minimal_config,
-					   strlen(minimal_config), 0600, &err), 0);
+					   strlen(minimal_config), 0600, &err),
+			 0);
 	s = hamn_oci_spec_load(dir, &err);
 	assert_non_null(s);
 	assert_string_equal(s->root_path, "rootfs");
@@ -1185,6 +1261,7 @@ int main(void)
 		cmocka_unit_test(hostile_text_is_refused),
 		cmocka_unit_test(strings_with_nul_are_einval),
 		cmocka_unit_test(empty_strings_are_handled),
+		cmocka_unit_test(long_values_are_bounded_only_where_the_kernel_bounds_them),
 		cmocka_unit_test(mount_options_map_to_flags),
 		cmocka_unit_test(mount_bind_and_propagation),
 		cmocka_unit_test(capability_names),

@@ -45,6 +45,9 @@ const char *cli_short_id(const char *id, char buf[13]);
  */
 int cli_print_rows(json_t *rows, const char *format, json_t *headers, struct hamn_error **err);
 
+/* Add "key=value" to a filters object in the CLI's map-of-bools shape. */
+void cli_add_filter(json_t *filters, const char *arg);
+
 /* Commands, one file per group. */
 int cmd_run(struct cli *cli, int argc, char **argv);
 int cmd_create(struct cli *cli, int argc, char **argv);
@@ -59,6 +62,12 @@ int cmd_ps(struct cli *cli, int argc, char **argv);
 int cmd_inspect(struct cli *cli, int argc, char **argv);
 int cmd_version(struct cli *cli, int argc, char **argv);
 int cmd_info(struct cli *cli, int argc, char **argv);
+int cmd_images(struct cli *cli, int argc, char **argv);
+int cmd_load(struct cli *cli, int argc, char **argv);
+int cmd_save(struct cli *cli, int argc, char **argv);
+int cmd_import(struct cli *cli, int argc, char **argv);
+int cmd_tag(struct cli *cli, int argc, char **argv);
+int cmd_rmi(struct cli *cli, int argc, char **argv);
 
 const struct cli_command *cli_find_command(const char *name);
 

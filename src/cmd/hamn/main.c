@@ -24,10 +24,54 @@ static const struct cli_command commands[] = {
 	{ "ps", cmd_ps, "[OPTIONS]", "List containers" },
 	{ "inspect", cmd_inspect, "[OPTIONS] NAME|ID [NAME|ID...]",
 	  "Return low-level information on hamn objects" },
+	{ "images", cmd_images, "[OPTIONS] [REPOSITORY[:TAG]]", "List images" },
+	{ "load", cmd_load, "[OPTIONS]", "Load an image from a tar archive or STDIN" },
+	{ "save", cmd_save, "[OPTIONS] IMAGE [IMAGE...]",
+	  "Save one or more images to a tar archive (streamed to STDOUT by default)" },
+	{ "import", cmd_import, "[OPTIONS] file|- [REPOSITORY[:TAG]]",
+	  "Import the contents from a tarball to create a filesystem image" },
+	{ "tag", cmd_tag, "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]",
+	  "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE" },
+	{ "rmi", cmd_rmi, "[OPTIONS] IMAGE [IMAGE...]", "Remove one or more images" },
 	{ "version", cmd_version, "", "Show the hamn version information" },
 	{ "info", cmd_info, "", "Display system-wide information" },
 	{ NULL, NULL, NULL, NULL },
 };
+
+/* "hamn image ls" -> images, "hamn container rm" -> rm, ... */
+static const struct {
+	const char *group, *sub, *command;
+} aliases[] = {
+	{ "image", "ls", "images" }, { "image", "list", "images" }, { "image", "rm", "rmi" },
+	{ "image", "remove", "rmi" }, { "image", "load", "load" }, { "image", "save", "save" },
+	{ "image", "import", "import" }, { "image", "tag", "tag" },
+	{ "image", "inspect", "inspect" }, { "image", "prune", "image-prune" },
+	{ "image", "history", "history" },
+	{ "container", "ls", "ps" }, { "container", "list", "ps" }, { "container", "rm", "rm" },
+	{ "container", "run", "run" }, { "container", "create", "create" },
+	{ "container", "start", "start" }, { "container", "stop", "stop" },
+	{ "container", "kill", "kill" }, { "container", "restart", "restart" },
+	{ "container", "wait", "wait" }, { "container", "logs", "logs" },
+	{ "container", "inspect", "inspect" }, { "container", "rename", "rename" },
+	{ "container", "top", "top" }, { "container", "attach", "attach" },
+	{ "container", "prune", "container-prune" },
+	{ "system", "df", "system-df" }, { "system", "info", "info" },
+};
+
+/* Resolve "group sub" to a command name; *consumed tells how many words it used. */
+static const char *resolve_alias(int argc, char **argv, int *consumed)
+{
+	*consumed = 1;
+	if (argc < 2)
+		return argv[0];
+	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++) {
+		if (strcmp(aliases[i].group, argv[0]) == 0 && strcmp(aliases[i].sub, argv[1]) == 0) {
+			*consumed = 2;
+			return aliases[i].command;
+		}
+	}
+	return argv[0];
+}
 
 const struct cli_command *cli_find_command(const char *name)
 {
@@ -144,7 +188,11 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 0;
 	}
-	cmd = cli_find_command(argv[i]);
+	int consumed;
+	const char *name = resolve_alias(argc - i, argv + i, &consumed);
+
+	i += consumed - 1;
+	cmd = cli_find_command(name);
 	if (!cmd) {
 		cli_errorf("'%s' is not a hamn command.\nSee 'hamn --help'", argv[i]);
 		return CLI_EXIT_ERROR;

@@ -3,7 +3,7 @@
  */
 #include "cli.h"
 
-static void add_filter(json_t *filters, const char *arg)
+void cli_add_filter(json_t *filters, const char *arg)
 {
 	const char *eq = strchr(arg, '=');
 	_cleanup_free_ char *key = eq ? xstrndup(arg, (size_t)(eq - arg)) : xstrdup(arg);
@@ -140,7 +140,7 @@ int cmd_ps(struct cli *cli, int argc, char **argv)
 		switch (opt) {
 		case 'a': all = true; break;
 		case 'q': quiet = true; break;
-		case 'f': add_filter(filters, optarg); break;
+		case 'f': cli_add_filter(filters, optarg); break;
 		case 'F': format = optarg; break;
 		case 'T': trunc = false; break;
 		case 'n': limit = atoi(optarg); all = true; break;

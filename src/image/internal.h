@@ -1,0 +1,139 @@
+/*
+ * internal.h - shared by src/image/*.c only; never included from outside.
+ */
+#ifndef HAMN_IMAGE_INTERNAL_H
+#define HAMN_IMAGE_INTERNAL_H
+
+#include <pthread.h>
+
+#include "image/image.h"
+
+#define IMAGE_SCHEMA_VERSION 1
+
+struct hamn_image_store {
+	int rootfd;		/* --root */
+	char *root_path;	/* its absolute path, for lowerdir strings */
+	int blobs_fd;		/* blobs/sha256 */
+	int layers_fd;		/* layers */
+	int tmp_fd;		/* tmp */
+	sqlite3 *db;		/* borrowed */
+	pthread_mutex_t lock;
+};
+
+/* store.c: locking and a random name for staging entries */
+void store_lock(struct hamn_image_store *st);
+void store_unlock(struct hamn_image_store *st);
+char *store_tmp_name(const char *prefix);
+
+/* db.c: thin SQLite helpers; errors are EIO with sqlite's message */
+int db_exec(struct hamn_image_store *st, const char *sql, struct hamn_error **err);
+sqlite3_stmt *db_prepare(struct hamn_image_store *st, const char *sql, struct hamn_error **err);
+int db_fail(struct hamn_image_store *st, const char *what, struct hamn_error **err);
+/* Step a statement that returns no rows (SQLITE_DONE expected). */
+int db_step_done(struct hamn_image_store *st, sqlite3_stmt *s, struct hamn_error **err);
+int db_begin(struct hamn_image_store *st, struct hamn_error **err);
+int db_commit(struct hamn_image_store *st, struct hamn_error **err);
+void db_rollback(struct hamn_image_store *st);
+int db_migrate(struct hamn_image_store *st, struct hamn_error **err);
+/* A copy of column i as a heap string ("" for NULL). */
+char *db_col_str(sqlite3_stmt *s, int i);
+
+static inline void cleanup_stmtp(sqlite3_stmt **s)
+{
+	if (*s)
+		sqlite3_finalize(*s);
+}
+#define _cleanup_stmt_ __attribute__((cleanup(cleanup_stmtp)))
+
+/* blob.c */
+struct blob_writer;
+struct blob_writer *blob_writer_new(struct hamn_image_store *st, struct hamn_error **err);
+int blob_writer_write(struct blob_writer *w, const void *buf, size_t len, struct hamn_error **err);
+/* fsync, verify against expected (may be NULL), rename into blobs/. */
+int blob_writer_commit(struct blob_writer *w, const char *expected, struct hamn_digest *out,
+		       uint64_t *size_out, struct hamn_error **err);
+void blob_writer_free(struct blob_writer *w);
+HAMN_DEFINE_CLEANUP(blob_writer, blob_writer_free)
+#define _cleanup_blob_writer_ _cleanup_(cleanup_blob_writerp)
+
+/* Move dirfd/name (already hashed to d) into blobs/ (or drop it when the blob exists). */
+int blob_adopt(struct hamn_image_store *st, int dirfd, const char *name,
+	       const struct hamn_digest *d, struct hamn_error **err);
+int blob_put_buf(struct hamn_image_store *st, const void *buf, size_t len,
+		 struct hamn_digest *out, struct hamn_error **err);
+bool blob_exists(struct hamn_image_store *st, const char *digest);
+int blob_read(struct hamn_image_store *st, const char *digest, size_t max, char **out,
+	      size_t *len_out, struct hamn_error **err);
+void blob_remove(struct hamn_image_store *st, const char *digest);
+/* Size of a blob in bytes, or -1 when absent. */
+int64_t blob_size(struct hamn_image_store *st, const char *digest);
+
+/* apply.c: hamn_layer_apply with a tee of the raw input into a blob writer */
+int layer_apply_tee(int rootfd, int src_fd, unsigned int flags, const char *label,
+		    struct blob_writer *tee, struct hamn_layer_stats *stats,
+		    struct hamn_error **err);
+
+/* layer.c */
+void chain_id_next(const struct hamn_digest *parent, const struct hamn_digest *diff_id,
+		   struct hamn_digest *out);
+bool layer_exists(struct hamn_image_store *st, const struct hamn_digest *chain);
+
+/* Where a layer's bytes come from. */
+struct layer_source {
+	int fd;				/* the (compressed) layer stream, read once */
+	int staged_dirfd;		/* >= 0: fd's file is staged_dirfd/staged_name, */
+	const char *staged_name;	/* already hashed to blob: adopt it as the blob */
+	const char *blob;		/* its digest when known, else NULL (then hash it) */
+	bool blob_in_store;		/* the blob is already under blobs/ */
+	const char *media_type;		/* NULL: guessed */
+};
+
+/*
+ * Make sure the layer (parent, expected diff_id) exists: reuse it, or
+ * extract src into layers/tmp-*, verify the diff ID, store the blob, rename
+ * into place and record it. expected may be NULL (import): then the chain
+ * comes from what was extracted. *chain_out gets the chain ID.
+ */
+int layer_ensure(struct hamn_image_store *st, const struct hamn_digest *parent,
+		 const struct hamn_digest *expected, const struct layer_source *src,
+		 struct hamn_digest *chain_out, struct hamn_error **err);
+/* Chain IDs of an image (bottom first); *n_out gets the count. */
+int image_chain(struct hamn_image_store *st, const char *id, struct hamn_digest **chains_out,
+		size_t *n_out, struct hamn_error **err);
+/* Delete layers no image references (rows, dirs, blobs); adds their bytes to *reclaimed. */
+int layers_collect(struct hamn_image_store *st, json_t *report, uint64_t *reclaimed,
+		   struct hamn_error **err);
+
+/* commit.c */
+struct image_plan {
+	char *config_text;		/* the config blob's bytes */
+	size_t config_len;
+	struct hamn_digest config_digest;
+	struct hamn_oci_image_config *config;
+	char **tags;			/* full normalised refs */
+	char *manifest_digest;		/* NULL when none */
+};
+void image_plan_release(struct image_plan *p);
+/* Record the image (config blob written here) on top of chains[]; tags it. */
+int image_commit(struct hamn_image_store *st, const struct image_plan *p,
+		 const struct hamn_digest *chains, struct hamn_error **err);
+/* Point full ref at id (replacing where it pointed before). */
+int tag_set(struct hamn_image_store *st, const char *full_ref, const char *id,
+	    struct hamn_error **err);
+/* Read and parse an image's config blob. */
+struct hamn_oci_image_config *image_load_config(struct hamn_image_store *st, const char *id,
+						struct hamn_error **err);
+bool image_exists(struct hamn_image_store *st, const char *id);
+/* resolve without taking the lock */
+int image_resolve_locked(struct hamn_image_store *st, const char *ref, char **id_out,
+			 struct hamn_error **err);
+/* Tags of id (full strings), and whether ref parsed as a name. New vector. */
+char **image_tags_locked(struct hamn_image_store *st, const char *id, struct hamn_error **err);
+/* Delete image id's rows and what it alone used; report gets {"Deleted":...}. */
+int image_delete_locked(struct hamn_image_store *st, const char *id, json_t *report,
+			uint64_t *reclaimed, struct hamn_error **err);
+
+/* changes.c */
+int changes_apply(char *const *changes, struct hamn_oci_image_exec *e, struct hamn_error **err);
+
+#endif
