@@ -212,25 +212,43 @@ struct hamn_oci_spec {
 /*
  * Parse a config.json document. On success returns a new spec; on failure
  * NULL with EINVAL (bad structure or value) and the JSON path in the message.
+ * Besides types and ranges it refuses what the runtime could only do to the
+ * host: linux.sysctl entries that fail hamn_oci_sysctl_check() for the
+ * namespaces listed, a hostname/domainname without a uts namespace, id
+ * mappings without a user namespace, ".." in mount destinations, device,
+ * masked and read-only paths and cgroupsPath. doc is not changed or kept.
+ * Thread-safe (no shared state).
  */
 struct hamn_oci_spec *hamn_oci_spec_parse(json_t *doc, struct hamn_error **err);
-/* Read and parse BUNDLE/config.json (at most 4 MiB). */
+/*
+ * Read and parse BUNDLE/config.json (at most 4 MiB: EFBIG beyond). ENOENT
+ * or another errno when it cannot be read, EINVAL when it is not valid.
+ */
 struct hamn_oci_spec *hamn_oci_spec_load(const char *bundle, struct hamn_error **err);
-/* Parse only a "process" object (hamn-runtime exec --process). */
+/*
+ * Parse only a "process" object (hamn-runtime exec --process), with the same
+ * rules as in a config; messages start with "process." (no "config.json: ").
+ */
 struct hamn_oci_process *hamn_oci_process_parse(json_t *obj, struct hamn_error **err);
 void hamn_oci_process_free(struct hamn_oci_process *p);
 void hamn_oci_spec_free(struct hamn_oci_spec *spec);
 HAMN_DEFINE_CLEANUP(hamn_oci_spec, hamn_oci_spec_free)
 #define _cleanup_oci_spec_ _cleanup_(cleanup_hamn_oci_specp)
 
-/* Emit a spec back to JSON (new reference); parse(emit(s)) equals s. */
+/*
+ * Emit a spec back to JSON (new reference); parse(emit(s)) equals s. The
+ * derived mount fields are not written (they follow from the options).
+ */
 json_t *hamn_oci_spec_to_json(const struct hamn_oci_spec *spec);
 
 /*
  * The default config that `hamn-runtime spec` writes: Docker's secure
- * defaults (14 default caps, masked/read-only paths, default mounts, pid,
- * network, ipc, uts, mount namespaces, the default seccomp profile), args
- * ["sh"], terminal true, root "rootfs".
+ * defaults (14 default caps in bounding/effective/permitted, none
+ * inheritable or ambient, masked/read-only paths, default mounts, pid,
+ * network, ipc, uts, mount namespaces, device cgroup allow-list, RLIMIT_NOFILE
+ * 1024, the default seccomp profile for this machine), noNewPrivileges on,
+ * args ["sh"], terminal true, root "rootfs" read-only, hostname "hamn".
+ * Returns a new reference; never fails (a broken built-in profile aborts).
  */
 json_t *hamn_oci_default_spec_json(void);
 
@@ -275,7 +293,9 @@ const char *hamn_oci_status_name(enum hamn_oci_status s);	/* "created", ... */
 
 /*
  * The OCI state document: {"ociVersion","id","status","pid","bundle",
- * "annotations"} plus runc's extra "created" and "owner" fields.
+ * "annotations"} plus runc's extra "created" (RFC 3339 of created_ns) and
+ * "owner" ("") fields. annotations is copied and left out when NULL or
+ * empty. Returns a new reference.
  */
 json_t *hamn_oci_state_json(const char *id, enum hamn_oci_status status, pid_t pid,
 			    const char *bundle, int64_t created_ns, json_t *annotations);

@@ -14,9 +14,9 @@
 
 struct hamn_oci_device_rule {
 	bool allow;
-	char type;		/* 'a', 'c' or 'b' */
-	int64_t major, minor;	/* -1 = wildcard '*' */
-	char access[4];		/* subset of "rwm", NUL-terminated */
+	char type;		/* 'a', 'c' or 'b'; 'a' when absent */
+	int64_t major, minor;	/* -1 = wildcard '*' (absent or -1) */
+	char access[4];		/* subset of "rwm" in that order; "rwm" when absent or "" */
 };
 
 struct hamn_oci_weight_device {
@@ -79,8 +79,15 @@ struct hamn_oci_resources {
 	size_t n_unified;
 };
 
-/* Parse linux.resources (EINVAL with "linux.resources.<field>" in the message). */
+/*
+ * Parse linux.resources (EINVAL with "linux.resources.<field>" in the
+ * message). Values written into cgroup files are checked so none can carry a
+ * path or a second line: cpuset lists ("" counts as unset), hugepage sizes
+ * ("2MB"), unified keys (plain file names like "memory.high").
+ * Network, rdma, cpu burst/idle and memory kernelTCP/useHierarchy are ignored.
+ */
 struct hamn_oci_resources *hamn_oci_resources_parse(json_t *obj, struct hamn_error **err);
+/* Back to JSON (new reference); parse(emit(r)) equals r. */
 json_t *hamn_oci_resources_to_json(const struct hamn_oci_resources *r);
 void hamn_oci_resources_free(struct hamn_oci_resources *r);
 

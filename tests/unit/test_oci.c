@@ -752,7 +752,8 @@ static size_t mutate_members(json_t *doc, json_t *obj)
 	json_t *v;
 	size_t n = 0;
 
-	json_object_foreach(obj, k, v) strv_push(&keys, k);
+	json_object_foreach(obj, k, v)
+		strv_push(&keys, k);
 	for (size_t i = 0; keys && keys[i]; i++)
 		n += mutate_all(doc, obj, keys[i], 0);
 	return n;

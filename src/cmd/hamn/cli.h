@@ -9,6 +9,7 @@
 
 #include "base/base.h"
 #include "client/client.h"
+#include "client/template.h"
 
 /* Exit codes as docker's: 125 daemon/CLI error, 126 cannot invoke, 127 not found. */
 #define CLI_EXIT_ERROR 125
@@ -68,6 +69,13 @@ int cmd_save(struct cli *cli, int argc, char **argv);
 int cmd_import(struct cli *cli, int argc, char **argv);
 int cmd_tag(struct cli *cli, int argc, char **argv);
 int cmd_rmi(struct cli *cli, int argc, char **argv);
+int cmd_rename(struct cli *cli, int argc, char **argv);
+int cmd_top(struct cli *cli, int argc, char **argv);
+int cmd_attach(struct cli *cli, int argc, char **argv);
+int cmd_history(struct cli *cli, int argc, char **argv);
+int cmd_image_prune(struct cli *cli, int argc, char **argv);
+int cmd_container_prune(struct cli *cli, int argc, char **argv);
+int cmd_system_df(struct cli *cli, int argc, char **argv);
 
 const struct cli_command *cli_find_command(const char *name);
 
