@@ -363,7 +363,7 @@ static int rm_fail(struct hamn_error **first, int errnum, const char *what, cons
 		   const char *name)
 {
 	if (!*first)
-		hamn_error_set(first, errnum, "%s '%s%s%s'", what, dir, *dir ? "/" : "",
+		hamn_error_set(first, errnum, "%s '%s%s%s'", what, dir, *dir && *name ? "/" : "",
 			       name);
 	return -1;
 }
@@ -371,7 +371,7 @@ static int rm_fail(struct hamn_error **first, int errnum, const char *what, cons
 static int rm_contents(int fd, const struct node *self, const char *display,
 		       struct hamn_error **first);
 
-/* Remove the directory name in parent_fd, known as n (already checked to be on parent's mount). */
+/* Remove the directory name in parent_fd, seen as n (already known to be on parent's mount). */
 static int rm_subdir(int parent_fd, const char *name, const struct node *n,
 		     const struct node *parent, const char *display, struct hamn_error **first)
 {
@@ -462,29 +462,55 @@ static int parent_node(int dirfd, const char *path, struct node *n)
 	return node_at(dirfd, dir, 0, n);
 }
 
+/*
+ * path without its trailing slashes: with "dir/" the kernel would follow a
+ * symlink named dir, and rm -rf must never follow one. Like rm, refuse ""
+ * and "/", and "." or ".." as the last component. NULL when refused.
+ */
+static char *rm_target(const char *path)
+{
+	size_t len = path ? strlen(path) : 0;
+	const char *base;
+	char *p;
+
+	while (len > 0 && path[len - 1] == '/')
+		len--;
+	if (len == 0)
+		return NULL;
+	p = xstrndup(path, len);
+	base = strrchr(p, '/');
+	base = base ? base + 1 : p;
+	if (streq(base, ".") || streq(base, "..")) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
 int hamn_rm_rf(int dirfd, const char *path, struct hamn_error **err)
 {
 	_cleanup_error_ struct hamn_error *first = NULL;
+	_cleanup_free_ char *p = rm_target(path);
 	struct node top, parent;
 
-	if (!path || !*path)
-		return hamn_error_set(err, EINVAL, "remove: empty path");
-	if (node_at(dirfd, path, AT_SYMLINK_NOFOLLOW, &top) < 0) {
+	if (!p)
+		return hamn_error_setq(err, EINVAL, "remove '%s': refused", path ? path : "");
+	if (node_at(dirfd, p, AT_SYMLINK_NOFOLLOW, &top) < 0) {
 		if (errno == ENOENT)
 			return 0;
-		return hamn_error_set(err, errno, "remove '%s': stat", path);
+		return hamn_error_set(err, errno, "remove '%s': stat", p);
 	}
-	if (parent_node(dirfd, path, &parent) < 0)
-		return hamn_error_set(err, errno, "remove '%s': stat parent", path);
+	if (parent_node(dirfd, p, &parent) < 0)
+		return hamn_error_set(err, errno, "remove '%s': stat parent", p);
 	if (!same_mount(&top, &parent))
-		return hamn_error_set(err, EBUSY, "remove '%s': mount point", path);
+		return hamn_error_set(err, EBUSY, "remove '%s': mount point", p);
 	if (S_ISDIR(top.mode))
-		rm_subdir(dirfd, path, &top, &parent, "", &first);
-	else if (unlinkat(dirfd, path, 0) < 0 && errno != ENOENT)
-		rm_fail(&first, errno, "unlink", "", path);
+		rm_subdir(dirfd, p, &top, &parent, "", &first);
+	else if (unlinkat(dirfd, p, 0) < 0 && errno != ENOENT)
+		rm_fail(&first, errno, "unlink", "", p);
 	if (first) {
 		hamn_error_propagate(err, &first);
-		return hamn_error_wrap(err, "remove '%s'", path);
+		return hamn_error_wrap(err, "remove '%s'", p);
 	}
 	return 0;
 }

@@ -63,7 +63,7 @@ int hamn_mkdir_p(int dirfd, const char *path, mode_t mode, struct hamn_error **e
 int hamn_rm_rf(int dirfd, const char *path, struct hamn_error **err);
 
 enum hamn_resolve_flags {
-	HAMN_RESOLVE_NO_SYMLINK_LAST = 1 << 0,	/* do not follow a symlink as last component */
+	HAMN_RESOLVE_NO_SYMLINK_LAST = 1 << 0,	/* do not follow a symlink at the end */
 	HAMN_RESOLVE_NO_XDEV = 1 << 1,		/* refuse to cross a mount point */
 };
 

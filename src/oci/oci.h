@@ -37,7 +37,7 @@
 
 struct hamn_oci_rlimit {
 	int resource;		/* RLIMIT_* value, parsed from "RLIMIT_NOFILE" etc. */
-	uint64_t soft;
+	uint64_t soft;		/* RLIM_INFINITY is written and read as -1 in JSON */
 	uint64_t hard;
 };
 

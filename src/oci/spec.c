@@ -9,6 +9,7 @@
  */
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/resource.h>
 
 #include "oci/internal.h"
 
@@ -179,14 +180,18 @@ static int parse_rlimit(json_t *obj, const char *path, struct hamn_oci_process *
 	for (size_t i = 0; i < p->n_rlimits; i++)
 		if (p->rlimits[i].resource == r->resource)
 			return oci_fail(err, path, "type", "duplicate rlimit '%s'", type);
-	if (oci_get_int_req(obj, path, "soft", 0, INT64_MAX, &soft, err) < 0 ||
-	    oci_get_int_req(obj, path, "hard", 0, INT64_MAX, &hard, err) < 0)
+	/*
+	 * RLIM_INFINITY (2^64-1) does not fit jansson's integers: hamn writes
+	 * it, and accepts it, as -1.
+	 */
+	if (oci_get_int_req(obj, path, "soft", -1, INT64_MAX, &soft, err) < 0 ||
+	    oci_get_int_req(obj, path, "hard", -1, INT64_MAX, &hard, err) < 0)
 		return -1;
-	if (soft > hard)
+	r->soft = soft < 0 ? RLIM_INFINITY : (uint64_t)soft;
+	r->hard = hard < 0 ? RLIM_INFINITY : (uint64_t)hard;
+	if (r->soft > r->hard)
 		return oci_fail(err, path, "soft", "%lld exceeds the hard limit %lld",
 				(long long)soft, (long long)hard);
-	r->soft = soft;
-	r->hard = hard;
 	p->n_rlimits++;
 	return 0;
 }

@@ -42,6 +42,12 @@ static json_t *user_to_json(const struct hamn_oci_user *u)
 	return obj;
 }
 
+/* Values beyond int64 (RLIM_INFINITY) are written as -1: jansson has no uint64. */
+static json_int_t rlimit_value(uint64_t v)
+{
+	return v > INT64_MAX ? -1 : (json_int_t)v;
+}
+
 static json_t *rlimits_to_json(const struct hamn_oci_process *p)
 {
 	json_t *arr = json_array();
@@ -51,7 +57,7 @@ static json_t *rlimits_to_json(const struct hamn_oci_process *p)
 
 		json_array_append_new(
 			arr, json_pack("{s:s, s:I, s:I}", "type", oci_rlimit_name(r->resource),
-				       "soft", (json_int_t)r->soft, "hard", (json_int_t)r->hard));
+				       "soft", rlimit_value(r->soft), "hard", rlimit_value(r->hard)));
 	}
 	return arr;
 }

@@ -622,6 +622,7 @@ static void mkdir_p_works(void **state)
 
 static void rm_rf_does_not_follow_links(void **state)
 {
+	static const char *const refused[] = { "", "/", "//", ".", "outside/..", "outside/./" };
 	struct fixture *f = *state;
 	struct hamn_error *err = NULL;
 	char abs[128];
@@ -644,9 +645,18 @@ static void rm_rf_does_not_follow_links(void **state)
 	assert_int_equal(hamn_rm_rf(f->basefd, "lonely", &err), 0);
 	assert_false(exists_at(f->basefd, "lonely"));
 	assert_true(exists_at(f->basefd, "outside/secret"));
-	assert_int_equal(hamn_rm_rf(f->basefd, "", &err), -1);
-	assert_int_equal(err->errnum, EINVAL);
-	hamn_error_free(&err);
+	/* a trailing slash must not make it follow a link to a directory */
+	put_link(f->basefd, "dirlink", "outside");
+	assert_int_equal(hamn_rm_rf(f->basefd, "dirlink/", &err), 0);
+	assert_false(exists_at(f->basefd, "dirlink"));
+	assert_true(exists_at(f->basefd, "outside/secret"));
+	/* refused, as rm does */
+	for (size_t i = 0; i < ARRAY_SIZE(refused); i++) {
+		assert_int_equal(hamn_rm_rf(f->basefd, refused[i], &err), -1);
+		assert_int_equal(err->errnum, EINVAL);
+		hamn_error_free(&err);
+	}
+	assert_true(exists_at(f->basefd, "outside/secret"));
 }
 
 /* Bind-mount base/outside on base/root/dir/sub/m (same filesystem: same st_dev). */

@@ -37,7 +37,8 @@ static const char rich_config[] =
 	"    \"permitted\": [\"CAP_CHOWN\", \"CAP_KILL\"],"
 	"    \"ambient\": [\"CAP_NET_RAW\"]},"
 	"  \"rlimits\": [{\"type\": \"RLIMIT_NOFILE\", \"soft\": 1024, \"hard\": 4096},"
-	"              {\"type\": \"RLIMIT_CORE\", \"soft\": 0, \"hard\": 0}],"
+	"              {\"type\": \"RLIMIT_CORE\", \"soft\": 0, \"hard\": 0},"
+	"              {\"type\": \"RLIMIT_MEMLOCK\", \"soft\": -1, \"hard\": -1}],"
 	"  \"noNewPrivileges\": true,"
 	"  \"oomScoreAdj\": -500,"
 	"  \"apparmorProfile\": \"hamn-default\","
@@ -258,7 +259,9 @@ static void check_rich_process(const struct hamn_oci_spec *s)
 	assert_int_equal(p->caps.inheritable, 0);
 	assert_int_equal(p->caps.permitted, (1ULL << 0) | (1ULL << 5));
 	assert_int_equal(p->caps.ambient, 1ULL << 13);
-	assert_int_equal(p->n_rlimits, 2);
+	assert_int_equal(p->n_rlimits, 3);
+	assert_int_equal(p->rlimits[2].soft, RLIM_INFINITY);
+	assert_int_equal(p->rlimits[2].hard, RLIM_INFINITY);
 	assert_int_equal(p->rlimits[0].resource, RLIMIT_NOFILE);
 	assert_int_equal(p->rlimits[0].soft, 1024);
 	assert_int_equal(p->rlimits[0].hard, 4096);
@@ -641,8 +644,13 @@ static void names_errors_are_einval(void **state)
 		      "process.rlimits[0].soft: 10 exceeds the hard limit 1");
 	expect_einval("process.rlimits", "[{\"type\": \"RLIMIT_NOFILE\", \"hard\": 1}]",
 		      "process.rlimits[0].soft: required");
-	expect_einval("process.rlimits", "[{\"type\": \"RLIMIT_CPU\", \"soft\": -1, \"hard\": 1}]",
-		      "process.rlimits[0].soft: -1 is out of range");
+	expect_einval("process.rlimits",
+		      "[{\"type\": \"RLIMIT_CPU\", \"soft\": -2, \"hard\": 1}]",
+		      "process.rlimits[0].soft: -2 is out of range");
+	/* -1 is RLIM_INFINITY, which is more than any hard limit but itself */
+	expect_einval("process.rlimits",
+		      "[{\"type\": \"RLIMIT_CPU\", \"soft\": -1, \"hard\": 1}]",
+		      "process.rlimits[0].soft: -1 exceeds the hard limit 1");
 	expect_einval("linux.rootfsPropagation", "\"sideways\"",
 		      "linux.rootfsPropagation: unknown propagation 'sideways'");
 	expect_einval("linux.cgroupsPath", "\"/hamn/../../escape\"",

@@ -33,6 +33,8 @@ static const struct cli_command commands[] = {
 	{ "tag", cmd_tag, "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]",
 	  "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE" },
 	{ "rmi", cmd_rmi, "[OPTIONS] IMAGE [IMAGE...]", "Remove one or more images" },
+	{ "exec", cmd_exec, "[OPTIONS] CONTAINER COMMAND [ARG...]",
+	  "Execute a command in a running container" },
 	{ "rename", cmd_rename, "CONTAINER NEW_NAME", "Rename a container" },
 	{ "top", cmd_top, "CONTAINER [ps OPTIONS]", "Display the running processes of a container" },
 	{ "attach", cmd_attach, "[OPTIONS] CONTAINER",
@@ -62,7 +64,7 @@ static const struct {
 	{ "container", "kill", "kill" }, { "container", "restart", "restart" },
 	{ "container", "wait", "wait" }, { "container", "logs", "logs" },
 	{ "container", "inspect", "inspect" }, { "container", "rename", "rename" },
-	{ "container", "top", "top" }, { "container", "attach", "attach" },
+	{ "container", "top", "top" }, { "container", "exec", "exec" }, { "container", "attach", "attach" },
 	{ "container", "prune", "container-prune" },
 	{ "system", "df", "system-df" }, { "system", "info", "info" },
 };
