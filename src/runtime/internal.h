@@ -162,6 +162,8 @@ struct rt_proc {
 	unsigned short console_rows, console_cols;
 	int console_socket;	/* send the pty master here (runc --console-socket), or -1 */
 	int stdio[3];		/* dup2 onto 0,1,2; -1 leaves the inherited fd */
+	const struct hamn_oci_rlimit *rlimits;
+	size_t n_rlimits;
 	bool setsid;
 };
 
@@ -207,6 +209,17 @@ struct rt_plan {
 
 	struct rt_proc proc;
 	int sync_fd;			/* the child's end of the sync socket */
+	int parent_sync_fd;		/* the parent's end: closed first thing in the child */
+
+	/* hook state: the parent fills in the init's pid at hook_pid_off before MSG_GO arrives */
+	char *hook_state_buf;
+	size_t hook_pid_off;
+
+	/* owned by the plan */
+	char **owned;			/* strings */
+	char **env_store;
+	gid_t *groups_store;
+	struct hamn_seccomp_prog *prog;
 };
 
 /* ---- child side (async-signal-safe) ---- */
