@@ -97,26 +97,32 @@ static int parse_device_rules(json_t *res, struct hamn_oci_resources *r, struct 
 static int parse_memory(json_t *res, struct hamn_oci_resources *r, struct hamn_error **err)
 {
 	const char *path = P ".memory";
+	const struct {
+		const char *key;
+		bool *has;
+		int64_t *value;
+	} bytes[] = {
+		{"limit", &r->has_memory_limit, &r->memory_limit},
+		{"reservation", &r->has_memory_reservation, &r->memory_reservation},
+		{"swap", &r->has_memory_swap, &r->memory_swap},
+		{"kernel", &r->has_kernel_memory, &r->kernel_memory},
+	};
 	int64_t swappiness = 0;
-	bool has = false;
 	json_t *m;
 
 	if (oci_get_object(res, P, "memory", &m, err) < 0)
 		return -1;
 	if (!m)
 		return 0;
-	if (oci_get_int(m, path, "limit", -1, INT64_MAX, &r->has_memory_limit, &r->memory_limit,
+	/* -1 is "unlimited" for each of them */
+	for (size_t i = 0; i < sizeof(bytes) / sizeof(bytes[0]); i++)
+		if (oci_get_int(m, path, bytes[i].key, -1, INT64_MAX, bytes[i].has, bytes[i].value,
+				err) < 0)
+			return -1;
+	if (oci_get_int(m, path, "swappiness", 0, 100, &r->has_memory_swappiness, &swappiness,
 			err) < 0 ||
-	    oci_get_int(m, path, "reservation", -1, INT64_MAX, &r->has_memory_reservation,
-			&r->memory_reservation, err) < 0 ||
-	    oci_get_int(m, path, "swap", -1, INT64_MAX, &r->has_memory_swap, &r->memory_swap, err) <
-		    0 ||
-	    oci_get_int(m, path, "kernel", -1, INT64_MAX, &r->has_kernel_memory, &r->kernel_memory,
-			err) < 0 ||
-	    oci_get_int(m, path, "swappiness", 0, 100, &has, &swappiness, err) < 0 ||
 	    oci_get_bool(m, path, "disableOOMKiller", &r->disable_oom_killer, err) < 0)
 		return -1;
-	r->has_memory_swappiness = has;
 	r->memory_swappiness = swappiness;
 	return 0;
 }
@@ -139,21 +145,28 @@ static int parse_cpu(json_t *res, struct hamn_oci_resources *r, struct hamn_erro
 {
 	const char *path = P ".cpu";
 	int64_t shares = 0, period = 0, rt_period = 0;
+	const struct {
+		const char *key;
+		int64_t min; /* -1 where the kernel takes it as "no limit" */
+		bool *has;
+		int64_t *value;
+	} fields[] = {
+		{"shares", 0, &r->has_cpu_shares, &shares},
+		{"quota", -1, &r->has_cpu_quota, &r->cpu_quota},
+		{"period", 0, &r->has_cpu_period, &period},
+		{"realtimeRuntime", -1, &r->has_cpu_rt_runtime, &r->cpu_rt_runtime},
+		{"realtimePeriod", 0, &r->has_cpu_rt_period, &rt_period},
+	};
 	json_t *c;
 
 	if (oci_get_object(res, P, "cpu", &c, err) < 0)
 		return -1;
 	if (!c)
 		return 0;
-	if (oci_get_int(c, path, "shares", 0, INT64_MAX, &r->has_cpu_shares, &shares, err) < 0 ||
-	    oci_get_int(c, path, "quota", -1, INT64_MAX, &r->has_cpu_quota, &r->cpu_quota, err) <
-		    0 ||
-	    oci_get_int(c, path, "period", 0, INT64_MAX, &r->has_cpu_period, &period, err) < 0 ||
-	    oci_get_int(c, path, "realtimeRuntime", -1, INT64_MAX, &r->has_cpu_rt_runtime,
-			&r->cpu_rt_runtime, err) < 0 ||
-	    oci_get_int(c, path, "realtimePeriod", 0, INT64_MAX, &r->has_cpu_rt_period, &rt_period,
-			err) < 0)
-		return -1;
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (oci_get_int(c, path, fields[i].key, fields[i].min, INT64_MAX, fields[i].has,
+				fields[i].value, err) < 0)
+			return -1;
 	r->cpu_shares = shares;
 	r->cpu_period = period;
 	r->cpu_rt_period = rt_period;

@@ -55,9 +55,10 @@ static json_t *rlimits_to_json(const struct hamn_oci_process *p)
 	for (size_t i = 0; i < p->n_rlimits; i++) {
 		const struct hamn_oci_rlimit *r = &p->rlimits[i];
 
-		json_array_append_new(
-			arr, json_pack("{s:s, s:I, s:I}", "type", oci_rlimit_name(r->resource),
-				       "soft", rlimit_value(r->soft), "hard", rlimit_value(r->hard)));
+		json_array_append_new(arr, json_pack("{s:s, s:I, s:I}", "type",
+						     oci_rlimit_name(r->resource), "soft",
+						     rlimit_value(r->soft), "hard",
+						     rlimit_value(r->hard)));
 	}
 	return arr;
 }

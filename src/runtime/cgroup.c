@@ -781,33 +781,17 @@ int hamn_cgroup_kill_all(struct hamn_cgroup *cg, int sig, struct hamn_error **er
 
 /* ---- device rules ---- */
 
-static const struct hamn_oci_device_rule default_devices[] = {
-	{ true, 'c', -1, -1, "m" },	/* mknod of any node; opening it is another matter */
-	{ true, 'b', -1, -1, "m" },
-	{ true, 'c', 1, 3, "rwm" },	/* null */
-	{ true, 'c', 1, 5, "rwm" },	/* zero */
-	{ true, 'c', 1, 7, "rwm" },	/* full */
-	{ true, 'c', 1, 8, "rwm" },	/* random */
-	{ true, 'c', 1, 9, "rwm" },	/* urandom */
-	{ true, 'c', 5, 0, "rwm" },	/* tty */
-	{ true, 'c', 5, 2, "rwm" },	/* ptmx */
-	{ true, 'c', 136, -1, "rwm" },	/* pts/N */
-	{ true, 'c', 10, 200, "rwm" },	/* net/tun */
-};
-
 void hamn_cg_device_rules(const struct hamn_oci_resources *res,
 			  struct hamn_oci_device_rule **out, size_t *n_out)
 {
-	size_t nd = sizeof(default_devices) / sizeof(default_devices[0]);
 	size_t nu = res ? res->n_devices : 0;
-	struct hamn_oci_device_rule *v = xcalloc(1 + nu + nd, sizeof(*v));
+	struct hamn_oci_device_rule *v = xcalloc(1 + nu, sizeof(*v));
 
 	v[0] = (struct hamn_oci_device_rule){ false, 'a', -1, -1, "rwm" };
 	if (nu)
 		memcpy(v + 1, res->devices, nu * sizeof(*v));
-	memcpy(v + 1 + nu, default_devices, sizeof(default_devices));
 	*out = v;
-	*n_out = 1 + nu + nd;
+	*n_out = 1 + nu;
 }
 
 void hamn_cg_device_rule_text(const struct hamn_oci_device_rule *r, char *buf, size_t len)

@@ -54,11 +54,9 @@ HAMN_DEFINE_CLEANUP(hamn_cgroup, hamn_cgroup_free)
  * Create the cgroup (in every v1 hierarchy, or the v2 directory with the
  * needed controllers enabled in the parents) and apply res (may be NULL).
  * An existing leaf directory is reused. Device rules: deny all, then
- * res->devices in order, then the defaults every container gets, as runc
- * does (mknod of any c/b node; rwm on null, zero, full, random, urandom,
- * tty, ptmx, pts/N, net/tun). Devices from linux.devices need their allow
- * rules in res->devices (the caller adds them). v1: devices.deny /
- * devices.allow; v2: an eBPF BPF_CGROUP_DEVICE program (last matching rule
+ * res->devices in order; the caller puts the default devices (null, zero,
+ * ..., pts) and linux.devices there. v1: devices.deny / devices.allow; v2:
+ * an eBPF BPF_CGROUP_DEVICE program (last matching rule
  * wins). On failure nothing is left behind. On v2, EBUSY means the parent
  * cgroup holds processes itself and cannot delegate controllers.
  */
@@ -87,7 +85,10 @@ int hamn_cgroup_dirfd(struct hamn_cgroup *cg);
 int hamn_cgroup_freeze(struct hamn_cgroup *cg, bool frozen, struct hamn_error **err);
 /* Is the cgroup frozen now? (false without a freezer) */
 int hamn_cgroup_is_frozen(struct hamn_cgroup *cg, bool *out, struct hamn_error **err);
-/* Pids in the cgroup (recursively), as seen from the caller's pid namespace. *pids_out is a new array. */
+/*
+ * Pids in the cgroup (recursively), as seen from the caller's pid
+ * namespace. *pids_out is a new array.
+ */
 int hamn_cgroup_pids(struct hamn_cgroup *cg, pid_t **pids_out, size_t *n_out,
 		     struct hamn_error **err);
 /*
@@ -123,7 +124,7 @@ struct hamn_cgroup_stats {
 	uint64_t pids_current, pids_limit;	/* limit 0 = unlimited */
 	uint64_t blkio_read_bytes, blkio_write_bytes;
 };
-/* Read the counters now (v1: cpuacct, cpu, memory, pids, blkio; v2: cpu.stat, memory.*, io.stat). */
+/* Read the counters now (v1: cpuacct, cpu, memory, pids, blkio; v2: cpu, memory, pids, io). */
 int hamn_cgroup_stats(struct hamn_cgroup *cg, struct hamn_cgroup_stats *out,
 		      struct hamn_error **err);
 

@@ -132,8 +132,8 @@ void hamn_cg_backoff(unsigned attempt);
 
 /*
  * Device rules as a container gets them: deny all, then res's rules in
- * order, then the defaults every container needs (runc's list). *out is a
- * new array; res may be NULL.
+ * order (the runtime puts the default devices there). *out is a new array;
+ * res may be NULL.
  */
 void hamn_cg_device_rules(const struct hamn_oci_resources *res,
 			  struct hamn_oci_device_rule **out, size_t *n_out);

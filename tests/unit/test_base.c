@@ -142,7 +142,8 @@ static void json_parse_refuses_hostile_input(void **state)
 	assert_null(hamn_json_parse("{\"a\":\"x\\u0000y\"}", 16, &err));
 	hamn_error_free(&err);
 
-	v = hamn_json_parse("{\"s\":\"x\",\"n\":3,\"b\":true,\"a\":[\"p\",\"q\"]}", 37, &err);
+	const char *good = "{\"s\":\"x\",\"n\":3,\"b\":true,\"a\":[\"p\",\"q\"]}";
+	v = hamn_json_parse(good, strlen(good), &err);
 	assert_non_null(v);
 	json_decref(v);
 }
@@ -210,10 +211,10 @@ static void time_round_trips(void **state)
 	int64_t ns = 0;
 
 	assert_string_equal(hamn_time_format(1795949723123456789LL, buf),
-			    "2026-11-29T08:55:23.123456789Z");
+			    "2026-11-29T10:55:23.123456789Z");
 	assert_int_equal(hamn_time_parse(buf, &ns, &err), 0);
 	assert_int_equal(ns, 1795949723123456789LL);
-	assert_int_equal(hamn_time_parse("2026-11-29T10:55:23+02:00", &ns, &err), 0);
+	assert_int_equal(hamn_time_parse("2026-11-29T12:55:23+02:00", &ns, &err), 0);
 	assert_int_equal(ns, 1795949723000000000LL);
 	assert_int_equal(hamn_time_parse("1795949723.5", &ns, &err), 0);
 	assert_int_equal(ns, 1795949723500000000LL);
