@@ -24,6 +24,7 @@ struct hamn_api_hijack {
 	size_t extra_len, extra_off;
 	pthread_mutex_t lock;
 	int refs;		/* the session thread and the open connection */
+	bool upgraded;		/* upgrade_cb ran */
 	bool closed;
 	hamn_api_hijack_fn fn;
 	void *ctx;
@@ -83,6 +84,9 @@ static void upgrade_cb(void *cls, struct MHD_Connection *conn, void *con_cls, co
 
 	(void)conn;
 	(void)con_cls;
+	pthread_mutex_lock(&h->lock);
+	h->upgraded = true;
+	pthread_mutex_unlock(&h->lock);
 	h->urh = urh;
 	h->fd = sock;
 	if (extra_in_size > 0) {
@@ -107,6 +111,26 @@ static void upgrade_cb(void *cls, struct MHD_Connection *conn, void *con_cls, co
 		hamn_api_hijack_close(h);
 	}
 	pthread_attr_destroy(&attr);
+}
+
+/*
+ * MHD calls upgrade_cb only once the 101 reached the socket, and before the
+ * request ends; a request that ends without it will never be upgraded.
+ */
+void api_hijack_request_done(struct hamn_api_hijack *h)
+{
+	bool upgraded;
+
+	pthread_mutex_lock(&h->lock);
+	upgraded = h->upgraded;
+	pthread_mutex_unlock(&h->lock);
+	if (upgraded)
+		return;
+	log_debug("hijack abandoned: the client left before the upgrade");
+	if (h->ctx_free)
+		h->ctx_free(h->ctx);
+	h->refs = 1;
+	hijack_unref(h);
 }
 
 int hamn_api_reply_hijack(struct hamn_api_req *req, hamn_api_hijack_fn fn, void *ctx,
@@ -142,6 +166,7 @@ int hamn_api_reply_hijack(struct hamn_api_req *req, hamn_api_hijack_fn fn, void 
 	MHD_add_response_header(r, "Connection", "Upgrade");
 	MHD_add_response_header(r, "Upgrade", "tcp");
 	api_req_set_response(req, 101, r);
+	req->hijack = h;
 	return 0;
 }
 

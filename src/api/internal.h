@@ -40,7 +40,7 @@ struct hamn_api_server {
 	int stop_fd;	/* eventfd, readable once stopping */
 	pthread_mutex_t lock;
 	pthread_cond_t idle;	/* signalled when a counter below drops */
-	unsigned active_conns;	/* MHD connections, hijacked ones included */
+	unsigned active_reqs;	/* requests between their headers and their end */
 	unsigned active_threads;	/* stream producers and hijack sessions */
 	struct api_link streams;	/* live streams (struct hamn_api_stream.link) */
 	struct api_link hijacks;	/* open hijacked connections */
@@ -75,6 +75,7 @@ struct hamn_api_req {
 	int status;
 	bool queued;
 	bool stream_reply;	/* idle timeout disabled for this request */
+	struct hamn_api_hijack *hijack;	/* a 101 reply whose upgrade may not happen */
 	int64_t start_ns;
 };
 
@@ -97,6 +98,12 @@ void api_streams_cancel_all(struct hamn_api_server *s);
 
 /* hijack.c */
 void api_hijacks_cancel_all(struct hamn_api_server *s);
+/* The request that replied 101 ended; frees h if the upgrade never happened. */
+void api_hijack_request_done(struct hamn_api_hijack *h);
+
+/* router.c */
+/* path without a /vX.Y prefix (a pointer into path). */
+const char *api_strip_version(const char *path);
 
 /* server.c */
 void api_server_thread_started(struct hamn_api_server *s);

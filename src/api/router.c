@@ -249,6 +249,13 @@ static const char *strip_version(const char *path, char version[16])
 	return path + 2 + n;
 }
 
+const char *api_strip_version(const char *path)
+{
+	char version[16];
+
+	return strip_version(path, version);
+}
+
 static int check_version(const char *v, struct hamn_error **err)
 {
 	if (hamn_api_version_compare(v, HAMN_API_VERSION) > 0)

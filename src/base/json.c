@@ -113,7 +113,8 @@ int hamn_json_get_int_opt(json_t *obj, const char *key, const char *what, int64_
 		return 0;
 	if (json_is_real(v)) {
 		double d = json_real_value(v);
-		if (d != (double)(int64_t)d)
+		/* range first: casting an out-of-range double to int64 is undefined */
+		if (!(d >= -9.2e18 && d <= 9.2e18) || d != (double)(int64_t)d)
 			return hamn_error_setq(err, EINVAL, "%s: must be an integer", what);
 		*out = (int64_t)d;
 		return 0;

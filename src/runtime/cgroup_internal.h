@@ -145,9 +145,11 @@ int hamn_cg_v2_swap_max(const struct hamn_oci_resources *res, int64_t *out,
 			struct hamn_error **err);
 
 /*
- * The BPF_PROG_TYPE_CGROUP_DEVICE program for rules (last matching rule
- * wins, no match denies). *out is a new array. EINVAL for a major or minor
- * beyond 2^31-1 or a bad type.
+ * The BPF_PROG_TYPE_CGROUP_DEVICE program for rules: each requested access
+ * bit (r, w, m) is decided by the last rule that matches the device and
+ * names that bit; a bit no rule names is denied. (For rules that all say
+ * "rwm" this is plain last-match-wins.) *out is a new array. EINVAL for a
+ * major or minor beyond 2^31-1, a bad type or a bad access letter.
  */
 int hamn_cg_bpf_devices(const struct hamn_oci_device_rule *rules, size_t n,
 			struct bpf_insn **out, size_t *n_out, struct hamn_error **err);

@@ -502,26 +502,23 @@ static int rule_access(const struct hamn_oci_device_rule *r, int32_t *mask, int3
 }
 
 /*
- * One rule: each check jumps past the block when it fails; the block ends
- * with "r0 = allow; exit". Registers (from the prologue): r2 type, r3
- * access, r4 major, r5 minor. Returns whether the rule matches everything.
+ * One rule. Registers (from the prologue): r2 type, r3 the requested access
+ * bits not decided yet, r4 major, r5 minor. Each device check jumps past
+ * the block when it fails. A deny rule naming an undecided bit denies; an
+ * allow rule decides its bits, and allows once none is left. So every
+ * requested bit is decided by the last rule that names it. Returns whether
+ * the rule ends the program (it matches every device and names every bit).
  */
 static bool emit_rule(const struct hamn_oci_device_rule *r, int32_t mask, int32_t type,
 		      struct bpf_insn *b, size_t *n)
 {
-	size_t len = 2 + (type ? 1 : 0) + (mask != 7 ? 3 : 0) + (r->major >= 0) + (r->minor >= 0);
-	size_t start = *n;
+	size_t checks = (type ? 1 : 0) + (r->major >= 0) + (r->minor >= 0);
+	size_t tail = mask == 7 ? 2 : r->allow ? 4 : 5;
+	size_t len = checks + tail, start = *n;
 
 #define LEFT() ((int16_t)(len - (*n - start) - 1))
 	if (type) {
 		b[*n] = JNE_IMM(BPF_REG_2, type, LEFT());
-		(*n)++;
-	}
-	if (mask != 7) {
-		/* the request must not ask for anything the rule lacks */
-		b[(*n)++] = ins(BPF_ALU | BPF_MOV | BPF_X, BPF_REG_1, BPF_REG_3, 0, 0);
-		b[(*n)++] = ins(BPF_ALU | BPF_AND | BPF_K, BPF_REG_1, 0, 0, ~mask & 7);
-		b[*n] = JNE_IMM(BPF_REG_1, 0, LEFT());
 		(*n)++;
 	}
 	if (r->major >= 0) {
@@ -533,15 +530,25 @@ static bool emit_rule(const struct hamn_oci_device_rule *r, int32_t mask, int32_
 		(*n)++;
 	}
 #undef LEFT
+	if (mask != 7 && r->allow) {
+		/* r3 &= ~mask; if (r3 != 0) goto next */
+		b[(*n)++] = ins(BPF_ALU | BPF_AND | BPF_K, BPF_REG_3, 0, 0, ~mask & 7);
+		b[(*n)++] = JNE_IMM(BPF_REG_3, 0, 2);
+	} else if (mask != 7) {
+		/* if ((r3 & mask) == 0) goto next */
+		b[(*n)++] = ins(BPF_ALU | BPF_MOV | BPF_X, BPF_REG_1, BPF_REG_3, 0, 0);
+		b[(*n)++] = ins(BPF_ALU | BPF_AND | BPF_K, BPF_REG_1, 0, 0, mask);
+		b[(*n)++] = ins(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_1, 0, 2, 0);
+	}
 	b[(*n)++] = ins(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, r->allow ? 1 : 0);
 	b[(*n)++] = ins(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
-	return len == 2;
+	return checks == 0 && mask == 7;
 }
 
 int hamn_cg_bpf_devices(const struct hamn_oci_device_rule *rules, size_t n,
 			struct bpf_insn **out, size_t *n_out, struct hamn_error **err)
 {
-	/* at most 6 prologue + 9 per rule + 2 default */
+	/* at most 6 prologue + 8 per rule + 2 default */
 	_cleanup_free_ struct bpf_insn *b = xcalloc(6 + 9 * n + 2, sizeof(*b));
 	size_t k = 0;
 	bool all = false;
@@ -552,7 +559,7 @@ int hamn_cg_bpf_devices(const struct hamn_oci_device_rule *rules, size_t n,
 	b[k++] = ins(BPF_ALU | BPF_RSH | BPF_K, BPF_REG_3, 0, 0, 16);
 	b[k++] = ins(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_4, BPF_REG_1, 4, 0);
 	b[k++] = ins(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_5, BPF_REG_1, 8, 0);
-	/* Last match wins: emit from the last rule back; a catch-all ends the program. */
+	/* Later rules win: emit from the last rule back; a catch-all ends the program. */
 	for (size_t i = n; i-- > 0 && !all;) {
 		int32_t mask, type;
 

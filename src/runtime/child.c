@@ -20,6 +20,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <linux/capability.h>
 #include <linux/keyctl.h>
@@ -29,6 +30,31 @@
 #include "runtime/internal.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* Handlers and the blocked mask come from the parent (the CLI blocks signals to forward them). */
+static void reset_signals(void)
+{
+	struct sigaction sa;
+	sigset_t none;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			sigaction(sig, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static void fill_hook_pid(struct rt_plan *p, pid_t pid)
+{
+	char num[16];
+
+	if (!p->hook_state_buf || !p->hook_pid_off)
+		return;
+	rt_utoa((unsigned long)pid, num, sizeof(num));
+	memcpy(p->hook_state_buf + p->hook_pid_off, num, strlen(num));
+}
 
 static void setup_stdio(const struct rt_proc *proc, int console, int sync)
 {
@@ -148,6 +174,11 @@ void rt_proc_exec(const struct rt_proc *proc, int sync)
 	/* Without no_new_privs, seccomp needs CAP_SYS_ADMIN: load it before the caps go. */
 	if (proc->seccomp && !proc->no_new_privs && (r = hamn_seccomp_load(proc->seccomp)) < 0)
 		rt_die(sync, STEP_SECCOMP, -r, "seccomp");
+	for (size_t i = 0; i < proc->n_rlimits; i++) {
+		struct rlimit rl = { proc->rlimits[i].soft, proc->rlimits[i].hard };
+		if (prlimit(0, proc->rlimits[i].resource, &rl, NULL) < 0)
+			rt_die(sync, STEP_USER, errno, "setrlimit");
+	}
 	set_user(proc, sync);
 	if (proc->has_umask)
 		umask(proc->umask);
@@ -206,7 +237,7 @@ static void init_namespaces(const struct rt_plan *p, int sync)
 		become_root_in_userns(sync);
 	if (p->new_cgroupns && unshare(CLONE_NEWCGROUP) < 0)
 		rt_die(sync, STEP_CGROUPNS, errno, "unshare");
-	if (p->new_keyring && sys_keyctl_join_session(NULL) < 0 && errno != ENOSYS &&
+	if (p->new_keyring && sys_keyctl(KEYCTL_JOIN_SESSION_KEYRING, 0, 0, 0, 0) < 0 && errno != ENOSYS &&
 	    errno != EPERM && errno != EDQUOT)
 		rt_die(sync, STEP_KEYRING, errno, "keyctl");
 	if (p->hostname && sethostname(p->hostname, strlen(p->hostname)) < 0)
@@ -220,11 +251,15 @@ void rt_child_init(struct rt_plan *p)
 	int sync = p->sync_fd, console = -1;
 	struct rt_msg m;
 
+	reset_signals();
+	if (p->parent_sync_fd >= 0)
+		close(p->parent_sync_fd);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	/* Until execve, nothing in the container may look at us through /proc. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	if (rt_expect(sync, MSG_GO) < 0)
+	if (rt_recv(sync, &m, NULL) < 0 || m.type != MSG_GO)
 		_exit(127);
+	fill_hook_pid(p, m.pid);
 	init_namespaces(p, sync);
 	if (rt_rootfs_setup(p, &console) < 0)
 		_exit(127);
@@ -267,6 +302,10 @@ void rt_child_join(struct rt_plan *p)
 	int sync = p->sync_fd;
 	pid_t pid;
 
+	reset_signals();
+	if (p->parent_sync_fd >= 0)
+		close(p->parent_sync_fd);
+	p->parent_sync_fd = -1;
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
@@ -296,6 +335,9 @@ void rt_child_exec(struct rt_plan *p)
 	int sync = p->sync_fd, console = -1;
 	pid_t pid;
 
+	reset_signals();
+	if (p->parent_sync_fd >= 0)
+		close(p->parent_sync_fd);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (rt_expect(sync, MSG_GO) < 0)

@@ -332,8 +332,10 @@ static int run_prog(const struct bpf_insn *p, size_t n, uint32_t type, uint32_t 
 			r[i->dst_reg] = (uint64_t)(int64_t)i->imm;
 			break;
 		case BPF_JMP | BPF_JNE | BPF_K:
+		case BPF_JMP | BPF_JEQ | BPF_K:
 			assert_true(i->off >= 0 && pc + (size_t)i->off + 1 < n);
-			if (r[i->dst_reg] != (uint64_t)(int64_t)i->imm)
+			if ((r[i->dst_reg] != (uint64_t)(int64_t)i->imm) ==
+			    (i->code == (BPF_JMP | BPF_JNE | BPF_K)))
 				pc += (size_t)i->off;
 			break;
 		case BPF_JMP | BPF_EXIT:
@@ -346,23 +348,33 @@ static int run_prog(const struct bpf_insn *p, size_t n, uint32_t type, uint32_t 
 	return -1;
 }
 
-/* The semantics the program must have: the last matching rule decides; none denies. */
+/*
+ * The semantics the program must have: each requested bit is decided by the
+ * last rule that matches the device and names the bit; unnamed bits deny.
+ */
 static int reference(const struct hamn_oci_device_rule *rules, size_t n, char type,
 		     uint32_t acc, uint32_t major, uint32_t minor)
 {
-	int verdict = 0;
+	for (uint32_t bit = 1; bit <= 4; bit <<= 1) {
+		int verdict = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		const struct hamn_oci_device_rule *r = &rules[i];
-		uint32_t mask = 0;
+		if (!(acc & bit))
+			continue;
+		for (size_t i = 0; i < n; i++) {
+			const struct hamn_oci_device_rule *r = &rules[i];
+			uint32_t mask = 0;
 
-		for (const char *a = r->access; *a; a++)
-			mask |= *a == 'r' ? 2 : *a == 'w' ? 4 : 1;
-		if ((r->type == 'a' || r->type == type) && (r->major < 0 || r->major == major) &&
-		    (r->minor < 0 || r->minor == minor) && (acc & ~mask) == 0)
-			verdict = r->allow;
+			for (const char *a = r->access; *a; a++)
+				mask |= *a == 'r' ? 2 : *a == 'w' ? 4 : 1;
+			if ((r->type == 'a' || r->type == type) &&
+			    (r->major < 0 || r->major == major) &&
+			    (r->minor < 0 || r->minor == minor) && (mask & bit))
+				verdict = r->allow;
+		}
+		if (!verdict)
+			return 0;
 	}
-	return verdict;
+	return 1;
 }
 
 static void check_program(const struct hamn_oci_device_rule *rules, size_t n)
@@ -393,6 +405,8 @@ static void bpf_program_shapes(void **state)
 	struct hamn_oci_device_rule deny_all[] = { { false, 'a', -1, -1, "rwm" } };
 	struct hamn_oci_device_rule one[] = { { false, 'a', -1, -1, "rwm" },
 					      { true, 'c', 1, 3, "rwm" } };
+	struct hamn_oci_device_rule part[] = { { false, 'a', -1, -1, "rwm" },
+					       { true, 'b', 8, -1, "r" } };
 	struct hamn_error *err = NULL;
 	struct bpf_insn *p = NULL;
 	size_t n = 0;
@@ -428,6 +442,21 @@ static void bpf_program_shapes(void **state)
 	assert_int_equal(p[9].imm, 1);
 	assert_int_equal(p[11].imm, 0);
 	free(p);
+
+	/* allow b 8:* r: the bits it grants are cleared from r3; allow once none is left */
+	assert_int_equal(hamn_cg_bpf_devices(part, 2, &p, &n, &err), 0);
+	assert_int_equal(n, 6 + 6 + 2);
+	assert_int_equal(p[6].imm, BPF_DEVCG_DEV_BLOCK);
+	assert_int_equal(p[6].off, 5);
+	assert_int_equal(p[7].imm, 8);
+	assert_int_equal(p[7].off, 4);
+	assert_int_equal(p[8].code, BPF_ALU | BPF_AND | BPF_K);
+	assert_int_equal(p[8].dst_reg, BPF_REG_3);
+	assert_int_equal(p[8].imm, BPF_DEVCG_ACC_WRITE | BPF_DEVCG_ACC_MKNOD);
+	assert_int_equal(p[9].code, BPF_JMP | BPF_JNE | BPF_K);
+	assert_int_equal(p[9].off, 2);
+	assert_int_equal(p[10].imm, 1);
+	free(p);
 }
 
 static void bpf_program_semantics(void **state)
@@ -444,6 +473,11 @@ static void bpf_program_semantics(void **state)
 	struct hamn_oci_device_rule allow_all_last[] = { { false, 'a', -1, -1, "rwm" },
 							 { true, 'c', 1, 3, "rw" },
 							 { true, 'a', -1, -1, "rwm" } };
+	struct hamn_oci_device_rule split[] = { { false, 'a', -1, -1, "rwm" },
+						{ true, 'c', 1, -1, "r" },
+						{ true, 'c', 1, 3, "w" },
+						{ false, 'c', 1, 5, "r" },
+						{ true, 'a', -1, -1, "m" } };
 	size_t n;
 
 	(void)state;
@@ -456,6 +490,7 @@ static void bpf_program_semantics(void **state)
 	check_program(defaults, n);
 	check_program(user, 5);
 	check_program(allow_all_last, 3);
+	check_program(split, 5);
 	free(defaults);
 }
 
@@ -1039,6 +1074,10 @@ static void live_v2_device_program(void **state)
 	struct hamn_oci_device_rule plus_full[] = { { false, 'a', -1, -1, "rwm" },
 						    { true, 'c', 1, 3, "rwm" },
 						    { true, 'c', 1, 7, "r" } };
+	struct hamn_oci_device_rule no_write[] = { { false, 'a', -1, -1, "rwm" },
+						   { true, 'c', 1, 3, "rwm" },
+						   { true, 'c', 1, 7, "rw" },
+						   { false, 'c', 1, 7, "w" } };
 	struct hamn_error *err = NULL;
 	struct bpf_insn *prog = NULL;
 	char *text = NULL, *own = NULL, node[128];
@@ -1086,6 +1125,13 @@ static void live_v2_device_program(void **state)
 	a.query.prog_cnt = n_ids;
 	assert_int_equal(sys_bpf(BPF_PROG_QUERY, &a, sizeof(a)), 0);
 	assert_int_equal(a.query.prog_cnt, 1);
+	assert_int_equal(probe_in_cgroup(node), 2);
+
+	/* a partial deny loads too: reading 1:7 stays allowed, its "w" is taken away */
+	assert_int_equal(hamn_cg_bpf_devices(no_write, 4, &prog, &n, &err), 0);
+	if (hamn_cg_bpf_attach(fd, prog, n, &err) < 0)
+		fail_msg("attach partial deny: %s", err->msg);
+	free(prog);
 	assert_int_equal(probe_in_cgroup(node), 2);
 	close(fd);
 }
