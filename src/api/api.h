@@ -23,8 +23,8 @@
 
 #include "base/base.h"
 
-#define HAMN_API_VERSION "1.41"		/* the one API version hamnd speaks */
-#define HAMN_API_MIN_VERSION "1.12"	/* oldest version accepted in a /vX.Y prefix */
+#define HAMN_API_VERSION "1.41"		   /* the one API version hamnd speaks */
+#define HAMN_API_MIN_VERSION "1.12"	   /* oldest version accepted in a /vX.Y prefix */
 #define HAMN_API_ENGINE_VERSION "20.10.24" /* the dockerd release whose API we follow */
 
 /*
@@ -36,8 +36,8 @@
 
 /* Defaults of struct hamn_api_server_config (0 in a field means the default). */
 #define HAMN_API_DEFAULT_MAX_CONNECTIONS 1024u
-#define HAMN_API_DEFAULT_MAX_BODY (16u << 20)	/* JSON request bodies */
-#define HAMN_API_DEFAULT_IDLE_TIMEOUT 120u	/* seconds without a byte either way */
+#define HAMN_API_DEFAULT_MAX_BODY (16u << 20)	  /* JSON request bodies */
+#define HAMN_API_DEFAULT_IDLE_TIMEOUT 120u	  /* seconds without a byte either way */
 #define HAMN_API_DEFAULT_CONN_MEMORY (128u << 10) /* per connection; bounds the header size */
 
 struct hamn_api_server;
@@ -49,12 +49,13 @@ struct hamn_api_hijack;
 /* Server */
 
 struct hamn_api_server_config {
-	char *const *hosts;	/* NULL-terminated "unix:///path" / "tcp://addr:port" (see parse_host) */
-	gid_t socket_gid;	/* group owning unix sockets (mode 0660); 0 = root */
-	const char *tls_cert;	/* PEM files; all three are needed for a tcp:// host */
+	char *const
+		*hosts;	  /* NULL-terminated "unix:///path" / "tcp://addr:port" (see parse_host) */
+	gid_t socket_gid; /* group owning unix sockets (mode 0660); 0 = root */
+	const char *tls_cert; /* PEM files; all three are needed for a tcp:// host */
 	const char *tls_key;
-	const char *tls_ca;	/* clients must present a certificate signed by this CA */
-	bool insecure_tcp;	/* allow tcp:// without TLS (explicit opt-out, logged loudly) */
+	const char *tls_ca; /* clients must present a certificate signed by this CA */
+	bool insecure_tcp;  /* allow tcp:// without TLS (explicit opt-out, logged loudly) */
 	unsigned max_connections;
 	size_t max_body;
 	unsigned idle_timeout;
@@ -120,6 +121,12 @@ int hamn_api_server_start(struct hamn_api_server *s, struct hamn_error **err);
  */
 int hamn_api_server_stop(struct hamn_api_server *s, unsigned grace_ms, struct hamn_error **err);
 
+/*
+ * Run fn(ctx) when the server is freed, after its daemons are gone: for the
+ * contexts of handler files. Runs in reverse order of registration.
+ */
+void hamn_api_server_on_free(struct hamn_api_server *s, void (*fn)(void *), void *ctx);
+
 /* Free a server that was never started or was stopped successfully. NULL is fine. */
 void hamn_api_server_free(struct hamn_api_server *s);
 
@@ -130,9 +137,9 @@ enum hamn_api_host_kind { HAMN_API_HOST_UNIX, HAMN_API_HOST_TCP };
 
 struct hamn_api_host {
 	enum hamn_api_host_kind kind;
-	char *path;	/* unix: socket path */
-	char *addr;	/* tcp: address ("" = all interfaces), without brackets */
-	uint16_t port;	/* tcp */
+	char *path;    /* unix: socket path */
+	char *addr;    /* tcp: address ("" = all interfaces), without brackets */
+	uint16_t port; /* tcp */
 };
 
 /*
@@ -158,10 +165,10 @@ struct hamn_api_match {
 	hamn_api_handler_fn fn;
 	void *ctx;
 	unsigned flags;
-	char version[16];	/* "1.41" from the /vX.Y prefix, or HAMN_API_VERSION */
+	char version[16]; /* "1.41" from the /vX.Y prefix, or HAMN_API_VERSION */
 	size_t nparams;
-	char *names[HAMN_API_MAX_PARAMS];	/* borrowed from the route */
-	char *values[HAMN_API_MAX_PARAMS];	/* owned; freed by hamn_api_match_release */
+	char *names[HAMN_API_MAX_PARAMS];  /* borrowed from the route */
+	char *values[HAMN_API_MAX_PARAMS]; /* owned; freed by hamn_api_match_release */
 };
 
 struct hamn_api_router *hamn_api_router_new(void);
@@ -197,6 +204,8 @@ const char *hamn_api_req_param(const struct hamn_api_req *req, const char *name)
 const char *hamn_api_req_header(const struct hamn_api_req *req, const char *name);
 /* A query parameter (URL-decoded); NULL when absent, "" for "?k" or "?k=". */
 const char *hamn_api_req_query(const struct hamn_api_req *req, const char *key);
+/* Every value of a repeated query key ("?names=a&names=b"), as a new vector (empty if none). */
+char **hamn_api_req_query_list(const struct hamn_api_req *req, const char *key);
 /* A query bool by dockerd's rules (hamn_api_parse_bool); def when absent. */
 bool hamn_api_req_query_bool(const struct hamn_api_req *req, const char *key, bool def);
 /* A query integer; def when absent or empty; EINVAL naming the key when not a number. */
@@ -206,8 +215,8 @@ int hamn_api_req_query_int(const struct hamn_api_req *req, const char *key, int6
 const char *hamn_api_req_body(const struct hamn_api_req *req, size_t *len);
 
 enum hamn_api_json_flags {
-	HAMN_API_JSON_OPTIONAL = 1 << 0,	/* an empty body gives *out = NULL instead of EINVAL */
-	HAMN_API_JSON_ANY = 1 << 1,		/* accept any JSON value, not only an object */
+	HAMN_API_JSON_OPTIONAL = 1 << 0, /* an empty or "null" body gives *out = NULL */
+	HAMN_API_JSON_ANY = 1 << 1,	 /* accept any JSON value, not only an object */
 };
 
 /*
@@ -229,10 +238,8 @@ int hamn_api_req_json(const struct hamn_api_req *req, unsigned flags, json_t **o
  * went away mid-body (then on_done never runs). To feed a pull-style reader
  * (libarchive), write the chunks to a pipe read by a worker thread.
  */
-typedef int (*hamn_api_body_fn)(void *ctx, const void *data, size_t len,
-				struct hamn_error **err);
-typedef int (*hamn_api_body_done_fn)(struct hamn_api_req *req, void *ctx,
-				     struct hamn_error **err);
+typedef int (*hamn_api_body_fn)(void *ctx, const void *data, size_t len, struct hamn_error **err);
+typedef int (*hamn_api_body_done_fn)(struct hamn_api_req *req, void *ctx, struct hamn_error **err);
 void hamn_api_req_consume_body(struct hamn_api_req *req, hamn_api_body_fn on_data,
 			       hamn_api_body_done_fn on_done, void *ctx, void (*ctx_free)(void *));
 
@@ -279,14 +286,14 @@ enum hamn_api_stream_flags {
  * It may block; while it waits for something other than a write, it should
  * also poll hamn_api_stream_cancel_fd() to notice a client that went away.
  */
-typedef int (*hamn_api_stream_fn)(struct hamn_api_stream *st, void *ctx,
-				  struct hamn_error **err);
+typedef int (*hamn_api_stream_fn)(struct hamn_api_stream *st, void *ctx, struct hamn_error **err);
 
 /*
  * Reply status with a chunked body produced by fn(st, ctx) in a new thread.
  * content_type NULL sends none (logs). ctx_free (may be NULL) runs in that
  * thread after fn returns. The connection's idle timeout is off while the
- * stream lasts. EAGAIN when no thread can be started (ctx_free has run).
+ * stream lasts. If no thread can be started, ctx_free runs at once and the
+ * stream ends as failed. Returns 0.
  */
 int hamn_api_reply_stream(struct hamn_api_req *req, int status, const char *content_type,
 			  unsigned flags, hamn_api_stream_fn fn, void *ctx,
@@ -318,8 +325,8 @@ int hamn_api_stream_write(struct hamn_api_stream *st, const void *data, size_t l
 /* One JSON message (msg borrowed) plus "\n", or "\r\n" for PROGRESS streams. */
 int hamn_api_stream_json(struct hamn_api_stream *st, const json_t *msg, struct hamn_error **err);
 /* One docker multiplexed frame (8-byte header + payload), for logs of non-TTY containers. */
-int hamn_api_stream_frame(struct hamn_api_stream *st, int stream_type, const void *data,
-			  size_t len, struct hamn_error **err);
+int hamn_api_stream_frame(struct hamn_api_stream *st, int stream_type, const void *data, size_t len,
+			  struct hamn_error **err);
 /* An fd that becomes readable (POLLIN) once the stream is cancelled; do not close it. */
 int hamn_api_stream_cancel_fd(const struct hamn_api_stream *st);
 bool hamn_api_stream_cancelled(struct hamn_api_stream *st);
@@ -347,8 +354,9 @@ int hamn_api_reply_hijack(struct hamn_api_req *req, hamn_api_hijack_fn fn, void 
  * Read client bytes (stdin). Bytes the client sent right behind the request
  * come first. Returns the count, or 0 at EOF: the client half-closed its
  * side (shutdown SHUT_WR, as the CLI does when there is no stdin) - that is
- * NOT a detach, keep writing output. -1 with *err on a read error or after
- * cancellation. Blocking.
+ * NOT a detach, keep writing output. -1 with *err on a read error. When the
+ * server stops, the socket is shut down: reads return 0, writes fail, and
+ * the cancel fd is readable. Blocking; one reader thread at a time.
  */
 ssize_t hamn_api_hijack_read(struct hamn_api_hijack *h, void *buf, size_t len,
 			     struct hamn_error **err);
@@ -356,8 +364,8 @@ ssize_t hamn_api_hijack_read(struct hamn_api_hijack *h, void *buf, size_t len,
 int hamn_api_hijack_write(struct hamn_api_hijack *h, const void *data, size_t len,
 			  struct hamn_error **err);
 /* Write one multiplexed frame (non-TTY): header + payload. */
-int hamn_api_hijack_frame(struct hamn_api_hijack *h, int stream_type, const void *data,
-			  size_t len, struct hamn_error **err);
+int hamn_api_hijack_frame(struct hamn_api_hijack *h, int stream_type, const void *data, size_t len,
+			  struct hamn_error **err);
 /*
  * The raw connection fd (blocking mode), for poll(). Never close() it, and
  * read through hamn_api_hijack_read so the buffered bytes are not lost.
@@ -390,7 +398,7 @@ bool hamn_api_parse_bool(const char *s);
 
 struct hamn_api_filter {
 	char *key;
-	char **values;	/* NULL-terminated, never NULL (possibly empty) */
+	char **values; /* NULL-terminated, never NULL (possibly empty) */
 };
 
 struct hamn_api_filters {
@@ -440,12 +448,12 @@ HAMN_DEFINE_CLEANUP(hamn_api_filters, hamn_api_filters_free)
 typedef int (*hamn_api_info_fn)(json_t *info, void *ctx, struct hamn_error **err);
 
 struct hamn_api_system_config {
-	const char *root_dir;	/* --root: DockerRootDir, and where the daemon ID is kept */
+	const char *root_dir; /* --root: DockerRootDir, and where the daemon ID is kept */
 	const char *exec_root;
 	const char *cgroup_parent;
 	bool debug;
-	bool insecure_tcp;	/* adds dockerd's warning to /info */
-	hamn_api_info_fn info_fn;	/* NULL until the engine exists */
+	bool insecure_tcp;	  /* adds dockerd's warning to /info */
+	hamn_api_info_fn info_fn; /* NULL until the engine exists */
 	void *info_ctx;
 };
 

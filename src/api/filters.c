@@ -22,10 +22,10 @@ static int values_from_map(json_t *map, const char *key, char ***out, struct ham
 	const char *v;
 	json_t *b;
 
-	json_object_foreach(map, v, b) {
+	json_object_foreach (map, v, b) {
 		if (!json_is_boolean(b))
-			return hamn_error_setq(err, EINVAL, "invalid filter '%s': values must be true/false",
-					       key);
+			return hamn_error_setq(
+				err, EINVAL, "invalid filter '%s': values must be true/false", key);
 		strv_push(out, v);
 	}
 	return 0;
@@ -37,10 +37,10 @@ static int values_from_list(json_t *list, const char *key, char ***out, struct h
 	size_t i;
 	json_t *s;
 
-	json_array_foreach(list, i, s) {
+	json_array_foreach (list, i, s) {
 		if (!json_is_string(s))
-			return hamn_error_setq(err, EINVAL, "invalid filter '%s': values must be strings",
-					       key);
+			return hamn_error_setq(err, EINVAL,
+					       "invalid filter '%s': values must be strings", key);
 		strv_push(out, json_string_value(s));
 	}
 	return 0;
@@ -57,7 +57,8 @@ static int add_filter(struct hamn_api_filters *f, const char *key, json_t *val,
 	else if (json_is_array(val))
 		rc = values_from_list(val, key, &values, err);
 	else if (!json_is_null(val))
-		rc = hamn_error_setq(err, EINVAL, "invalid filter '%s': expected a list or a map", key);
+		rc = hamn_error_setq(err, EINVAL, "invalid filter '%s': expected a list or a map",
+				     key);
 	if (rc < 0) {
 		hamn_strv_free(values);
 		return -1;
@@ -69,8 +70,7 @@ static int add_filter(struct hamn_api_filters *f, const char *key, json_t *val,
 	return 0;
 }
 
-int hamn_api_filters_parse(const char *text, struct hamn_api_filters **out,
-			   struct hamn_error **err)
+int hamn_api_filters_parse(const char *text, struct hamn_api_filters **out, struct hamn_error **err)
 {
 	_cleanup_json_ json_t *root = NULL;
 	struct hamn_api_filters *f = xzalloc(sizeof(*f));
@@ -89,7 +89,7 @@ int hamn_api_filters_parse(const char *text, struct hamn_api_filters **out,
 		hamn_error_setq(err, EINVAL, "filters must be a JSON object");
 		goto fail;
 	}
-	json_object_foreach(root, key, val) {
+	json_object_foreach (root, key, val) {
 		if (add_filter(f, key, val, err) < 0)
 			goto fail;
 	}

@@ -20,11 +20,11 @@ struct hamn_api_hijack {
 	struct MHD_UpgradeResponseHandle *urh;
 	int fd;
 	int cancel_fd;
-	char *extra;		/* bytes MHD read past the request */
+	char *extra; /* bytes MHD read past the request */
 	size_t extra_len, extra_off;
 	pthread_mutex_t lock;
-	int refs;		/* the session thread and the open connection */
-	bool upgraded;		/* upgrade_cb ran */
+	int refs;      /* the session thread and the open connection */
+	bool upgraded; /* upgrade_cb ran */
 	bool closed;
 	hamn_api_hijack_fn fn;
 	void *ctx;
@@ -41,7 +41,8 @@ static void hijack_unref(struct hamn_api_hijack *h)
 	if (!last)
 		return;
 	pthread_mutex_destroy(&h->lock);
-	close(h->cancel_fd);
+	if (h->cancel_fd >= 0)
+		close(h->cancel_fd);
 	free(h->extra);
 	free(h);
 }
@@ -107,7 +108,7 @@ static void upgrade_cb(void *cls, struct MHD_Connection *conn, void *con_cls, co
 		api_server_thread_done(h->server);
 		if (h->ctx_free)
 			h->ctx_free(h->ctx);
-		hijack_unref(h);	/* the thread's reference */
+		hijack_unref(h); /* the thread's reference */
 		hamn_api_hijack_close(h);
 	}
 	pthread_attr_destroy(&attr);
@@ -152,8 +153,9 @@ int hamn_api_reply_hijack(struct hamn_api_req *req, hamn_api_hijack_fn fn, void 
 	h->server = req->server;
 	h->fd = -1;
 	h->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (h->cancel_fd < 0)
-		hamn_bug("eventfd: %s", strerror(errno));
+	if (h->cancel_fd < 0) /* out of descriptors: the session just gets no cancel signal */
+		log_kv(HAMN_LOG_ERROR, "cannot create a cancel fd", "errno=%s",
+		       hamn_errno_name(errno));
 	pthread_mutex_init(&h->lock, NULL);
 	h->refs = 2;
 	h->fn = fn;
@@ -163,7 +165,7 @@ int hamn_api_reply_hijack(struct hamn_api_req *req, hamn_api_hijack_fn fn, void 
 	if (!r)
 		hamn_bug("cannot create an upgrade response");
 	MHD_add_response_header(r, "Content-Type", "application/vnd.docker.raw-stream");
-	MHD_add_response_header(r, "Connection", "Upgrade");
+	/* libmicrohttpd adds "Connection: Upgrade" to upgrade responses itself */
 	MHD_add_response_header(r, "Upgrade", "tcp");
 	api_req_set_response(req, 101, r);
 	req->hijack = h;
@@ -209,8 +211,8 @@ int hamn_api_hijack_write(struct hamn_api_hijack *h, const void *data, size_t le
 	return 0;
 }
 
-int hamn_api_hijack_frame(struct hamn_api_hijack *h, int stream_type, const void *data,
-			  size_t len, struct hamn_error **err)
+int hamn_api_hijack_frame(struct hamn_api_hijack *h, int stream_type, const void *data, size_t len,
+			  struct hamn_error **err)
 {
 	const char *p = data;
 

@@ -1,5 +1,5 @@
 /*
- * internal.h - shared by src/api/*.c only; never included from outside the folder.
+ * internal.h - shared by the .c files of src/api only; never included from outside the folder.
  */
 #ifndef HAMN_API_INTERNAL_H
 #define HAMN_API_INTERNAL_H
@@ -26,25 +26,30 @@ struct api_endpoint {
 	int listen_fd;
 	struct MHD_Daemon *mhd;
 	bool tls;
-	dev_t sock_dev;	/* identity of the socket file we created, so stop removes only ours */
+	dev_t sock_dev; /* identity of the socket file we created, so stop removes only ours */
 	ino_t sock_ino;
 };
 
 struct hamn_api_server {
 	struct hamn_api_router *router;
-	struct hamn_api_server_config cfg;	/* hosts and TLS paths point into owned copies */
+	struct hamn_api_server_config cfg; /* hosts and TLS paths point into owned copies */
 	char **hosts;
 	char *tls_cert_pem, *tls_key_pem, *tls_ca_pem;
 	struct api_endpoint *eps;
 	size_t neps;
-	int stop_fd;	/* eventfd, readable once stopping */
+	int stop_fd; /* eventfd, readable once stopping */
 	pthread_mutex_t lock;
-	pthread_cond_t idle;	/* signalled when a counter below drops */
-	unsigned active_reqs;	/* requests between their headers and their end */
-	unsigned active_threads;	/* stream producers and hijack sessions */
-	struct api_link streams;	/* live streams (struct hamn_api_stream.link) */
-	struct api_link hijacks;	/* open hijacked connections */
+	pthread_cond_t idle;	 /* signalled when a counter below drops */
+	unsigned active_reqs;	 /* requests between their headers and their end */
+	unsigned active_threads; /* stream producers and hijack sessions */
+	struct api_link streams; /* live streams (struct hamn_api_stream.link) */
+	struct api_link hijacks; /* open hijacked connections */
 	bool started, stopping;
+	struct api_cleanup {
+		void (*fn)(void *);
+		void *ctx;
+	} * cleanups;
+	size_t ncleanups;
 };
 
 struct api_header {
@@ -56,10 +61,10 @@ struct hamn_api_req {
 	struct MHD_Connection *conn;
 	char *method;
 	char *raw_path;
-	const char *path;	/* raw_path without the /vX.Y prefix */
+	const char *path; /* raw_path without the /vX.Y prefix */
 	struct hamn_api_match match;
 	bool matched;
-	struct hamn_error *early_err;	/* routing/limits error, replied after the body */
+	struct hamn_error *early_err; /* routing/limits error, replied after the body */
 	struct hamn_buf body;
 	uint64_t discarded;
 	/* body consumer (stream-body routes) */
@@ -74,8 +79,8 @@ struct hamn_api_req {
 	struct MHD_Response *response;
 	int status;
 	bool queued;
-	bool stream_reply;	/* idle timeout disabled for this request */
-	struct hamn_api_hijack *hijack;	/* a 101 reply whose upgrade may not happen */
+	bool stream_reply;		/* idle timeout disabled for this request */
+	struct hamn_api_hijack *hijack; /* a 101 reply whose upgrade may not happen */
 	int64_t start_ns;
 };
 
@@ -118,11 +123,25 @@ int api_conn_fd(struct MHD_Connection *conn);
 int api_listen(struct api_endpoint *ep, gid_t gid, struct hamn_error **err);
 void api_unlisten(struct api_endpoint *ep);
 
+/* hostinfo.c: facts about the host for /version and /info */
+const char *api_go_arch(const char *machine); /* "x86_64" -> "amd64" (Go's GOARCH) */
+char *api_os_release(const char *key);	      /* a value of /etc/os-release, or NULL */
+int api_ncpu(void);			      /* CPUs we may run on */
+int64_t api_mem_total(void);
+bool api_cgroup_v2(void); /* is /sys/fs/cgroup a cgroup2 mount? */
+/* MemoryLimit, CpuCfsQuota, ... and CgroupVersion into info; dockerd's warnings into warnings. */
+void api_cgroup_features(json_t *info, json_t *warnings);
+const char *api_fs_name(const char *path); /* "extfs", "xfs", ... as dockerd names them */
+bool api_read_flag(const char *path);	   /* does the file start with '1'? */
+int api_count_fds(void);
+int api_count_threads(void);
+char *api_proxy_env(const char *upper, const char *lower); /* credentials masked */
+
 /* tls.c */
 int api_tls_load(struct hamn_api_server *s, struct hamn_error **err);
 /* Has the client of conn presented a certificate signed by our CA? */
 bool api_tls_client_ok(struct MHD_Connection *conn, char **why);
 
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 #endif

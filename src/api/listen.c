@@ -50,8 +50,7 @@ static int split_addr(const char *s, char **addr, unsigned long *port, struct ha
 	return 0;
 }
 
-static int parse_tcp(const char *rest, bool tls, struct hamn_api_host *out,
-		     struct hamn_error **err)
+static int parse_tcp(const char *rest, bool tls, struct hamn_api_host *out, struct hamn_error **err)
 {
 	size_t n = strcspn(rest, "/");
 	_cleanup_free_ char *hostport = xstrndup(rest, n);
@@ -76,11 +75,13 @@ int hamn_api_parse_host(const char *spec, bool tls, struct hamn_api_host *out,
 		if (!*path)
 			path = HAMN_API_DEFAULT_SOCKET;
 		if (*path != '/')
-			return hamn_error_setq(err, EINVAL, "invalid host '%s': the socket path must be "
-					       "absolute", spec);
-		if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
-			return hamn_error_setq(err, ENAMETOOLONG, "invalid host '%s': socket path too long",
+			return hamn_error_setq(err, EINVAL,
+					       "invalid host '%s': the socket path must be "
+					       "absolute",
 					       spec);
+		if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+			return hamn_error_setq(err, ENAMETOOLONG,
+					       "invalid host '%s': socket path too long", spec);
 		out->kind = HAMN_API_HOST_UNIX;
 		out->path = xstrdup(path);
 		return 0;
@@ -92,14 +93,14 @@ int hamn_api_parse_host(const char *spec, bool tls, struct hamn_api_host *out,
 		}
 		return 0;
 	}
-	return hamn_error_setq(err, EINVAL, "invalid host '%s': use unix:///path or tcp://addr:port",
-			       spec);
+	return hamn_error_setq(err, EINVAL,
+			       "invalid host '%s': use unix:///path or tcp://addr:port", spec);
 }
 
 /* Remove path if it is a socket nobody answers on; EADDRINUSE if a daemon does. */
 static int remove_stale_socket(const char *path, struct hamn_error **err)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	_cleanup_close_ int fd = -1;
 	struct stat st;
 
@@ -112,7 +113,8 @@ static int remove_stale_socket(const char *path, struct hamn_error **err)
 		return hamn_error_set(err, errno, "socket");
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-		return hamn_error_setq(err, EADDRINUSE, "another daemon is listening on '%s'", path);
+		return hamn_error_setq(err, EADDRINUSE, "another daemon is listening on '%s'",
+				       path);
 	if (errno != ECONNREFUSED)
 		return hamn_error_set(err, errno, "probe '%s'", path);
 	log_kv(HAMN_LOG_INFO, "removing stale socket", "path=%s", path);
@@ -148,7 +150,8 @@ static int secure_socket_file(struct api_endpoint *ep, gid_t gid, struct hamn_er
 	if (fstat(pfd, &st) < 0)
 		return hamn_error_set(err, errno, "stat '%s'", ep->host.path);
 	if (!S_ISSOCK(st.st_mode))
-		return hamn_error_setq(err, EEXIST, "'%s' was replaced while binding", ep->host.path);
+		return hamn_error_setq(err, EEXIST, "'%s' was replaced while binding",
+				       ep->host.path);
 	if (fchownat(pfd, "", 0, gid, AT_EMPTY_PATH) < 0)
 		return hamn_error_set(err, errno, "chown '%s'", ep->host.path);
 	if (chmod(hamn_fd_path(pfd, fdpath), 0660) < 0)
@@ -160,7 +163,7 @@ static int secure_socket_file(struct api_endpoint *ep, gid_t gid, struct hamn_er
 
 static int listen_unix(struct api_endpoint *ep, gid_t gid, struct hamn_error **err)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	_cleanup_close_ int fd = -1;
 
 	if (make_parent_dir(ep->host.path, err) < 0 || remove_stale_socket(ep->host.path, err) < 0)
@@ -183,8 +186,9 @@ static int listen_unix(struct api_endpoint *ep, gid_t gid, struct hamn_error **e
 
 static int listen_tcp(struct api_endpoint *ep, struct hamn_error **err)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+				 .ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
 	struct addrinfo *ai = NULL;
 	char port[8];
 	_cleanup_close_ int fd = -1;
@@ -193,7 +197,8 @@ static int listen_tcp(struct api_endpoint *ep, struct hamn_error **err)
 	snprintf(port, sizeof(port), "%u", ep->host.port);
 	rc = getaddrinfo(*ep->host.addr ? ep->host.addr : NULL, port, &hints, &ai);
 	if (rc != 0)
-		return hamn_error_setq(err, EINVAL, "resolve '%s': %s", ep->host.addr, gai_strerror(rc));
+		return hamn_error_setq(err, EINVAL, "resolve '%s': %s", ep->host.addr,
+				       gai_strerror(rc));
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
 		freeaddrinfo(ai);

@@ -79,7 +79,7 @@ int hamn_api_reply_json(struct hamn_api_req *req, int status, json_t *body)
 	r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
 	if (!r)
 		hamn_bug("cannot create a response");
-	text = NULL;	/* MHD frees it now */
+	text = NULL; /* MHD frees it now */
 	MHD_add_response_header(r, "Content-Type", "application/json");
 	api_req_set_response(req, status, r);
 	return 0;

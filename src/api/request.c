@@ -84,9 +84,33 @@ const char *hamn_api_req_query(const struct hamn_api_req *req, const char *key)
 	return value ? value : "";
 }
 
+struct query_collect {
+	const char *key;
+	char **values;
+};
+
+static enum MHD_Result collect_value(void *cls, enum MHD_ValueKind kind, const char *key,
+				     const char *value)
+{
+	struct query_collect *qc = cls;
+
+	(void)kind;
+	if (streq(key, qc->key))
+		strv_push(&qc->values, value ? value : "");
+	return MHD_YES;
+}
+
+char **hamn_api_req_query_list(const struct hamn_api_req *req, const char *key)
+{
+	struct query_collect qc = {key, NULL};
+
+	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, collect_value, &qc);
+	return qc.values ? qc.values : xzalloc(sizeof(char *));
+}
+
 bool hamn_api_parse_bool(const char *s)
 {
-	static const char *const falsy[] = { "", "0", "no", "false", "none" };
+	static const char *const falsy[] = {"", "0", "no", "false", "none"};
 	size_t len;
 
 	if (!s)
@@ -141,8 +165,8 @@ static int check_json_content_type(const struct hamn_api_req *req, struct hamn_e
 	n = strcspn(ct, "; \t");
 	if (n == strlen("application/json") && strncasecmp(ct, "application/json", n) == 0)
 		return 0;
-	return hamn_error_setq(err, EINVAL, "Content-Type specified (%s) must be 'application/json'",
-			       ct);
+	return hamn_error_setq(err, EINVAL,
+			       "Content-Type specified (%s) must be 'application/json'", ct);
 }
 
 int hamn_api_req_json(const struct hamn_api_req *req, unsigned flags, json_t **out,
@@ -154,16 +178,22 @@ int hamn_api_req_json(const struct hamn_api_req *req, unsigned flags, json_t **o
 	if (req->body.len == 0) {
 		if (flags & HAMN_API_JSON_OPTIONAL)
 			return 0;
-		return hamn_error_setq(err, EINVAL, "request body is empty: a JSON object is needed");
+		return hamn_error_setq(err, EINVAL,
+				       "request body is empty: a JSON object is needed");
 	}
 	if (check_json_content_type(req, err) < 0)
 		return -1;
 	v = hamn_json_parse(req->body.data, req->body.len, err);
 	if (!v)
 		return -1;
+	if (json_is_null(v) && (flags & HAMN_API_JSON_OPTIONAL)) {
+		json_decref(v); /* docker-py sends "null" for "no body" */
+		return 0;
+	}
 	if (!(flags & HAMN_API_JSON_ANY) && !json_is_object(v)) {
 		json_decref(v);
-		return hamn_error_setq(err, EINVAL, "invalid JSON: the request body must be an object");
+		return hamn_error_setq(err, EINVAL,
+				       "invalid JSON: the request body must be an object");
 	}
 	*out = v;
 	return 0;
@@ -196,15 +226,17 @@ enum MHD_Result api_req_feed(struct hamn_api_req *req, const char *data, size_t 
 		return discard(req, len);
 	if (req->on_data) {
 		if (req->body_err)
-			return MHD_YES;	/* the client is still sending; the error is replied at the end */
+			return MHD_YES; /* the client is still sending; the error is replied at the
+					   end */
 		if (req->on_data(req->body_ctx, data, len, &req->body_err) < 0 && !req->body_err)
 			hamn_error_setq(&req->body_err, EIO, "request body consumer failed");
 		return MHD_YES;
 	}
 	if (req->body.len + len > req->server->cfg.max_body) {
 		/* only a chunked body gets here (Content-Length was checked up front) */
-		log_kv(HAMN_LOG_WARN, "request body too large, closing", "method=%s path=%s limit=%zu",
-		       req->method, req->raw_path, req->server->cfg.max_body);
+		log_kv(HAMN_LOG_WARN, "request body too large, closing",
+		       "method=%s path=%s limit=%zu", req->method, req->raw_path,
+		       req->server->cfg.max_body);
 		return MHD_NO;
 	}
 	hamn_buf_append(&req->body, data, len);

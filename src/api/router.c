@@ -16,7 +16,7 @@ enum seg_kind { SEG_LITERAL, SEG_PARAM, SEG_REST };
 
 struct segment {
 	enum seg_kind kind;
-	char *text;	/* literal text or parameter name */
+	char *text; /* literal text or parameter name */
 };
 
 struct route {
@@ -94,7 +94,7 @@ static int parse_pattern(const char *pattern, struct route *rt, struct hamn_erro
 	while (*p == '/') {
 		const char *start = p + 1;
 		const char *end = strchrnul(start, '/');
-		struct segment seg = { SEG_LITERAL, NULL };
+		struct segment seg = {SEG_LITERAL, NULL};
 
 		if (parse_segment(start, (size_t)(end - start), &seg, err) < 0) {
 			free(seg.text);
@@ -116,7 +116,7 @@ static int parse_pattern(const char *pattern, struct route *rt, struct hamn_erro
 int hamn_api_router_add(struct hamn_api_router *r, const char *method, const char *pattern,
 			unsigned flags, hamn_api_handler_fn fn, void *ctx, struct hamn_error **err)
 {
-	struct route rt = { 0 };
+	struct route rt = {0};
 
 	if (!method || !*method || !fn)
 		return hamn_error_setq(err, EINVAL, "route '%s': method and handler are required",
@@ -259,14 +259,16 @@ const char *api_strip_version(const char *path)
 static int check_version(const char *v, struct hamn_error **err)
 {
 	if (hamn_api_version_compare(v, HAMN_API_VERSION) > 0)
-		return hamn_error_setq(err, EINVAL,
-				       "client version %s is too new. Maximum supported API version is %s",
-				       v, HAMN_API_VERSION);
+		return hamn_error_setq(
+			err, EINVAL,
+			"client version %s is too new. Maximum supported API version is %s", v,
+			HAMN_API_VERSION);
 	if (hamn_api_version_compare(v, HAMN_API_MIN_VERSION) < 0)
-		return hamn_error_setq(err, EINVAL,
-				       "client version %s is too old. Minimum supported API version is %s, "
-				       "please upgrade your client to a newer version",
-				       v, HAMN_API_MIN_VERSION);
+		return hamn_error_setq(
+			err, EINVAL,
+			"client version %s is too old. Minimum supported API version is %s, "
+			"please upgrade your client to a newer version",
+			v, HAMN_API_MIN_VERSION);
 	return 0;
 }
 
@@ -275,13 +277,13 @@ int hamn_api_router_match(const struct hamn_api_router *r, const char *method, c
 {
 	struct split_path sp;
 	const struct route *best = NULL;
-	char *best_vals[HAMN_API_MAX_PARAMS] = { 0 };
+	char *best_vals[HAMN_API_MAX_PARAMS] = {0};
 
 	memset(m, 0, sizeof(*m));
 	split_path(strip_version(path, m->version), &sp);
 	for (size_t i = 0; i < r->n; i++) {
 		const struct route *rt = &r->routes[i];
-		char *vals[HAMN_API_MAX_PARAMS] = { 0 };
+		char *vals[HAMN_API_MAX_PARAMS] = {0};
 
 		if (!streq(rt->method, method) || !is_better(rt, best))
 			continue;

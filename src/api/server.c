@@ -97,7 +97,7 @@ static int check_host_policy(const struct hamn_api_server_config *c, const char 
 			     struct hamn_error **err)
 {
 	bool tls = c->tls_cert && c->tls_key && c->tls_ca;
-	struct hamn_api_host h = { 0 };
+	struct hamn_api_host h = {0};
 
 	if (hamn_api_parse_host(spec, tls, &h, err) < 0)
 		return -1;
@@ -105,14 +105,18 @@ static int check_host_policy(const struct hamn_api_server_config *c, const char 
 	if (h.kind != HAMN_API_HOST_TCP || tls || c->insecure_tcp)
 		return 0;
 	if (c->tls_cert || c->tls_key || c->tls_ca)
-		return hamn_error_setq(err, EINVAL,
-				       "refusing to listen on '%s': TLS needs --tlscert, --tlskey and "
-				       "--tlscacert together", spec);
-	return hamn_error_setq(err, EINVAL,
-			       "refusing to listen on '%s' without TLS: anyone who can connect would "
-			       "be root on this host. Give --tlscert, --tlskey and --tlscacert "
-			       "(clients then need a certificate signed by that CA), or pass "
-			       "--insecure-tcp (or --tls=false) to accept the risk", spec);
+		return hamn_error_setq(
+			err, EINVAL,
+			"refusing to listen on '%s': TLS needs --tlscert, --tlskey and "
+			"--tlscacert together",
+			spec);
+	return hamn_error_setq(
+		err, EINVAL,
+		"refusing to listen on '%s' without TLS: anyone who can connect would "
+		"be root on this host. Give --tlscert, --tlskey and --tlscacert "
+		"(clients then need a certificate signed by that CA), or pass "
+		"--insecure-tcp (or --tls=false) to accept the risk",
+		spec);
 }
 
 static void server_init_sync(struct hamn_api_server *s)
@@ -187,11 +191,14 @@ static enum MHD_Result queue_reply(struct hamn_api_req *req)
 		api_reply_error_msg(req, 500, "internal error: the handler sent no reply");
 	}
 	r = MHD_queue_response(req->conn, (unsigned)req->status, req->response);
+	if (r != MHD_YES)
+		log_kv(HAMN_LOG_WARN, "cannot queue the reply, closing the connection",
+		       "method=%s path=%s status=%d", req->method, req->raw_path, req->status);
 	MHD_destroy_response(req->response);
 	req->response = NULL;
 	req->queued = true;
-	log_kv(HAMN_LOG_DEBUG, "request", "method=%s path=%s status=%d", req->method,
-	       req->raw_path, req->status);
+	log_kv(HAMN_LOG_DEBUG, "request", "method=%s path=%s status=%d", req->method, req->raw_path,
+	       req->status);
 	return r;
 }
 
@@ -199,8 +206,9 @@ static enum MHD_Result queue_reply(struct hamn_api_req *req)
 static void settle(struct hamn_api_req *req, int rc, struct hamn_error *err)
 {
 	if (rc < 0 && req->response) {
-		log_kv(HAMN_LOG_WARN, "handler failed after replying", "method=%s path=%s error=\"%s\"",
-		       req->method, req->raw_path, err ? err->msg : "?");
+		log_kv(HAMN_LOG_WARN, "handler failed after replying",
+		       "method=%s path=%s error=\"%s\"", req->method, req->raw_path,
+		       err ? err->msg : "?");
 		return;
 	}
 	if (rc < 0)
@@ -232,7 +240,8 @@ static enum MHD_Result begin_stream_body(struct hamn_api_req *req)
 	if (req->response)
 		return queue_reply(req);
 	if (!req->on_done)
-		return reply_now(req, 500, "internal error: the handler neither replied nor took the body");
+		return reply_now(req, 500,
+				 "internal error: the handler neither replied nor took the body");
 	return MHD_YES;
 }
 
@@ -240,6 +249,11 @@ static enum MHD_Result begin_request(struct api_endpoint *ep, struct hamn_api_re
 {
 	_cleanup_free_ char *why = NULL;
 
+	if (__atomic_load_n(&ep->server->stopping, __ATOMIC_ACQUIRE)) {
+		/* kept-alive connections may still ask; they get a clear answer and a close */
+		hamn_api_reply_header(req, "Connection", "close");
+		return reply_now(req, 503, "the daemon is shutting down");
+	}
 	if (ep->tls && !api_tls_client_ok(req->conn, &why)) {
 		log_kv(HAMN_LOG_WARN, "TLS client rejected", "reason=\"%s\"", why);
 		hamn_api_reply_header(req, "Connection", "close");
@@ -247,7 +261,7 @@ static enum MHD_Result begin_request(struct api_endpoint *ep, struct hamn_api_re
 	}
 	if (hamn_api_router_match(ep->server->router, req->method, req->raw_path, &req->match,
 				  &req->early_err) < 0)
-		return MHD_YES;	/* replied after the (small, bounded) body */
+		return MHD_YES; /* replied after the (small, bounded) body */
 	req->matched = true;
 	req->path = api_strip_version(req->raw_path);
 	if (req->match.flags & HAMN_API_ROUTE_STREAM_BODY)
@@ -311,7 +325,7 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (!req)
 		return;
 	*con_cls = NULL;
-	if (req->stream_reply)	/* back to the normal idle timeout for a kept-alive connection */
+	if (req->stream_reply) /* back to the normal idle timeout for a kept-alive connection */
 		MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
 					  ep->server->cfg.idle_timeout);
 	if (req->hijack)
@@ -347,30 +361,28 @@ static int start_daemon(struct api_endpoint *ep, struct hamn_error **err)
 	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
 			 MHD_USE_POLL | MHD_ALLOW_UPGRADE | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	struct MHD_OptionItem tls_opts[] = {
-		{ MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key_pem },
-		{ MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert_pem },
-		{ MHD_OPTION_HTTPS_MEM_TRUST, 0, s->tls_ca_pem },
-		{ MHD_OPTION_END, 0, NULL },
+		{MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key_pem},
+		{MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert_pem},
+		{MHD_OPTION_HTTPS_MEM_TRUST, 0, s->tls_ca_pem},
+		{MHD_OPTION_END, 0, NULL},
 	};
-	struct MHD_OptionItem no_opts[] = { { MHD_OPTION_END, 0, NULL } };
+	struct MHD_OptionItem no_opts[] = {{MHD_OPTION_END, 0, NULL}};
 
 	if (ep->tls)
 		flags |= MHD_USE_TLS;
-	ep->mhd = MHD_start_daemon(
-		flags, 0, NULL, NULL, access_cb, ep,
-		MHD_OPTION_LISTEN_SOCKET, ep->listen_fd,
-		MHD_OPTION_CONNECTION_LIMIT, s->cfg.max_connections,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, s->cfg.conn_memory,
-		MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.idle_timeout,
-		MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK_SIZE,
-		MHD_OPTION_NOTIFY_COMPLETED, completed_cb, ep,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-		MHD_OPTION_ARRAY, ep->tls ? tls_opts : no_opts,
-		MHD_OPTION_END);
+	ep->mhd = MHD_start_daemon(flags, 0, NULL, NULL, access_cb, ep, MHD_OPTION_LISTEN_SOCKET,
+				   ep->listen_fd, MHD_OPTION_CONNECTION_LIMIT,
+				   s->cfg.max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+				   s->cfg.conn_memory, MHD_OPTION_CONNECTION_TIMEOUT,
+				   s->cfg.idle_timeout, MHD_OPTION_THREAD_STACK_SIZE,
+				   (size_t)THREAD_STACK_SIZE, MHD_OPTION_NOTIFY_COMPLETED,
+				   completed_cb, ep, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+				   MHD_OPTION_ARRAY, ep->tls ? tls_opts : no_opts, MHD_OPTION_END);
 	if (!ep->mhd)
-		return hamn_error_setq(err, EIO, "cannot start the HTTP server on '%s' (run with "
-					"--log-level debug for libmicrohttpd's reason)", ep->host.path ?
-					ep->host.path : ep->host.addr);
+		return hamn_error_setq(err, EIO,
+				       "cannot start the HTTP server on '%s' (run with "
+				       "--log-level debug for libmicrohttpd's reason)",
+				       ep->host.path ? ep->host.path : ep->host.addr);
 	return 0;
 }
 
@@ -389,8 +401,10 @@ static int start_endpoint(struct hamn_api_server *s, struct api_endpoint *ep, co
 	if (start_daemon(ep, err) < 0)
 		return -1;
 	if (ep->host.kind == HAMN_API_HOST_TCP && !ep->tls)
-		log_kv(HAMN_LOG_WARN, "API listening without TLS: anyone who can connect is root on "
-		       "this host", "host=%s", spec);
+		log_kv(HAMN_LOG_WARN,
+		       "API listening without TLS: anyone who can connect is root on "
+		       "this host",
+		       "host=%s", spec);
 	log_kv(HAMN_LOG_INFO, "API listening", "host=%s tls=%s", spec, ep->tls ? "true" : "false");
 	return 0;
 }
@@ -402,7 +416,8 @@ int hamn_api_server_start(struct hamn_api_server *s, struct hamn_error **err)
 	if (s->started)
 		return hamn_error_setq(err, EBUSY, "the server is already started");
 	if (!MHD_is_feature_supported(MHD_FEATURE_UPGRADE))
-		return hamn_error_setq(err, ENOTSUP, "libmicrohttpd was built without upgrade support");
+		return hamn_error_setq(err, ENOTSUP,
+				       "libmicrohttpd was built without upgrade support");
 	s->started = true;
 	s->eps = xcalloc(n, sizeof(*s->eps));
 	for (size_t i = 0; i < n; i++) {
@@ -412,8 +427,14 @@ int hamn_api_server_start(struct hamn_api_server *s, struct hamn_error **err)
 	}
 	return 0;
 fail:
-	for (size_t i = 0; i < s->neps; i++)
+	for (size_t i = 0; i < s->neps; i++) {
 		api_unlisten(&s->eps[i]);
+		if (s->eps[i].mhd)
+			MHD_stop_daemon(s->eps[i].mhd);
+		hamn_api_host_release(&s->eps[i].host);
+	}
+	free(s->eps);
+	s->eps = NULL;
 	s->neps = 0;
 	return -1;
 }
@@ -445,9 +466,9 @@ int hamn_api_server_stop(struct hamn_api_server *s, unsigned grace_ms, struct ha
 {
 	uint64_t one = 1;
 
-	s->stopping = true;
+	__atomic_store_n(&s->stopping, true, __ATOMIC_RELEASE);
 	for (size_t i = 0; i < s->neps; i++)
-		api_unlisten(&s->eps[i]);	/* quiesces MHD: no new connections */
+		api_unlisten(&s->eps[i]); /* quiesces MHD: no new connections */
 	if (!wait_idle(s, grace_ms)) {
 		(void)!write(s->stop_fd, &one, sizeof(one));
 		api_streams_cancel_all(s);
@@ -459,10 +480,18 @@ int hamn_api_server_stop(struct hamn_api_server *s, unsigned grace_ms, struct ha
 	}
 	for (size_t i = 0; i < s->neps; i++) {
 		if (s->eps[i].mhd)
-			MHD_stop_daemon(s->eps[i].mhd);	/* closes idle kept-alive connections */
+			MHD_stop_daemon(s->eps[i].mhd); /* closes idle kept-alive connections */
 		s->eps[i].mhd = NULL;
 	}
 	return 0;
+}
+
+void hamn_api_server_on_free(struct hamn_api_server *s, void (*fn)(void *), void *ctx)
+{
+	s->cleanups = xreallocarray(s->cleanups, s->ncleanups + 1, sizeof(*s->cleanups));
+	s->cleanups[s->ncleanups].fn = fn;
+	s->cleanups[s->ncleanups].ctx = ctx;
+	s->ncleanups++;
 }
 
 void hamn_api_server_free(struct hamn_api_server *s)
@@ -476,6 +505,11 @@ void hamn_api_server_free(struct hamn_api_server *s)
 		hamn_api_host_release(&s->eps[i].host);
 	}
 	free(s->eps);
+	while (s->ncleanups > 0) {
+		s->ncleanups--;
+		s->cleanups[s->ncleanups].fn(s->cleanups[s->ncleanups].ctx);
+	}
+	free(s->cleanups);
 	hamn_api_router_free(s->router);
 	hamn_strv_free(s->hosts);
 	free(s->tls_cert_pem);

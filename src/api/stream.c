@@ -20,10 +20,10 @@ struct hamn_api_stream {
 	struct hamn_api_server *server;
 	struct api_link link;
 	pthread_mutex_t lock;
-	pthread_cond_t space;	/* writers wait here for the queue to drain */
-	int data_fd;		/* eventfd: "something to read or the end" */
-	int cancel_fd;		/* eventfd: readable once cancelled */
-	int conn_fd;		/* the client socket, polled for hang-up (not ours) */
+	pthread_cond_t space; /* writers wait here for the queue to drain */
+	int data_fd;	      /* eventfd: "something to read or the end" */
+	int cancel_fd;	      /* eventfd: readable once cancelled */
+	int conn_fd;	      /* the client socket, polled for hang-up (not ours) */
 	struct hamn_buf queue;
 	unsigned flags;
 	int refs;
@@ -38,7 +38,8 @@ static void poke(int fd)
 {
 	uint64_t one = 1;
 
-	/* an eventfd write only fails when the counter would overflow: then it is readable anyway */
+	/* an eventfd write only fails when the counter would overflow: then it is readable anyway
+	 */
 	(void)!write(fd, &one, sizeof(one));
 }
 
@@ -61,8 +62,10 @@ static void stream_unref(struct hamn_api_stream *st)
 	api_list_del(st->server, &st->link);
 	pthread_mutex_destroy(&st->lock);
 	pthread_cond_destroy(&st->space);
-	close(st->data_fd);
-	close(st->cancel_fd);
+	if (st->data_fd >= 0)
+		close(st->data_fd);
+	if (st->cancel_fd >= 0)
+		close(st->cancel_fd);
 	hamn_buf_release(&st->queue);
 	free(st);
 }
@@ -95,13 +98,13 @@ void api_streams_cancel_all(struct hamn_api_server *s)
 static void wait_for_data(struct hamn_api_stream *st)
 {
 	struct pollfd pfd[3] = {
-		{ .fd = st->data_fd, .events = POLLIN },
-		{ .fd = st->conn_fd, .events = POLLRDHUP },
-		{ .fd = st->server->stop_fd, .events = POLLIN },
+		{.fd = st->data_fd, .events = POLLIN},
+		{.fd = st->conn_fd, .events = POLLRDHUP},
+		{.fd = st->server->stop_fd, .events = POLLIN},
 	};
 
 	if (poll(pfd, 3, -1) < 0)
-		return;	/* EINTR: the caller loops */
+		return; /* EINTR: the caller loops */
 	if (pfd[0].revents & POLLIN)
 		drain(st->data_fd);
 	if ((pfd[1].revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) || pfd[2].revents) {
@@ -159,11 +162,15 @@ struct hamn_api_stream *hamn_api_reply_stream_begin(struct hamn_api_req *req, in
 	pthread_cond_init(&st->space, NULL);
 	st->data_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	st->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (st->data_fd < 0 || st->cancel_fd < 0)
-		hamn_bug("eventfd: %s", strerror(errno));
+	if (st->data_fd < 0 || st->cancel_fd < 0) {
+		/* out of descriptors: the stream starts out cancelled, writes fail with EPIPE */
+		log_kv(HAMN_LOG_ERROR, "cannot create a stream", "errno=%s",
+		       hamn_errno_name(errno));
+		st->cancelled = true;
+	}
 	st->conn_fd = api_conn_fd(req->conn);
 	st->flags = flags;
-	st->refs = 2;	/* the response and the caller */
+	st->refs = 2; /* the response and the caller */
 	api_list_add(st->server, &st->server->streams, &st->link);
 	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_read, st,
 					      stream_response_free);
@@ -204,8 +211,8 @@ int hamn_api_stream_json(struct hamn_api_stream *st, const json_t *msg, struct h
 	return hamn_api_stream_write(st, line, strlen(line), err);
 }
 
-int hamn_api_stream_frame(struct hamn_api_stream *st, int stream_type, const void *data,
-			  size_t len, struct hamn_error **err)
+int hamn_api_stream_frame(struct hamn_api_stream *st, int stream_type, const void *data, size_t len,
+			  struct hamn_error **err)
 {
 	const char *p = data;
 
@@ -241,8 +248,8 @@ bool hamn_api_stream_cancelled(struct hamn_api_stream *st)
 /* In-band error line of a progress stream (contract section 5). */
 static void write_error_line(struct hamn_api_stream *st, const char *msg)
 {
-	_cleanup_json_ json_t *m = json_pack("{s:{s:s},s:s}", "errorDetail", "message", msg,
-					     "error", msg);
+	_cleanup_json_ json_t *m =
+		json_pack("{s:{s:s},s:s}", "errorDetail", "message", msg, "error", msg);
 	_cleanup_error_ struct hamn_error *err = NULL;
 
 	/* the client may be gone already; nothing more to do then */
@@ -285,7 +292,8 @@ static void *producer_main(void *arg)
 }
 
 int hamn_api_reply_stream(struct hamn_api_req *req, int status, const char *content_type,
-			  unsigned flags, hamn_api_stream_fn fn, void *ctx, void (*ctx_free)(void *))
+			  unsigned flags, hamn_api_stream_fn fn, void *ctx,
+			  void (*ctx_free)(void *))
 {
 	struct hamn_api_stream *st;
 	pthread_attr_t attr;
@@ -308,7 +316,7 @@ int hamn_api_reply_stream(struct hamn_api_req *req, int status, const char *cont
 	if (ctx_free)
 		ctx_free(ctx);
 	{
-		struct hamn_error e = { EAGAIN, (char *)"cannot start a thread for the stream" };
+		struct hamn_error e = {EAGAIN, (char *)"cannot start a thread for the stream"};
 
 		hamn_api_stream_end(st, &e);
 	}

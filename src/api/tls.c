@@ -45,7 +45,7 @@ bool api_tls_client_ok(struct MHD_Connection *conn, char **why)
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
 	gnutls_session_t session;
-	gnutls_datum_t text = { NULL, 0 };
+	gnutls_datum_t text = {NULL, 0};
 	unsigned int status = 0;
 	int rc;
 

@@ -278,6 +278,20 @@ static int drain(struct apply *ap, struct hamn_error **err)
 	return 0;
 }
 
+static const char *compression_of(struct archive *outer)
+{
+	switch (archive_filter_code(outer, 0)) {
+	case ARCHIVE_FILTER_GZIP:
+		return "gzip";
+	case ARCHIVE_FILTER_ZSTD:
+		return "zstd";
+	case ARCHIVE_FILTER_XZ:
+		return "xz";
+	default:
+		return NULL;
+	}
+}
+
 static void apply_release(struct apply *ap)
 {
 	if (ap->inner)
@@ -328,6 +342,7 @@ int layer_apply_tee(int rootfd, int src_fd, unsigned int flags, const char *labe
 		stats->tar_size = ap.tar_size;
 		stats->unpacked_size = ap.unpacked;
 		stats->input_size = ap.in_size;
+		stats->compression = compression_of(ap.outer);
 	}
 	apply_release(&ap);
 	return rc;

@@ -294,7 +294,8 @@ static int do_hardlink(struct apply *ap, const char *raw_target, int parentfd, c
 				       "the root", ap->label, name, raw_target);
 	if (streq(target, name))
 		return 0;
-	tfd = hamn_open_in_root(ap->rootfd, target, O_PATH, HAMN_RESOLVE_NO_SYMLINK_LAST, NULL);
+	tfd = hamn_open_in_root(ap->rootfd, target, O_PATH, 0, HAMN_RESOLVE_NO_SYMLINK_LAST,
+				NULL);
 	if (tfd < 0 || fstat(tfd, &sb) < 0 || S_ISDIR(sb.st_mode))
 		return hamn_error_setq(err, EINVAL, "%s: entry '%s': invalid hardlink target '%s': "
 				       "not a file in the layer", ap->label, name, raw_target);

@@ -72,6 +72,7 @@ struct hamn_layer_stats {
 	uint64_t unpacked_size;		/* bytes of regular file contents */
 	struct hamn_digest input_digest;	/* sha256 of the bytes read from src_fd */
 	uint64_t input_size;
+	const char *compression;	/* "gzip", "zstd", "xz", or NULL (plain tar); static */
 };
 
 /*
@@ -170,9 +171,9 @@ struct hamn_image_import_opts {
  * Import the rootfs tar on fd (compressed or not) as a new one-layer
  * image. changes may use CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER,
  * VOLUME, WORKDIR, STOPSIGNAL (simple forms; JSON or shell form for CMD
- * and ENTRYPOINT); anything else is EINVAL before fd is read. The image
- * gets PATH in Env when the changes set none, as docker does. *id_out
- * (may be NULL) gets a new "sha256:..." string.
+ * and ENTRYPOINT); anything else is EINVAL before fd is read. As with
+ * docker, no PATH is put in Env (the engine adds a default one when it
+ * runs the image). *id_out (may be NULL) gets a new "sha256:..." string.
  */
 int hamn_image_import(struct hamn_image_store *st, int fd,
 		      const struct hamn_image_import_opts *opts, char **id_out,

@@ -1,5 +1,5 @@
 /*
- * internal.h - shared by src/image/*.c only; never included from outside.
+ * internal.h - shared by the .c files of src/image only; never included from outside.
  */
 #ifndef HAMN_IMAGE_INTERNAL_H
 #define HAMN_IMAGE_INTERNAL_H
@@ -100,7 +100,11 @@ int layer_ensure(struct hamn_image_store *st, const struct hamn_digest *parent,
 /* Chain IDs of an image (bottom first); *n_out gets the count. */
 int image_chain(struct hamn_image_store *st, const char *id, struct hamn_digest **chains_out,
 		size_t *n_out, struct hamn_error **err);
-/* Delete layers no image references (rows, dirs, blobs); adds their bytes to *reclaimed. */
+/*
+ * Delete layers no image references: their rows (committed first), then
+ * their directories and blobs. report (may be NULL) gets {"Deleted":chain}
+ * per layer; their bytes are added to *reclaimed (may be NULL).
+ */
 int layers_collect(struct hamn_image_store *st, json_t *report, uint64_t *reclaimed,
 		   struct hamn_error **err);
 
@@ -124,16 +128,19 @@ int tag_set(struct hamn_image_store *st, const char *full_ref, const char *id,
 struct hamn_oci_image_config *image_load_config(struct hamn_image_store *st, const char *id,
 						struct hamn_error **err);
 bool image_exists(struct hamn_image_store *st, const char *id);
-/* resolve without taking the lock */
+/*
+ * hamn_image_resolve() without taking the lock. *tag_out (may be NULL) gets
+ * the full tag or digest ref that matched, or NULL when ref named an ID.
+ */
 int image_resolve_locked(struct hamn_image_store *st, const char *ref, char **id_out,
-			 struct hamn_error **err);
-/* Tags of id (full strings), and whether ref parsed as a name. New vector. */
+			 char **tag_out, struct hamn_error **err);
+/* Tags and digest refs of id (full strings), sorted. New vector. */
 char **image_tags_locked(struct hamn_image_store *st, const char *id, struct hamn_error **err);
 /* Delete image id's rows and what it alone used; report gets {"Deleted":...}. */
 int image_delete_locked(struct hamn_image_store *st, const char *id, json_t *report,
 			uint64_t *reclaimed, struct hamn_error **err);
 
-/* changes.c */
-int changes_apply(char *const *changes, struct hamn_oci_image_exec *e, struct hamn_error **err);
+/* ops.c: does a reference filter glob match this full ref (familiar "name:tag" or "name")? */
+bool image_ref_matches(const char *pattern, const char *full);
 
 #endif

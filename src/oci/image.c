@@ -349,11 +349,32 @@ static json_t *keys_to_json(char **v)
 	return o;
 }
 
+const char *hamn_oci_time_format(int64_t ns, char buf[HAMN_TIME_STR_MAX])
+{
+	char *dot, *end;
+
+	if (ns == 0) {
+		snprintf(buf, HAMN_TIME_STR_MAX, "0001-01-01T00:00:00Z");
+		return buf;
+	}
+	hamn_time_format(ns, buf);
+	dot = strchr(buf, '.');
+	end = dot ? strchr(dot, 'Z') : NULL;
+	if (!end)
+		return buf;
+	while (end > dot + 1 && end[-1] == '0')
+		end--;
+	if (end == dot + 1)
+		end = dot;	/* no fraction left: no dot either */
+	memmove(end, strchr(dot, 'Z'), 2);
+	return buf;
+}
+
 static json_t *time_json(int64_t ns)
 {
 	char buf[HAMN_TIME_STR_MAX];
 
-	return json_string(ns ? hamn_time_format(ns, buf) : "0001-01-01T00:00:00Z");
+	return json_string(hamn_oci_time_format(ns, buf));
 }
 
 static json_t *healthcheck_to_json(const struct hamn_oci_healthcheck *h)

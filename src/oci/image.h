@@ -162,6 +162,13 @@ const char *hamn_oci_descriptor_annotation(const struct hamn_oci_descriptor *d, 
 bool hamn_oci_media_is_manifest(const char *mt);
 bool hamn_oci_media_is_index(const char *mt);
 
+/*
+ * A time as docker writes it (Go's RFC3339Nano: trailing zeros of the
+ * fraction dropped, "2020-01-01T00:00:00Z"); 0 gives docker's zero time
+ * "0001-01-01T00:00:00Z". Returns buf.
+ */
+const char *hamn_oci_time_format(int64_t ns, char buf[HAMN_TIME_STR_MAX]);
+
 /* "amd64"/"arm64"... and "linux" for the machine we run on. Static strings. */
 const char *hamn_oci_host_arch(void);
 const char *hamn_oci_host_os(void);

@@ -20,10 +20,6 @@
 
 #include "runtime/cgroup_internal.h"
 
-#ifndef CGROUP2_SUPER_MAGIC
-#define CGROUP2_SUPER_MAGIC 0x63677270
-#endif
-
 #define READ_MAX (8u << 20)
 
 const char *hamn_cg_root(void)
@@ -476,7 +472,6 @@ static int remove_tree(const char *dir)
 {
 	_cleanup_closedir_ DIR *d = opendir(dir);
 	struct dirent *e;
-	int r = 0;
 
 	if (!d)
 		return errno == ENOENT ? 0 : -errno;
@@ -485,9 +480,9 @@ static int remove_tree(const char *dir)
 
 		if (e->d_type != DT_DIR || streq(e->d_name, ".") || streq(e->d_name, ".."))
 			continue;
+		/* A nested cgroup that stays makes our rmdir fail below, which reports it. */
 		sub = xasprintf("%s/%s", dir, e->d_name);
-		if (remove_tree(sub) < 0 && r == 0)
-			r = -errno;
+		remove_tree(sub);
 	}
 	if (hamn_cg_is_fake())
 		fake_unlink_files(dir);
@@ -504,8 +499,11 @@ static int remove_tree(const char *dir)
 /* Remove the leaf, then the parents hamn made, as long as they are empty. */
 static int remove_dirs(const struct cgroup_hier *h, struct hamn_error **err)
 {
-	int r = remove_tree(h->dir);
+	int r;
 
+	if (h->removable == 0)
+		return 0;	/* an explicit cgroupsPath that existed before us */
+	r = remove_tree(h->dir);
 	if (r < 0)
 		return hamn_error_set(err, -r, "remove cgroup '%s'%s", h->dir,
 				      r == -EBUSY ? " (processes remain)" : "");

@@ -107,8 +107,9 @@ int hamn_cgroup_destroy(struct hamn_cgroup *cg, struct hamn_error **err);
 
 /*
  * Persist/restore what hamn_cgroup_new decided (paths), for state.json, so a
- * later process (delete, kill, ps) finds the same directories. to_json
- * returns a new reference. from_json refuses (EINVAL) directories outside
+ * later process (delete, kill, ps) finds the same directories. Call to_json
+ * after hamn_cgroup_create: it also records which directories hamn made
+ * (only those are removed by destroy). to_json returns a new reference. from_json refuses (EINVAL) directories outside
  * the cgroup mount or with ".." components.
  */
 json_t *hamn_cgroup_to_json(const struct hamn_cgroup *cg);

@@ -19,6 +19,9 @@
 #include "runtime/cgroup.h"
 
 #define HAMN_CGROUP_MOUNT "/sys/fs/cgroup"
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
 
 /* One hierarchy the container's cgroup lives in (v2 has exactly one). */
 struct cgroup_hier {
@@ -26,7 +29,7 @@ struct cgroup_hier {
 	char *path;		/* the container's cgroup, relative to the hierarchy root */
 	char *dir;		/* its absolute directory */
 	unsigned depth;		/* trailing components of dir that hamn placed (mkdir -p) */
-	unsigned removable;	/* trailing components destroy may rmdir (<= depth) */
+	unsigned removable;	/* trailing components destroy may rmdir (<= depth; 0: none) */
 };
 
 struct cgroup_ops;

@@ -274,6 +274,8 @@ void rt_child_init(struct rt_plan *p)
 		wait_fifo(p);
 	else if (rt_expect(sync, MSG_START) < 0)
 		_exit(127);
+	/* Started: the container no longer depends on the process that created it. */
+	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
 	for (size_t i = 0; i < p->n_start_container; i++) {
 		int status;
 		if (rt_run_hook(&p->hooks_start_container[i], p->hook_state, &status) < 0)

@@ -1,5 +1,5 @@
 /*
- * internal.h - shared by src/runtime/*.c only; never included from outside.
+ * internal.h - shared by the .c files of src/runtime only; never included from outside.
  *
  * A container is started in two halves. The parent (the CLI, or the
  * engine's monitor) turns a parsed config.json into a `struct rt_plan`:
@@ -275,6 +275,9 @@ void rt_plan_free(struct rt_plan *p);
 /* Fill an rt_proc from a process object (strings borrowed from proc, arrays owned by store). */
 int rt_proc_from_oci(const struct hamn_oci_process *proc, struct rt_proc *out,
 		     char ***env_store, struct hamn_error **err);
+
+/* The handle frees spec with itself. */
+void rt_handle_own_spec(struct hamn_container_handle *h, struct hamn_oci_spec *spec);
 
 /* Turn an MSG_ERROR from the child into a hamn_error. */
 int rt_error_from_msg(const struct rt_msg *m, struct hamn_error **err);

@@ -304,31 +304,46 @@ static int read_self_cgroup(char *buf, size_t size)
 	return 0;
 }
 
-/* Mount hierarchy h onto dirfd: a fresh mount in a cgroup namespace, else a bind of our own cgroup. */
+/*
+ * Mount hierarchy h onto `name` in parentfd (or onto the mount target itself when name is
+ * NULL): a fresh mount in a cgroup namespace, else a bind of our own cgroup.
+ */
 static int mount_hier(struct rootfs_ctx *c, const struct rt_cgroup_hier *h, const char *self,
-		      int dirfd, unsigned long flags)
+		      int parentfd, const char *name, const struct rt_mount *m)
 {
 	char tp[HAMN_FD_PATH_MAX], sp[HAMN_FD_PATH_MAX], path[4096], rel[2048];
-	unsigned long base = flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY);
+	unsigned long base = m->flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY);
+	int dfd = name ? openat(parentfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+		       : rt_open_in_root(c->rootfd, m->target, O_PATH | O_DIRECTORY, false);
+	int r;
 
-	rt_fdpath(dirfd, tp);
+	if (dfd < 0)
+		return FAIL(c, STEP_CGROUP_MOUNT, name ? name : m->target);
+	rt_fdpath(dfd, tp);
 	if (c->p->new_cgroupns) {
-		if (mount("cgroup", tp, h->v2 ? "cgroup2" : "cgroup", base, h->v2 ? NULL : h->options) < 0)
-			return FAIL(c, STEP_CGROUP_MOUNT, h->host_mount);
-		return 0;
+		r = mount("cgroup", tp, h->v2 ? "cgroup2" : "cgroup", base, h->v2 ? NULL : h->options);
+		close(dfd);
+		return r < 0 ? FAIL(c, STEP_CGROUP_MOUNT, h->host_mount) : 0;
 	}
-	if (own_cgroup_path(self, h, rel, sizeof(rel)) < 0)
+	if (own_cgroup_path(self, h, rel, sizeof(rel)) < 0) {
+		close(dfd);
 		return FAIL(c, STEP_CGROUP_MOUNT, h->host_mount);
+	}
 	rt_strlcpy(path, h->host_mount, sizeof(path));
 	rt_strlcat(path, rel, sizeof(path));
 	int sfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (sfd < 0)
+	r = sfd < 0 ? -1 : mount(rt_fdpath(sfd, sp), tp, NULL, MS_BIND | MS_REC, NULL);
+	int saved = errno;
+	if (sfd >= 0)
+		close(sfd);
+	close(dfd);
+	if (r < 0) {
+		errno = saved;
 		return FAIL(c, STEP_CGROUP_MOUNT, path);
-	int r = mount(rt_fdpath(sfd, sp), tp, NULL, MS_BIND | MS_REC, NULL);
-	close(sfd);
-	if (r < 0)
-		return FAIL(c, STEP_CGROUP_MOUNT, path);
-	int nfd = open(tp, O_PATH | O_CLOEXEC);	/* the magic link now leads to the new mount */
+	}
+	/* Walk to it again: the old fd still names the directory under the new mount. */
+	int nfd = name ? openat(parentfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+		       : rt_open_in_root(c->rootfd, m->target, O_PATH | O_DIRECTORY, false);
 	if (nfd < 0)
 		return FAIL(c, STEP_CGROUP_MOUNT, path);
 	r = remount(c, nfd, base, path);
@@ -345,7 +360,7 @@ static int mount_cgroup(struct rootfs_ctx *c, const struct rt_mount *m, int tfd)
 	if (!p->new_cgroupns && read_self_cgroup(self, sizeof(self)) < 0)
 		return FAIL(c, STEP_CGROUP_MOUNT, "/proc/self/cgroup");
 	if (p->n_hiers == 1 && p->hiers[0].v2)
-		return mount_hier(c, &p->hiers[0], self, tfd, m->flags);
+		return mount_hier(c, &p->hiers[0], self, -1, NULL, m);
 	/* v1: a tmpfs with one directory per hierarchy, read-only at the end like runc's. */
 	if (mount("tmpfs", rt_fdpath(tfd, tp), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 		  "mode=755") < 0)
@@ -361,14 +376,7 @@ static int mount_cgroup(struct rootfs_ctx *c, const struct rt_mount *m, int tfd)
 			FAIL(c, STEP_CGROUP_MOUNT, h->name);
 			goto out;
 		}
-		int d = openat(top, h->name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (d < 0) {
-			FAIL(c, STEP_CGROUP_MOUNT, h->name);
-			goto out;
-		}
-		int rr = mount_hier(c, h, self, d, m->flags);
-		close(d);
-		if (rr < 0)
+		if (mount_hier(c, h, self, top, h->name, m) < 0)
 			goto out;
 		/* "cpu,cpuacct" is also reachable as "cpu" and "cpuacct". */
 		if (strchr(h->name, ',')) {

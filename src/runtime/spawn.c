@@ -26,6 +26,7 @@
 
 struct hamn_container_handle {
 	const struct hamn_oci_spec *spec;
+	struct hamn_oci_spec *owned_spec;
 	char *id;
 	char *bundle;
 	pid_t pid;
@@ -169,7 +170,13 @@ void hamn_container_handle_free(struct hamn_container_handle *h)
 		hamn_cgroup_free(h->cg);
 	free(h->id);
 	free(h->bundle);
+	hamn_oci_spec_free(h->owned_spec);
 	free(h);
+}
+
+void rt_handle_own_spec(struct hamn_container_handle *h, struct hamn_oci_spec *spec)
+{
+	h->owned_spec = spec;
 }
 
 static void kill_and_reap(struct hamn_container_handle *h)

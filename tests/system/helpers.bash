@@ -82,3 +82,50 @@ run_runtime() {
 unique_name() {
 	echo "$1-$$-$BATS_TEST_NUMBER-$RANDOM"
 }
+
+# hamnd_answers SOCK: does a daemon answer GET /_ping on the unix socket SOCK?
+hamnd_answers() {
+	curl -sf -m 2 --unix-socket "$1" http://d/_ping >/dev/null 2>&1
+}
+
+# start_hamnd [hamnd args...]: start this file's daemon with its own root, exec
+# root, socket, config file and log under $BATS_FILE_TMPDIR, and wait (10 s
+# deadline) until /_ping answers. Exports HAMN_SOCK, HAMND_PID, HAMND_ROOT,
+# HAMND_EXEC_ROOT, HAMND_CONFIG and HAMND_LOG. Fails with the log shown when
+# the daemon exits or never answers.
+start_hamnd() {
+	export HAMND_ROOT="$BATS_FILE_TMPDIR/hamnd-root"
+	export HAMND_EXEC_ROOT="$BATS_FILE_TMPDIR/hamnd-run"
+	export HAMN_SOCK="$HAMND_EXEC_ROOT/hamn.sock"
+	export HAMND_CONFIG="$BATS_FILE_TMPDIR/daemon.json"
+	export HAMND_LOG="$BATS_FILE_TMPDIR/hamnd.log"
+	[ -f "$HAMND_CONFIG" ] || echo '{}' >"$HAMND_CONFIG"
+	"$HAMND_BIN" --root "$HAMND_ROOT" --exec-root "$HAMND_EXEC_ROOT" -H "unix://$HAMN_SOCK" \
+		--config-file "$HAMND_CONFIG" "$@" >>"$HAMND_LOG" 2>&1 3>&- &
+	export HAMND_PID=$!
+	local deadline=$((SECONDS + 10))
+	until hamnd_answers "$HAMN_SOCK"; do
+		if ! kill -0 "$HAMND_PID" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; then
+			echo "hamnd did not start; its log:" >&2
+			cat "$HAMND_LOG" >&2
+			stop_hamnd
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+# stop_hamnd: SIGTERM this file's daemon and wait (10 s, then SIGKILL) until it is gone.
+stop_hamnd() {
+	[ -n "${HAMND_PID:-}" ] || return 0
+	kill -TERM "$HAMND_PID" 2>/dev/null
+	local deadline=$((SECONDS + 10))
+	while kill -0 "$HAMND_PID" 2>/dev/null; do
+		if [ "$SECONDS" -ge "$deadline" ]; then
+			echo "hamnd $HAMND_PID ignored SIGTERM; killing it" >&2
+			kill -KILL "$HAMND_PID" 2>/dev/null
+		fi
+		sleep 0.05
+	done
+	HAMND_PID=
+}

@@ -744,6 +744,38 @@ static void v2_fake_refusals(void **state)
 	json_decref(j);
 }
 
+/* An explicit cgroupsPath: only the levels hamn made are removed again. */
+static void v2_fake_explicit_path(void **state)
+{
+	struct hamn_error *err = NULL;
+	struct hamn_cgroup *cg;
+
+	(void)state;
+	fake_setup("/own");
+	write_text(fake_path("/cgroup.controllers"), "pids\n");
+	write_text(fake_path("/own/cgroup.controllers"), "pids\n");
+	write_text(fake_path("/own/existing/keep"), "");
+	cg = hamn_cgroup_new("c5", "existing/new/c5", &err);
+	assert_non_null(cg);
+	assert_string_equal(cg->h[0].path, "/own/existing/new/c5");
+	assert_int_equal(hamn_cgroup_create(cg, NULL, &err), 0);
+	assert_int_equal(cg->h[0].removable, 2);
+	assert_int_equal(hamn_cgroup_destroy(cg, &err), 0);
+	assert_false(exists(fake_path("/own/existing/new")));
+	assert_true(exists(fake_path("/own/existing/keep")));
+	hamn_cgroup_free(cg);
+
+	/* a leaf that existed before is used, and left alone */
+	write_text(fake_path("/own/pre/c6/keep"), "");
+	cg = hamn_cgroup_new("c6", "pre/c6", &err);
+	assert_non_null(cg);
+	assert_int_equal(hamn_cgroup_create(cg, NULL, &err), 0);
+	assert_int_equal(cg->h[0].removable, 0);
+	assert_int_equal(hamn_cgroup_destroy(cg, &err), 0);
+	assert_true(exists(fake_path("/own/pre/c6/keep")));
+	hamn_cgroup_free(cg);
+}
+
 static void v1_fake_create(void **state)
 {
 	struct hamn_oci_resources res = { 0 };
@@ -1015,6 +1047,95 @@ static void live_v1_lifecycle(void **state)
 	live.cg = NULL;
 }
 
+static void expect_file(const char *ctl, const char *file, const char *want)
+{
+	const char *dir = hamn_cg_dir_for(live.cg, ctl);
+	const char *got;
+
+	assert_non_null(dir);
+	got = read_text(dir, file);
+	if (!strstr(got, want))
+		fail_msg("%s/%s is '%s', expected '%s'", dir, file, got, want);
+}
+
+/* Every v1 limit file, and the memory/memsw order when raising and lowering. */
+static void live_v1_apply_all(void **state)
+{
+	struct hamn_oci_throttle_device bps[] = { { 254, 0, 1048576 } };
+	struct hamn_oci_device_rule rules[] = { { true, 'c', 1, 3, "rwm" } };
+	struct hamn_oci_resources res = { 0 };
+	struct hamn_error *err = NULL;
+	__typeof__(*res.hugepage_limits) huge = { "2MB", 0 };
+	char id[64];
+
+	(void)state;
+	if (!live_v1_available())
+		skip();
+	snprintf(id, sizeof(id), "hamn-unit-all-%d", (int)getpid());
+	live.cg = hamn_cgroup_new(id, NULL, &err);
+	assert_non_null(live.cg);
+	res.has_memory_limit = res.has_memory_swap = res.has_memory_reservation = true;
+	res.memory_limit = res.memory_swap = 64 << 20;
+	res.memory_reservation = 32 << 20;
+	res.has_memory_swappiness = true;
+	res.memory_swappiness = 10;
+	res.disable_oom_killer = true;
+	res.has_cpu_shares = res.has_cpu_quota = res.has_cpu_period = true;
+	res.cpu_shares = 256;
+	res.cpu_quota = 50000;
+	res.cpu_period = 100000;
+	res.cpuset_cpus = "0";
+	res.cpuset_mems = "0";
+	res.has_pids_limit = true;
+	res.pids_limit = 30;
+	res.has_blkio_weight = true;
+	res.blkio_weight = 500;
+	res.throttle_read_bps = bps;
+	res.n_throttle_read_bps = 1;
+	res.hugepage_limits = &huge;	/* no v1 hugetlb hierarchy here: skipped */
+	res.n_hugepage_limits = 1;
+	res.devices = rules;
+	res.n_devices = 1;
+	if (hamn_cgroup_create(live.cg, &res, &err) < 0)
+		fail_msg("create: %s", err->msg);
+	expect_file("memory", "memory.limit_in_bytes", "67108864");
+	expect_file("memory", "memory.soft_limit_in_bytes", "33554432");
+	expect_file("memory", "memory.swappiness", "10");
+	expect_file("memory", "memory.oom_control", "oom_kill_disable 1");
+	expect_file("cpu", "cpu.shares", "256");
+	expect_file("cpu", "cpu.cfs_quota_us", "50000");
+	expect_file("cpu", "cpu.cfs_period_us", "100000");
+	expect_file("cpuset", "cpuset.cpus", "0");
+	expect_file("pids", "pids.max", "30");
+	expect_file("blkio", "blkio.throttle.read_bps_device", "254:0 1048576");
+	assert_string_equal(read_text(hamn_cg_dir_for(live.cg, "devices"), "devices.list"),
+			    "c 1:3 rwm\n");
+	if (access("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes", F_OK) == 0)
+		expect_file("memory", "memory.memsw.limit_in_bytes", "67108864");
+
+	/* lower both, then raise both: one of the two orders is refused each time */
+	memset(&res, 0, sizeof(res));
+	res.has_memory_limit = res.has_memory_swap = true;
+	res.memory_limit = res.memory_swap = 48 << 20;
+	if (hamn_cgroup_update(live.cg, &res, &err) < 0)
+		fail_msg("lower: %s", err->msg);
+	expect_file("memory", "memory.limit_in_bytes", "50331648");
+	res.memory_limit = res.memory_swap = 128 << 20;
+	if (hamn_cgroup_update(live.cg, &res, &err) < 0)
+		fail_msg("raise: %s", err->msg);
+	expect_file("memory", "memory.limit_in_bytes", "134217728");
+	if (access("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes", F_OK) == 0)
+		expect_file("memory", "memory.memsw.limit_in_bytes", "134217728");
+	/* update without device rules leaves them alone */
+	assert_string_equal(read_text(hamn_cg_dir_for(live.cg, "devices"), "devices.list"),
+			    "c 1:3 rwm\n");
+
+	if (hamn_cgroup_destroy(live.cg, &err) < 0)
+		fail_msg("destroy: %s", err->msg);
+	for (size_t k = 0; k < live.cg->n_h; k++)
+		assert_false(exists(live.cg->h[k].dir));
+}
+
 /* Child: move into the cgroup (parent did), then report which opens work. */
 static int probe_child(const char *node)
 {
@@ -1136,6 +1257,113 @@ static void live_v2_device_program(void **state)
 	close(fd);
 }
 
+/*
+ * The v2 backend on a real cgroup2 mount: the test seam pointed at
+ * /sys/fs/cgroup/unified with a test-made directory as "own" cgroup (its
+ * files exist, so the seam's append-writes land in the kernel's files).
+ * enter, stats, freeze via cgroup.freeze + cgroup.events, the device
+ * program attached by create, cgroup.kill, destroy.
+ */
+static char v2_self[4200];
+
+static int live_v2_teardown(void **state)
+{
+	live_teardown(state);
+	unsetenv("HAMN_TEST_CGROUP_ROOT");
+	unsetenv("HAMN_TEST_CGROUP_SELF");
+	for (int i = 0; v2_self[0] && i < 50 && rmdir(v2_self) < 0 && errno == EBUSY; i++)
+		hamn_cg_backoff((unsigned)i);
+	v2_self[0] = '\0';
+	return 0;
+}
+
+static void live_v2_lifecycle(void **state)
+{
+	struct hamn_oci_device_rule rules[] = { { true, 'c', 1, 3, "rwm" } };
+	struct hamn_oci_resources res = { 0 };
+	struct hamn_cgroup_stats st;
+	struct hamn_error *err = NULL;
+	struct statfs sfs;
+	bool frozen = false;
+	char self[4096], node[128], hamn_dir[4300], *text = NULL, *own = NULL;
+	uint64_t t1;
+	int go, status, i;
+
+	(void)state;
+	if (getuid() != 0 || statfs("/sys/fs/cgroup/unified", &sfs) < 0 ||
+	    sfs.f_type != CGROUP2_SUPER_MAGIC)
+		skip();
+	assert_int_equal(hamn_cg_read("/proc/self", "cgroup", &text, &err), 0);
+	assert_int_equal(hamn_cg_parse_self(text, "", &own, &err), 0);
+	snprintf(self, sizeof(self), "%s%shamn-test-v2-%d", own, streq(own, "/") ? "" : "/",
+		 (int)getpid());
+	free(text);
+	free(own);
+	snprintf(v2_self, sizeof(v2_self), "/sys/fs/cgroup/unified%s", self);
+	assert_int_equal(mkdir(v2_self, 0755), 0);
+	setenv("HAMN_TEST_CGROUP_ROOT", "/sys/fs/cgroup/unified", 1);
+	setenv("HAMN_TEST_CGROUP_SELF", self, 1);
+	assert_int_equal(hamn_cgroup_detect(), HAMN_CGROUP_V2);
+
+	live.cg = hamn_cgroup_new("c1", NULL, &err);
+	assert_non_null(live.cg);
+	res.devices = rules;
+	res.n_devices = 1;
+	if (hamn_cgroup_create(live.cg, &res, &err) < 0)
+		fail_msg("create: %s", err->msg);
+	live.v2dir[0] = '\0';
+	snprintf(live.v2dir, sizeof(live.v2dir), "%s", live.cg->h[0].dir);
+
+	/* the device program came with create: /dev/null yes, a copy of /dev/full no */
+	snprintf(live.tmp, sizeof(live.tmp), "/tmp/hamn-bpf-XXXXXX");
+	assert_non_null(mkdtemp(live.tmp));
+	snprintf(node, sizeof(node), "%s/full", live.tmp);
+	assert_int_equal(mknod(node, S_IFCHR | 0666, makedev(1, 7)), 0);
+	assert_int_equal(probe_in_cgroup(node), 0);
+
+	live.child[0] = spawn_busy(&go);
+	if (hamn_cgroup_enter(live.cg, live.child[0], &err) < 0)
+		fail_msg("enter: %s", err->msg);
+	assert_int_equal(write(go, "x", 1), 1);
+	close(go);
+	for (i = 0; i < 500; i++) {
+		assert_int_equal(hamn_cgroup_stats(live.cg, &st, &err), 0);
+		if (st.cpu_usage_ns > 0)
+			break;
+		sleep_ms(10);
+	}
+	assert_true(st.cpu_usage_ns > 0);
+
+	if (hamn_cgroup_freeze(live.cg, true, &err) < 0)
+		fail_msg("freeze: %s", err->msg);
+	assert_int_equal(hamn_cgroup_is_frozen(live.cg, &frozen, &err), 0);
+	assert_true(frozen);
+	t1 = utime_of(live.child[0]);
+	sleep_ms(300);	/* 30 clock ticks: a running child would accrue some */
+	assert_int_equal(utime_of(live.child[0]), t1);
+	assert_int_equal(hamn_cgroup_freeze(live.cg, false, &err), 0);
+	assert_int_equal(hamn_cgroup_is_frozen(live.cg, &frozen, &err), 0);
+	assert_false(frozen);
+	for (i = 0; i < 500 && utime_of(live.child[0]) == t1; i++)
+		sleep_ms(10);
+	assert_true(utime_of(live.child[0]) > t1);
+
+	/* cgroup.kill takes a frozen cgroup down too */
+	assert_int_equal(hamn_cgroup_freeze(live.cg, true, &err), 0);
+	assert_int_equal(hamn_cgroup_kill_all(live.cg, SIGKILL, &err), 0);
+	assert_int_equal(waitpid(live.child[0], &status, 0), live.child[0]);
+	live.child[0] = 0;
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGKILL);
+
+	if (hamn_cgroup_destroy(live.cg, &err) < 0)
+		fail_msg("destroy: %s", err->msg);
+	assert_false(exists(live.v2dir));
+	snprintf(hamn_dir, sizeof(hamn_dir), "%s/hamn", v2_self);
+	assert_false(exists(hamn_dir));
+	live.v2dir[0] = '\0';
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1154,9 +1382,12 @@ int main(void)
 		cmocka_unit_test_teardown(v2_fake_create, fake_teardown),
 		cmocka_unit_test_teardown(v2_fake_lifecycle, fake_teardown),
 		cmocka_unit_test_teardown(v2_fake_refusals, fake_teardown),
+		cmocka_unit_test_teardown(v2_fake_explicit_path, fake_teardown),
 		cmocka_unit_test_teardown(v1_fake_create, fake_teardown),
 		cmocka_unit_test_teardown(live_v1_lifecycle, live_teardown),
+		cmocka_unit_test_teardown(live_v1_apply_all, live_teardown),
 		cmocka_unit_test_teardown(live_v2_device_program, live_teardown),
+		cmocka_unit_test_teardown(live_v2_lifecycle, live_v2_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,371 @@
+/*
+ * hamnd - the hamn daemon. It reads its settings (flags over daemon.json),
+ * prepares its directories and pid file, starts the API server and then
+ * only waits for signals: SIGTERM/SIGINT stop it gracefully (containers keep
+ * running: they belong to their monitors), SIGHUP reloads the log level.
+ *
+ * Signals are blocked in every thread and read from a signalfd in the main
+ * loop, so no work ever runs in a signal handler.
+ */
+#include "api/api.h"
+#include "cmd/hamnd/options.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+
+#define STOP_GRACE_MS 3000
+
+struct daemon {
+	struct hamnd_options opts;
+	char *flag_level; /* --log-level as given, for SIGHUP reloads */
+	enum opt_bool flag_debug;
+	int sigfd;
+	int pidfd;
+	int log_fd;
+	gid_t gid;
+	struct hamn_api_server *server;
+};
+
+/* Block the signals we handle in all threads (call before any thread starts). */
+static int setup_signals(int *fd_out, struct hamn_error **err)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+		return hamn_error_setq(err, EINVAL, "cannot block signals");
+	*fd_out = signalfd(-1, &set, SFD_CLOEXEC);
+	if (*fd_out < 0)
+		return hamn_error_set(err, errno, "signalfd");
+	return 0;
+}
+
+/* Each API connection holds a descriptor: allow as many as the hard limit. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_kv(HAMN_LOG_WARN, "cannot raise the open file limit", "errno=%s",
+			       hamn_errno_name(errno));
+	}
+}
+
+static int resolve_group(const char *name, gid_t *gid, struct hamn_error **err)
+{
+	struct group gr, *res = NULL;
+	char buf[4096];
+	uint64_t n = 0;
+	_cleanup_error_ struct hamn_error *perr = NULL;
+	int rc;
+
+	*gid = 0;
+	if (!name || !*name)
+		return 0;
+	if (hamn_parse_uint64(name, &n, &perr) == 0 && n < UINT32_MAX) {
+		*gid = (gid_t)n;
+		return 0;
+	}
+	rc = getgrnam_r(name, &gr, buf, sizeof(buf), &res);
+	if (rc != 0)
+		return hamn_error_set(err, rc, "look up group '%s'", name);
+	if (!res)
+		return hamn_error_setq(err, ENOENT, "group '%s' does not exist", name);
+	*gid = gr.gr_gid;
+	return 0;
+}
+
+/* mkdir -p path, then make sure it is a real directory with exactly mode. */
+static int make_dir(const char *path, mode_t mode, struct hamn_error **err)
+{
+	struct stat st;
+
+	if (hamn_mkdir_p(AT_FDCWD, path, mode, err) < 0)
+		return hamn_error_wrap(err, "create '%s'", path);
+	if (lstat(path, &st) < 0)
+		return hamn_error_set(err, errno, "stat '%s'", path);
+	if (!S_ISDIR(st.st_mode))
+		return hamn_error_setq(err, ENOTDIR, "'%s' is not a directory", path);
+	if ((st.st_mode & 07777) != mode && chmod(path, mode) < 0)
+		return hamn_error_set(err, errno, "chmod '%s'", path);
+	return 0;
+}
+
+/* Is pid a live process called hamnd? (pid files from a kill -9 must not block a start) */
+static bool pid_is_hamnd(pid_t pid)
+{
+	_cleanup_free_ char *path = xasprintf("/proc/%d/comm", (int)pid);
+	_cleanup_free_ char *comm = NULL;
+	_cleanup_error_ struct hamn_error *err = NULL;
+	size_t len = 0;
+
+	if (pid <= 0 || pid == getpid() || kill(pid, 0) < 0)
+		return false;
+	if (hamn_read_file(AT_FDCWD, path, 64, &comm, &len, &err) < 0)
+		return false;
+	return streq(comm, "hamnd\n");
+}
+
+static pid_t read_pid(int fd)
+{
+	char buf[32] = "";
+
+	if (pread(fd, buf, sizeof(buf) - 1, 0) <= 0)
+		return 0;
+	return (pid_t)atoi(buf);
+}
+
+/*
+ * Take the pid file: an flock held for the daemon's life says "running";
+ * a file nobody holds is stale (its daemon died) unless the pid in it is a
+ * live hamnd, which covers filesystems without flock.
+ */
+static int pidfile_acquire(const char *path, int *fd_out, struct hamn_error **err)
+{
+	_cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	_cleanup_free_ char *text = NULL;
+	pid_t old;
+
+	if (fd < 0)
+		return hamn_error_set(err, errno, "open pid file '%s'", path);
+	old = read_pid(fd);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EWOULDBLOCK)
+			return hamn_error_setq(err, EBUSY,
+					       "hamnd is already running (pid %d, pid "
+					       "file '%s')",
+					       (int)old, path);
+		log_kv(HAMN_LOG_WARN, "cannot lock the pid file", "path=%s errno=%s", path,
+		       hamn_errno_name(errno));
+	}
+	if (pid_is_hamnd(old))
+		return hamn_error_setq(err, EBUSY,
+				       "hamnd is already running (pid %d, pid file '%s')", (int)old,
+				       path);
+	text = xasprintf("%d\n", (int)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, text, strlen(text), 0) != (ssize_t)strlen(text))
+		return hamn_error_set(err, errno, "write pid file '%s'", path);
+	*fd_out = steal_fd(&fd);
+	return 0;
+}
+
+static void pidfile_release(const char *path, int fd)
+{
+	struct stat a, b;
+
+	if (fd < 0)
+		return;
+	/* remove it only if it is still ours */
+	if (fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino &&
+	    a.st_dev == b.st_dev)
+		unlink(path);
+	close(fd);
+}
+
+static int open_log_file(struct daemon *d, struct hamn_error **err)
+{
+	int fd;
+
+	if (!d->opts.log_file)
+		return 0;
+	fd = open(d->opts.log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return hamn_error_set(err, errno, "open log file '%s'", d->opts.log_file);
+	hamn_log_set_fd(fd);
+	if (d->log_fd >= 0)
+		close(d->log_fd);
+	d->log_fd = fd;
+	return 0;
+}
+
+static const char *level_name(int level)
+{
+	static const char *const names[] = {"error", "warn", "info", "debug"};
+
+	return level >= 0 && level <= 3 ? names[level] : "?";
+}
+
+/* SIGHUP: reopen the log file (rotation) and take the log level from the config file. */
+static void reload(struct daemon *d)
+{
+	struct hamnd_options file = HAMND_OPTIONS_INIT;
+	_cleanup_error_ struct hamn_error *err = NULL;
+	int level;
+
+	if (open_log_file(d, &err) < 0) {
+		log_kv(HAMN_LOG_ERROR, "reload: cannot reopen the log file", "error=\"%s\"",
+		       err->msg);
+		hamn_error_free(&err);
+	}
+	if (hamnd_options_load_file(d->opts.config_file, &file, &err) < 0 &&
+	    err->errnum != ENOENT) {
+		log_kv(HAMN_LOG_ERROR, "reload failed, keeping the current settings",
+		       "error=\"%s\"", err->msg);
+		hamnd_options_release(&file);
+		return;
+	}
+	hamn_error_free(&err);
+	level = hamnd_options_log_level(d->flag_level, d->flag_debug, &file, &err);
+	hamnd_options_release(&file);
+	if (level < 0) {
+		log_kv(HAMN_LOG_ERROR, "reload failed", "error=\"%s\"", err->msg);
+		return;
+	}
+	hamn_log_set_level((enum hamn_log_level)level);
+	log_kv(HAMN_LOG_INFO, "configuration reloaded", "log_level=%s", level_name(level));
+}
+
+static struct hamn_api_server *make_server(struct daemon *d, struct hamn_error **err)
+{
+	struct hamn_api_server_config cfg = {
+		.hosts = d->opts.hosts,
+		.socket_gid = d->gid,
+		.tls_cert = d->opts.tls_cert,
+		.tls_key = d->opts.tls_key,
+		.tls_ca = d->opts.tls_ca,
+		.insecure_tcp = d->opts.insecure_tcp == OPT_TRUE,
+	};
+
+	return hamn_api_server_new(&cfg, err);
+}
+
+static int register_routes(struct daemon *d, struct hamn_error **err)
+{
+	struct hamn_api_system_config sys = {
+		.root_dir = d->opts.root,
+		.exec_root = d->opts.exec_root,
+		.cgroup_parent = d->opts.cgroup_parent,
+		.debug = hamn_log_level_current >= HAMN_LOG_DEBUG,
+		.insecure_tcp = d->opts.insecure_tcp == OPT_TRUE,
+		/* .info_fn: the engine's provider, once there is an engine */
+	};
+
+	return hamn_api_system_register(d->server, &sys, err);
+}
+
+/* Everything between parsed options and a listening server. */
+static int start(struct daemon *d, struct hamn_error **err)
+{
+	int level = hamnd_options_log_level(d->flag_level, d->flag_debug, &d->opts, err);
+
+	if (level < 0)
+		return -1;
+	hamn_log_set_level((enum hamn_log_level)level);
+	if (open_log_file(d, err) < 0 || setup_signals(&d->sigfd, err) < 0)
+		return -1;
+	raise_nofile();
+	if (resolve_group(d->opts.group, &d->gid, err) < 0)
+		return -1;
+	d->server = make_server(d, err);
+	if (!d->server)
+		return -1;
+	if (make_dir(d->opts.root, 0700, err) < 0 || make_dir(d->opts.exec_root, 0711, err) < 0)
+		return -1;
+	if (pidfile_acquire(d->opts.pidfile, &d->pidfd, err) < 0)
+		return -1;
+	if (register_routes(d, err) < 0 || hamn_api_server_start(d->server, err) < 0)
+		return -1;
+	log_kv(HAMN_LOG_INFO, "hamnd started", "version=%s api=%s root=%s exec_root=%s pid=%d",
+	       HAMN_VERSION, HAMN_API_VERSION, d->opts.root, d->opts.exec_root, (int)getpid());
+	return 0;
+}
+
+/* Wait for signals until asked to stop; returns the signal that stopped us. */
+static int run(struct daemon *d)
+{
+	for (;;) {
+		struct signalfd_siginfo si;
+		ssize_t n = read(d->sigfd, &si, sizeof(si));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != (ssize_t)sizeof(si)) {
+			log_kv(HAMN_LOG_ERROR, "cannot read signals, stopping", "errno=%s",
+			       hamn_errno_name(errno));
+			return SIGTERM;
+		}
+		if (si.ssi_signo == SIGHUP) {
+			reload(d);
+			continue;
+		}
+		return (int)si.ssi_signo;
+	}
+}
+
+static int stop(struct daemon *d, int sig)
+{
+	_cleanup_error_ struct hamn_error *err = NULL;
+
+	log_kv(HAMN_LOG_INFO, "stopping", "signal=%s", strsignal(sig));
+	if (hamn_api_server_stop(d->server, STOP_GRACE_MS, &err) < 0) {
+		/* threads are stuck in handlers: leave without freeing what they use */
+		log_kv(HAMN_LOG_WARN, "exiting with requests in flight", "error=\"%s\"", err->msg);
+		pidfile_release(d->opts.pidfile, d->pidfd);
+		_exit(EXIT_SUCCESS);
+	}
+	hamn_api_server_free(d->server);
+	d->server = NULL;
+	log_kv(HAMN_LOG_INFO, "hamnd stopped", "pid=%d", (int)getpid());
+	return EXIT_SUCCESS;
+}
+
+static void cleanup(struct daemon *d)
+{
+	hamn_api_server_free(d->server);
+	pidfile_release(d->opts.pidfile, d->pidfd);
+	if (d->sigfd >= 0)
+		close(d->sigfd);
+	hamnd_options_release(&d->opts);
+	free(d->flag_level);
+	hamn_log_set_fd(-1);
+	if (d->log_fd >= 0)
+		close(d->log_fd);
+}
+
+static int fail(struct daemon *d, struct hamn_error **err)
+{
+	fprintf(stderr, "hamnd: %s\n", (*err)->msg);
+	log_kv(HAMN_LOG_ERROR, "hamnd failed to start", "error=\"%s\"", (*err)->msg);
+	hamn_error_free(err);
+	cleanup(d);
+	return EXIT_FAILURE;
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d = {.opts = HAMND_OPTIONS_INIT, .sigfd = -1, .pidfd = -1, .log_fd = -1};
+	struct hamn_error *err = NULL;
+	int rc;
+
+	hamn_log_set_level(HAMN_LOG_INFO);
+	if (hamnd_options_parse_args(argc, argv, &d.opts, &err) < 0)
+		return fail(&d, &err);
+	if (d.opts.show_help || d.opts.show_version) {
+		if (d.opts.show_help)
+			hamnd_usage(stdout);
+		else
+			printf("hamnd version %s (Docker Engine API %s)\n", HAMN_VERSION,
+			       HAMN_API_VERSION);
+		cleanup(&d);
+		return EXIT_SUCCESS;
+	}
+	d.flag_level = d.opts.log_level ? xstrdup(d.opts.log_level) : NULL;
+	d.flag_debug = d.opts.debug;
+	if (hamnd_options_finish(&d.opts, &err) < 0 || start(&d, &err) < 0)
+		return fail(&d, &err);
+	rc = stop(&d, run(&d));
+	cleanup(&d);
+	return rc;
+}

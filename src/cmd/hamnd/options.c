@@ -1,0 +1,456 @@
+/*
+ * options.c - hamnd's flags and daemon.json, with dockerd's names and rules:
+ * unknown config keys are an error, and a flag wins over the file.
+ */
+#include "cmd/hamnd/options.h"
+
+#include <getopt.h>
+#include <limits.h>
+#include <strings.h>
+#include <unistd.h>
+
+void hamnd_options_release(struct hamnd_options *o)
+{
+	free(o->root);
+	free(o->exec_root);
+	hamn_strv_free(o->hosts);
+	free(o->log_level);
+	free(o->log_file);
+	free(o->cgroup_parent);
+	free(o->group);
+	free(o->config_file);
+	free(o->pidfile);
+	free(o->tls_cert);
+	free(o->tls_key);
+	free(o->tls_ca);
+}
+
+void hamnd_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: hamnd [OPTIONS]\n"
+		"\n"
+		"The hamn container engine daemon (Docker Engine API 1.41).\n"
+		"\n"
+		"Options:\n"
+		"      --config-file string    configuration file (default \"%s\")\n"
+		"      --data-root string      root of persistent state (default \"%s\")\n"
+		"      --root string           same as --data-root\n"
+		"      --exec-root string      root of run-time state (default \"%s\")\n"
+		"  -H, --host list             where to listen: unix:///path or tcp://addr:port\n"
+		"                              (default unix:///run/hamn/hamn.sock)\n"
+		"  -G, --group string          group owning the unix sockets (default root)\n"
+		"  -p, --pidfile string        pid file (default <exec-root>/hamnd.pid)\n"
+		"  -l, --log-level string      debug, info, warn or error (default \"info\")\n"
+		"  -D, --debug                 same as --log-level debug\n"
+		"      --log-file string       write logs to this file instead of stderr\n"
+		"      --cgroup-parent string  parent cgroup of all containers\n"
+		"      --default-pids-limit n  pids limit for containers that set none\n"
+		"      --tlscert string        server certificate (PEM) for tcp:// hosts\n"
+		"      --tlskey string         server key (PEM)\n"
+		"      --tlscacert string      CA (PEM) that must sign client certificates\n"
+		"      --tlsverify             verify client certificates (always on with TLS)\n"
+		"      --tls=false             allow tcp:// without TLS (as --insecure-tcp)\n"
+		"      --insecure-tcp          allow tcp:// without TLS: anyone who can\n"
+		"                              connect is root on this host\n"
+		"  -v, --version               print the version and exit\n"
+		"  -h, --help                  print this help and exit\n",
+		HAMND_DEFAULT_CONFIG, HAMND_DEFAULT_ROOT, HAMND_DEFAULT_EXEC_ROOT);
+}
+
+/* Go-style flag bools: "--tls" is true, "--tls=false" / "--tls=0" false. */
+static int parse_flag_bool(const char *name, const char *arg, enum opt_bool *out,
+			   struct hamn_error **err)
+{
+	if (!arg || strcasecmp(arg, "true") == 0 || strcmp(arg, "1") == 0) {
+		*out = OPT_TRUE;
+		return 0;
+	}
+	if (strcasecmp(arg, "false") == 0 || strcmp(arg, "0") == 0) {
+		*out = OPT_FALSE;
+		return 0;
+	}
+	return hamn_error_setq(err, EINVAL, "invalid value '%s' for --%s: use true or false", arg,
+			       name);
+}
+
+static void set_string(char **field, const char *value)
+{
+	free(*field);
+	*field = xstrdup(value);
+}
+
+enum {
+	OPT_ROOT = 1000,
+	OPT_EXEC_ROOT,
+	OPT_CGROUP_PARENT,
+	OPT_CONFIG_FILE,
+	OPT_LOG_FILE,
+	OPT_TLS,
+	OPT_TLSVERIFY,
+	OPT_TLSCERT,
+	OPT_TLSKEY,
+	OPT_TLSCACERT,
+	OPT_INSECURE_TCP,
+	OPT_PIDS_LIMIT,
+};
+
+static const struct option long_opts[] = {
+	{"root", required_argument, NULL, OPT_ROOT},
+	{"data-root", required_argument, NULL, OPT_ROOT},
+	{"exec-root", required_argument, NULL, OPT_EXEC_ROOT},
+	{"host", required_argument, NULL, 'H'},
+	{"group", required_argument, NULL, 'G'},
+	{"pidfile", required_argument, NULL, 'p'},
+	{"log-level", required_argument, NULL, 'l'},
+	{"debug", optional_argument, NULL, 'D'},
+	{"log-file", required_argument, NULL, OPT_LOG_FILE},
+	{"cgroup-parent", required_argument, NULL, OPT_CGROUP_PARENT},
+	{"config-file", required_argument, NULL, OPT_CONFIG_FILE},
+	{"default-pids-limit", required_argument, NULL, OPT_PIDS_LIMIT},
+	{"tls", optional_argument, NULL, OPT_TLS},
+	{"tlsverify", optional_argument, NULL, OPT_TLSVERIFY},
+	{"tlscert", required_argument, NULL, OPT_TLSCERT},
+	{"tlskey", required_argument, NULL, OPT_TLSKEY},
+	{"tlscacert", required_argument, NULL, OPT_TLSCACERT},
+	{"insecure-tcp", optional_argument, NULL, OPT_INSECURE_TCP},
+	{"version", no_argument, NULL, 'v'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
+static int parse_pids_limit(const char *arg, int64_t *out, struct hamn_error **err)
+{
+	_cleanup_error_ struct hamn_error *perr = NULL;
+
+	if (hamn_parse_int64(arg, out, &perr) < 0 || *out < 0)
+		return hamn_error_setq(err, EINVAL, "invalid --default-pids-limit '%s'", arg);
+	return 0;
+}
+
+/* Options that set a string field. */
+static char **string_field(int c, struct hamnd_options *o)
+{
+	switch (c) {
+	case OPT_ROOT:
+		return &o->root;
+	case OPT_EXEC_ROOT:
+		return &o->exec_root;
+	case 'G':
+		return &o->group;
+	case 'p':
+		return &o->pidfile;
+	case 'l':
+		return &o->log_level;
+	case OPT_LOG_FILE:
+		return &o->log_file;
+	case OPT_CGROUP_PARENT:
+		return &o->cgroup_parent;
+	case OPT_CONFIG_FILE:
+		return &o->config_file;
+	case OPT_TLSCERT:
+		return &o->tls_cert;
+	case OPT_TLSKEY:
+		return &o->tls_key;
+	case OPT_TLSCACERT:
+		return &o->tls_ca;
+	default:
+		return NULL;
+	}
+}
+
+static int apply_option(int c, const char *arg, struct hamnd_options *o, struct hamn_error **err)
+{
+	char **field = string_field(c, o);
+
+	if (field) {
+		set_string(field, arg);
+		o->config_file_given |= c == OPT_CONFIG_FILE;
+		return 0;
+	}
+	switch (c) {
+	case 'H':
+		strv_push(&o->hosts, arg);
+		return 0;
+	case 'D':
+		return parse_flag_bool("debug", arg, &o->debug, err);
+	case OPT_TLS:
+		return parse_flag_bool("tls", arg, &o->tls, err);
+	case OPT_TLSVERIFY:
+		return parse_flag_bool("tlsverify", arg, &o->tlsverify, err);
+	case OPT_INSECURE_TCP:
+		return parse_flag_bool("insecure-tcp", arg, &o->insecure_tcp, err);
+	case OPT_PIDS_LIMIT:
+		return parse_pids_limit(arg, &o->default_pids_limit, err);
+	case 'v':
+		o->show_version = true;
+		return 0;
+	case 'h':
+		o->show_help = true;
+		return 0;
+	default:
+		return hamn_error_setq(err, EINVAL, "unknown option (see --help)");
+	}
+}
+
+int hamnd_options_parse_args(int argc, char **argv, struct hamnd_options *o,
+			     struct hamn_error **err)
+{
+	int c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":H:G:p:l:Dvh", long_opts, NULL)) != -1) {
+		if (c == '?')
+			return hamn_error_setq(err, EINVAL, "unknown option '%s' (see --help)",
+					       argv[optind - 1]);
+		if (c == ':')
+			return hamn_error_setq(err, EINVAL, "option '%s' needs a value",
+					       argv[optind - 1]);
+		if (apply_option(c, optarg, o, err) < 0)
+			return -1;
+	}
+	if (optind < argc)
+		return hamn_error_setq(err, EINVAL, "unexpected argument '%s' (see --help)",
+				       argv[optind]);
+	return 0;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* daemon.json */
+
+static const char *const known_keys[] = {
+	"hosts",
+	"data-root",
+	"exec-root",
+	"log-level",
+	"debug",
+	"group",
+	"cgroup-parent",
+	"default-pids-limit",
+	"pidfile",
+	"tls",
+	"tlsverify",
+	"tlscacert",
+	"tlscert",
+	"tlskey",
+	NULL,
+};
+
+static int check_keys(json_t *root, struct hamn_error **err)
+{
+	_cleanup_buf_ struct hamn_buf unknown = HAMN_BUF_INIT;
+	const char *key;
+	json_t *v;
+
+	json_object_foreach (root, key, v) {
+		if (strv_contains((char *const *)known_keys, key))
+			continue;
+		hamn_buf_printf(&unknown, "%s%s", unknown.len ? ", " : "", key);
+	}
+	if (unknown.len)
+		return hamn_error_setq(err, EINVAL,
+				       "the following directives don't match any configuration "
+				       "option: %s",
+				       unknown.data);
+	return 0;
+}
+
+static int file_string(json_t *root, const char *key, char **field, struct hamn_error **err)
+{
+	const char *v = NULL;
+
+	if (hamn_json_get_string_opt(root, key, key, &v, err) < 0)
+		return -1;
+	if (v)
+		set_string(field, v);
+	return 0;
+}
+
+static int file_bool(json_t *root, const char *key, enum opt_bool *field, struct hamn_error **err)
+{
+	bool v = false;
+
+	if (!json_object_get(root, key))
+		return 0;
+	if (hamn_json_get_bool_opt(root, key, key, &v, err) < 0)
+		return -1;
+	*field = v ? OPT_TRUE : OPT_FALSE;
+	return 0;
+}
+
+static int file_strings(json_t *root, struct hamnd_options *o, struct hamn_error **err)
+{
+	static const struct {
+		const char *key;
+		size_t off;
+	} fields[] = {
+		{"data-root", offsetof(struct hamnd_options, root)},
+		{"exec-root", offsetof(struct hamnd_options, exec_root)},
+		{"log-level", offsetof(struct hamnd_options, log_level)},
+		{"group", offsetof(struct hamnd_options, group)},
+		{"cgroup-parent", offsetof(struct hamnd_options, cgroup_parent)},
+		{"pidfile", offsetof(struct hamnd_options, pidfile)},
+		{"tlscacert", offsetof(struct hamnd_options, tls_ca)},
+		{"tlscert", offsetof(struct hamnd_options, tls_cert)},
+		{"tlskey", offsetof(struct hamnd_options, tls_key)},
+	};
+
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (file_string(root, fields[i].key, (char **)((char *)o + fields[i].off), err) < 0)
+			return -1;
+	return 0;
+}
+
+int hamnd_options_parse_file(const char *text, size_t len, struct hamnd_options *o,
+			     struct hamn_error **err)
+{
+	_cleanup_json_ json_t *root = hamn_json_parse(text, len, err);
+	int64_t pids = -1;
+
+	if (!root)
+		return -1;
+	if (!json_is_object(root))
+		return hamn_error_setq(err, EINVAL, "the configuration must be a JSON object");
+	if (check_keys(root, err) < 0 || file_strings(root, o, err) < 0 ||
+	    hamn_json_get_strv_opt(root, "hosts", "hosts", &o->hosts, err) < 0 ||
+	    file_bool(root, "debug", &o->debug, err) < 0 ||
+	    file_bool(root, "tls", &o->tls, err) < 0 ||
+	    file_bool(root, "tlsverify", &o->tlsverify, err) < 0 ||
+	    hamn_json_get_int_opt(root, "default-pids-limit", "default-pids-limit", &pids, err) < 0)
+		return -1;
+	if (json_object_get(root, "default-pids-limit")) {
+		if (pids < 0)
+			return hamn_error_setq(err, EINVAL,
+					       "default-pids-limit must not be negative");
+		o->default_pids_limit = pids;
+	}
+	return 0;
+}
+
+int hamnd_options_load_file(const char *path, struct hamnd_options *file, struct hamn_error **err)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+
+	if (hamn_read_file(AT_FDCWD, path, 1 << 20, &text, &len, err) < 0)
+		return -1;
+	if (hamnd_options_parse_file(text, len, file, err) < 0)
+		return hamn_error_wrap(err, "config file '%s'", path);
+	return 0;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Merging and defaults */
+
+static void take_string(char **flag, char **file)
+{
+	if (!*flag)
+		*flag = steal_pointer(file);
+}
+
+static void take_bool(enum opt_bool *flag, enum opt_bool file)
+{
+	if (*flag == OPT_UNSET)
+		*flag = file;
+}
+
+static void merge(struct hamnd_options *o, struct hamnd_options *f)
+{
+	take_string(&o->root, &f->root);
+	take_string(&o->exec_root, &f->exec_root);
+	take_string(&o->log_level, &f->log_level);
+	take_string(&o->group, &f->group);
+	take_string(&o->cgroup_parent, &f->cgroup_parent);
+	take_string(&o->pidfile, &f->pidfile);
+	take_string(&o->tls_cert, &f->tls_cert);
+	take_string(&o->tls_key, &f->tls_key);
+	take_string(&o->tls_ca, &f->tls_ca);
+	if (!o->hosts)
+		o->hosts = steal_pointer(&f->hosts);
+	take_bool(&o->debug, f->debug);
+	take_bool(&o->tls, f->tls);
+	take_bool(&o->tlsverify, f->tlsverify);
+	if (o->default_pids_limit < 0)
+		o->default_pids_limit = f->default_pids_limit;
+}
+
+/* Make a relative path absolute against the working directory. */
+static void absolute(char **path)
+{
+	char cwd[PATH_MAX];
+	char *abs;
+
+	if (!*path || **path == '/' || !getcwd(cwd, sizeof(cwd)))
+		return;
+	abs = xasprintf("%s/%s", cwd, *path);
+	free(*path);
+	*path = abs;
+}
+
+static int apply_defaults(struct hamnd_options *o, struct hamn_error **err)
+{
+	if (!o->root)
+		o->root = xstrdup(HAMND_DEFAULT_ROOT);
+	if (!o->exec_root)
+		o->exec_root = xstrdup(HAMND_DEFAULT_EXEC_ROOT);
+	absolute(&o->root);
+	absolute(&o->exec_root);
+	if (!o->pidfile)
+		o->pidfile = xasprintf("%s/hamnd.pid", o->exec_root);
+	absolute(&o->pidfile);
+	if (!o->hosts)
+		strv_push(&o->hosts, "unix:///run/hamn/hamn.sock");
+	if (o->tls == OPT_FALSE) {
+		/* --tls=false: plain TCP, explicitly asked for */
+		o->insecure_tcp = OPT_TRUE;
+		free(o->tls_cert);
+		free(o->tls_key);
+		free(o->tls_ca);
+		o->tls_cert = o->tls_key = o->tls_ca = NULL;
+	}
+	if (o->tlsverify == OPT_FALSE && o->tls_cert)
+		return hamn_error_setq(
+			err, EINVAL,
+			"--tlsverify=false is not supported: TLS hosts always verify "
+			"client certificates (use --insecure-tcp for plain TCP)");
+	return 0;
+}
+
+int hamnd_options_finish(struct hamnd_options *o, struct hamn_error **err)
+{
+	struct hamnd_options file = HAMND_OPTIONS_INIT;
+	_cleanup_error_ struct hamn_error *ferr = NULL;
+	int rc;
+
+	if (!o->config_file)
+		o->config_file = xstrdup(HAMND_DEFAULT_CONFIG);
+	rc = hamnd_options_load_file(o->config_file, &file, &ferr);
+	if (rc < 0 && (ferr->errnum != ENOENT || o->config_file_given)) {
+		hamnd_options_release(&file);
+		return hamn_error_propagate(err, &ferr);
+	}
+	merge(o, &file);
+	hamnd_options_release(&file);
+	return apply_defaults(o, err);
+}
+
+int hamnd_options_log_level(const char *flag_level, enum opt_bool flag_debug,
+			    const struct hamnd_options *file, struct hamn_error **err)
+{
+	const char *name = "info";
+	int level;
+
+	if (flag_level)
+		name = flag_level;
+	else if (flag_debug == OPT_TRUE)
+		name = "debug";
+	else if (file && file->log_level)
+		name = file->log_level;
+	else if (file && file->debug == OPT_TRUE)
+		name = "debug";
+	level = hamn_log_parse_level(name);
+	if (level < 0)
+		return hamn_error_setq(err, EINVAL, "unknown log level '%s'", name);
+	return level;
+}

@@ -1,0 +1,95 @@
+/*
+ * nft.c - load the instance's nft table through libnftables.
+ *
+ * The script comes from nftgen.c and always replaces the whole table in one
+ * transaction (see nftgen.h for why). Called after every change of
+ * networks or published ports; plain endpoint changes need no rule change
+ * (rules are per bridge and per published port, never per container).
+ */
+#include <nftables/libnftables.h>
+
+#include "network/internal.h"
+
+static void collect_ports(struct network *n, struct hamn_nft_port **ports, size_t *n_ports,
+			  char ***tags)
+{
+	for (size_t e = 0; e < n->n_eps; e++) {
+		struct endpoint *ep = n->eps[e];
+
+		for (size_t p = 0; p < ep->n_ports; p++) {
+			char *tag = xasprintf("ep=%.12s", ep->id);
+
+			*ports = xreallocarray(*ports, *n_ports + 1, sizeof(**ports));
+			(*ports)[(*n_ports)++] = (struct hamn_nft_port){
+				.proto = ep->ports[p].proto,
+				.host_ip = ep->ports[p].host_ip,
+				.host_port = ep->ports[p].host_port,
+				.ct_ip = ep->ip,
+				.ct_port = ep->ports[p].container_port,
+				.tag = tag,
+			};
+			strv_push_take(tags, tag);
+		}
+	}
+}
+
+char *nft_script(struct hamn_net_ctx *ctx)
+{
+	_cleanup_free_ struct hamn_nft_bridge *br = NULL;
+	_cleanup_free_ struct hamn_nft_port *ports = NULL;
+	_cleanup_strv_ char **tags = NULL;
+	size_t n_br = 0, n_ports = 0;
+
+	br = xcalloc(ctx->n_nets + 1, sizeof(*br));
+	for (size_t i = 0; i < ctx->n_nets; i++) {
+		struct network *n = ctx->nets[i];
+
+		if (!is_bridge(n))
+			continue;
+		br[n_br++] = (struct hamn_nft_bridge){
+			.ifname = n->bridge,
+			.subnet = n->ipam.subnet,
+			.internal = n->internal,
+			.masquerade = n->masquerade,
+			.icc = n->icc,
+		};
+		if (!n->internal)
+			collect_ports(n, &ports, &n_ports, &tags);
+	}
+	return hamn_nft_ruleset(ctx->instance, br, n_br, ports, n_ports);
+}
+
+static int run_script(struct hamn_net_ctx *ctx, const char *script, struct hamn_error **err)
+{
+	if (!ctx->nft) {
+		ctx->nft = nft_ctx_new(NFT_CTX_DEFAULT);
+		if (!ctx->nft)
+			return hamn_error_setq(err, ENOMEM, "nft: cannot create a context");
+		nft_ctx_buffer_output(ctx->nft);
+		nft_ctx_buffer_error(ctx->nft);
+	}
+	if (nft_run_cmd_from_buffer(ctx->nft, script) != 0) {
+		_cleanup_free_ char *msg = xstrdup(nft_ctx_get_error_buffer(ctx->nft));
+		size_t len = strlen(msg);
+
+		while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
+			msg[--len] = '\0';
+		return hamn_error_setq(err, EIO, "nft table '%s': %s", ctx->instance,
+				       len ? msg : "failed");
+	}
+	return 0;
+}
+
+int nft_apply(struct hamn_net_ctx *ctx, struct hamn_error **err)
+{
+	_cleanup_free_ char *script = nft_script(ctx);
+
+	return run_script(ctx, script, err);
+}
+
+int nft_remove_table(struct hamn_net_ctx *ctx, struct hamn_error **err)
+{
+	_cleanup_free_ char *script = hamn_nft_delete_script(ctx->instance);
+
+	return run_script(ctx, script, err);
+}

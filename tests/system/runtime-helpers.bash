@@ -1,0 +1,114 @@
+# runtime-helpers.bash - shared by the hamn-runtime system tests (01x-*.bats).
+#
+# Each test gets a bundle in $BATS_TEST_TMPDIR/bundle whose config.json is the
+# fixture's, with root.path pointing at the fixture's read-only rootfs (shared,
+# never written) unless the test asks for its own copy. Containers live under
+# this file's state root; teardown deletes them and checks that no cgroup,
+# mount or process of theirs is left behind.
+
+load helpers
+
+RT_ROOT=""
+
+rt_setup_file() {
+	require_root
+	ensure_fixtures
+	[ -x "$HAMN_RUNTIME" ] || { echo "no $HAMN_RUNTIME: build first" >&2; return 1; }
+}
+
+rt_setup() {
+	RT_ROOT="$BATS_FILE_TMPDIR/runtime-state"
+	BUNDLE="$BATS_TEST_TMPDIR/bundle"
+	mkdir -p "$BUNDLE"
+	jq --arg r "$HAMN_FIXTURES/bundle/rootfs" '.root.path = $r' \
+		"$HAMN_FIXTURES/bundle/config.json" >"$BUNDLE/config.json"
+	RT_IDS=()
+}
+
+# rt_own_rootfs: give this test a writable copy of the rootfs (root.readonly false).
+rt_own_rootfs() {
+	cp -a "$HAMN_FIXTURES/bundle/rootfs" "$BUNDLE/rootfs"
+	cfg '.root.path = "rootfs" | .root.readonly = false'
+}
+
+# cfg JQ-FILTER [jq args...]: edit this test's config.json in place.
+cfg() {
+	local filter=$1
+	shift
+	jq "$@" "$filter" "$BUNDLE/config.json" >"$BUNDLE/config.json.new" &&
+		mv "$BUNDLE/config.json.new" "$BUNDLE/config.json"
+}
+
+# args ARG...: set process.args.
+args() {
+	jq '.process.args = $ARGS.positional' "$BUNDLE/config.json" --args "$@" \
+		>"$BUNDLE/config.json.new" && mv "$BUNDLE/config.json.new" "$BUNDLE/config.json"
+}
+
+# new_id: a container id unique to this test, remembered for teardown.
+new_id() {
+	local id
+	id=$(unique_name ctr)
+	RT_IDS+=("$id")
+	echo "$id"
+}
+
+rt() {
+	"$HAMN_RUNTIME" --root "$RT_ROOT" "$@"
+}
+
+# rt_run [expected_rc] ARGS...: run_cmd of hamn-runtime with this file's root.
+rt_run() {
+	run_runtime "$@"
+}
+
+rt_status() {
+	rt state "$1" | jq -r .status
+}
+
+rt_pid() {
+	rt state "$1" | jq -r .pid
+}
+
+# The directories of container $1's cgroup in the v1 pids hierarchy (or the v2 tree).
+cgroup_dirs_of() {
+	local id=$1
+	if [ -d /sys/fs/cgroup/pids ]; then
+		find /sys/fs/cgroup/pids /sys/fs/cgroup/memory /sys/fs/cgroup/freezer \
+			-type d -name "$id" 2>/dev/null
+	else
+		find /sys/fs/cgroup -type d -name "$id" 2>/dev/null
+	fi
+}
+
+# Fail when anything of container $1 is left: state dir, cgroup, process, mount.
+assert_clean() {
+	local id=$1 pid=${2:-}
+	[ ! -e "$RT_ROOT/$id" ] || { echo "state dir of $id left" >&2; return 1; }
+	[ -z "$(cgroup_dirs_of "$id")" ] || { echo "cgroup of $id left: $(cgroup_dirs_of "$id")" >&2; return 1; }
+	if [ -n "$pid" ] && [ "$pid" != 0 ] && [ -e "/proc/$pid" ]; then
+		local st
+		st=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || true)
+		[ "$st" = Z ] || [ -z "$st" ] || { echo "process $pid of $id left" >&2; return 1; }
+	fi
+	! grep -q "$BATS_TEST_TMPDIR" /proc/self/mountinfo || { echo "mount left" >&2; return 1; }
+}
+
+rt_teardown() {
+	local id
+	for id in "${RT_IDS[@]}"; do
+		"$HAMN_RUNTIME" --root "$RT_ROOT" delete --force "$id" >/dev/null 2>&1 || true
+	done
+	for id in "${RT_IDS[@]}"; do
+		assert_clean "$id" || return 1
+	done
+}
+
+status_is() {
+	[ "$(rt_status "$1")" = "$2" ]
+}
+
+# wait_status ID STATUS: poll until the container has that status (10 s).
+wait_status() {
+	wait_for 10 status_is "$1" "$2"
+}
