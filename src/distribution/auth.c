@@ -147,23 +147,30 @@ char *dist_auth_basic(const struct hamn_dist_auth *a)
 
 /* ---- token server ---- */
 
-static void add_scopes(struct hamn_buf *q, const struct dist_repo *r, const char *sep)
+/* Append the scope parameters; *sep is "?" or "&" before the first and "&" after. */
+static void add_scopes(struct hamn_buf *q, const struct dist_repo *r, const char **sep)
 {
 	_cleanup_free_ char *own = xasprintf("repository:%s:%s", r->path, r->actions);
-	_cleanup_free_ char *e = dist_url_escape(own);
 	const char *extra = r->challenge.scope;
 
-	hamn_buf_printf(q, "%sscope=%s", sep, e);
+	/* a login asks for no repository: the token server only checks the credentials */
+	if (*r->path) {
+		_cleanup_free_ char *e = dist_url_escape(own);
+
+		hamn_buf_printf(q, "%sscope=%s", *sep, e);
+		*sep = "&";
+	}
 	for (char **s = r->extra_scopes; s && *s; s++) {
 		_cleanup_free_ char *es = dist_url_escape(*s);
 
-		hamn_buf_printf(q, "&scope=%s", es);
+		hamn_buf_printf(q, "%sscope=%s", *sep, es);
+		*sep = "&";
 	}
 	/* the registry may ask for a scope we did not think of (insufficient_scope) */
 	if (extra && !streq(extra, own) && !strv_contains(r->extra_scopes, extra)) {
 		_cleanup_free_ char *es = dist_url_escape(extra);
 
-		hamn_buf_printf(q, "&scope=%s", es);
+		hamn_buf_printf(q, "%sscope=%s", *sep, es);
 	}
 }
 
@@ -217,9 +224,11 @@ static int fetch_oauth(struct dist_repo *r, CURL *h, const struct dist_tls *tls,
 						   r->challenge.service : "");
 	struct dist_http_req req = DIST_HTTP_REQ_INIT;
 
+	const char *sep = "&";
+
 	hamn_buf_printf(&form, "grant_type=refresh_token&refresh_token=%s&service=%s"
 			"&client_id=hamn&access_type=offline", rt, svc);
-	add_scopes(&form, r, "&");
+	add_scopes(&form, r, &sep);
 	req.method = "POST";
 	req.url = r->challenge.realm;
 	req.body = form.data;
@@ -249,11 +258,11 @@ static int fetch_get(struct dist_repo *r, CURL *h, const struct dist_tls *tls,
 		hamn_buf_printf(&url, "%sservice=%s", sep, svc);
 		sep = "&";
 	}
-	add_scopes(&url, r, sep);
+	add_scopes(&url, r, &sep);
 	if (r->creds.username && *r->creds.username) {
 		_cleanup_free_ char *acct = dist_url_escape(r->creds.username);
 
-		hamn_buf_printf(&url, "&account=%s", acct);
+		hamn_buf_printf(&url, "%saccount=%s", sep, acct);
 	}
 	req.method = "GET";
 	req.url = url.data;

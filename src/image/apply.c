@@ -154,7 +154,8 @@ static int finish_dir(struct apply *ap, const struct dir_meta *d, struct hamn_er
 
 static int finish_dirs(struct apply *ap, struct hamn_error **err)
 {
-	qsort(ap->dirs, ap->n_dirs, sizeof(*ap->dirs), deeper_first);
+	if (ap->n_dirs > 1)
+		qsort(ap->dirs, ap->n_dirs, sizeof(*ap->dirs), deeper_first);
 	for (size_t i = 0; i < ap->n_dirs; i++)
 		if (finish_dir(ap, &ap->dirs[i], err) < 0)
 			return -1;

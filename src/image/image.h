@@ -254,7 +254,10 @@ json_t *hamn_image_list_json(struct hamn_image_store *st, const struct hamn_imag
 json_t *hamn_image_inspect_json(struct hamn_image_store *st, const char *ref,
 				struct hamn_error **err);
 
-/* GET /images/{ref}/history: [{"Id","Created","CreatedBy","Tags","Size","Comment"}], newest first. */
+/*
+ * GET /images/{ref}/history: [{"Id","Created","CreatedBy","Tags","Size",
+ * "Comment"}], newest first (new reference).
+ */
 json_t *hamn_image_history_json(struct hamn_image_store *st, const char *ref,
 				struct hamn_error **err);
 

@@ -23,6 +23,10 @@
 #define LOAD_MAX_IMAGES 1000
 #define LOAD_BUF (64 * 1024)
 
+/*
+ * An archive path made canonical, lexically: "./a//b/../c" -> "a/c". NULL
+ * when ".." climbs above the archive's top: no member can have that name.
+ */
 static char *clean_member(const char *raw)
 {
 	struct hamn_buf b = HAMN_BUF_INIT;
@@ -34,10 +38,15 @@ static char *clean_member(const char *raw)
 			p++;
 		len = strcspn(p, "/");
 		if (len == 2 && p[0] == '.' && p[1] == '.') {
-			hamn_buf_release(&b);
-			return NULL;	/* cannot name anything the loader looks for */
-		}
-		if (len > 0 && !(len == 1 && p[0] == '.')) {
+			char *up = b.data ? strrchr(b.data, '/') : NULL;
+
+			if (!b.len) {
+				hamn_buf_release(&b);
+				return NULL;
+			}
+			b.len = up ? (size_t)(up - b.data) : 0;
+			b.data[b.len] = '\0';
+		} else if (len > 0 && !(len == 1 && p[0] == '.')) {
 			if (b.len)
 				hamn_buf_putc(&b, '/');
 			hamn_buf_append(&b, p, len);

@@ -117,14 +117,16 @@ int state_save(struct hamn_net_ctx *ctx, const struct network *n, struct hamn_er
 int state_delete(struct hamn_net_ctx *ctx, const struct network *n, struct hamn_error **err);
 int state_load_all(struct hamn_net_ctx *ctx, struct hamn_error **err);
 json_t *net_to_json(const struct network *n);
+int parse_mac(const char *s, uint8_t mac[6]);
 struct network *net_from_json(json_t *j, struct hamn_error **err);
 
 /* link.c: netlink in the daemon's netns */
 int link_open(struct nl_sock **out, struct hamn_error **err);
 void link_close(struct nl_sock *sk);
 int link_ifindex(struct nl_sock *sk, const char *name, int *out, struct hamn_error **err);
-int link_bridge_ensure(struct hamn_net_ctx *ctx, const struct network *n, int *ifindex,
-		       struct hamn_error **err);
+/* Create (or, unless create_only, adopt our own existing) bridge of n, tag, address, sysctls. */
+int link_bridge_ensure(struct hamn_net_ctx *ctx, const struct network *n, bool create_only,
+		       int *ifindex, struct hamn_error **err);
 int link_delete(struct nl_sock *sk, const char *name, struct hamn_error **err);
 int link_veth_create(struct nl_sock *sk, const struct endpoint *ep, int master, int mtu,
 		     int netns_fd, struct hamn_error **err);

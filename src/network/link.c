@@ -275,8 +275,8 @@ static int bridge_sysctls(const struct network *n, struct hamn_error **err)
 	return 0;
 }
 
-int link_bridge_ensure(struct hamn_net_ctx *ctx, const struct network *n, int *ifindex,
-		       struct hamn_error **err)
+int link_bridge_ensure(struct hamn_net_ctx *ctx, const struct network *n, bool create_only,
+		       int *ifindex, struct hamn_error **err)
 {
 	_cleanup_free_ char *tag = link_tag(ctx, n->id);
 	bool created = false;
@@ -284,6 +284,8 @@ int link_bridge_ensure(struct hamn_net_ctx *ctx, const struct network *n, int *i
 
 	if (existing_bridge(ctx->nl, n->bridge, &idx, err) < 0)
 		return -1;
+	if (idx >= 0 && create_only)
+		return hamn_error_setq(err, EEXIST, "link '%s' already exists", n->bridge);
 	if (idx < 0) {
 		if (bridge_create(ctx->nl, n, n->mtu, err) < 0 ||
 		    link_ifindex(ctx->nl, n->bridge, &idx, err) < 0)

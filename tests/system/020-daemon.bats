@@ -178,6 +178,19 @@ start_private() {
 	wait "$PRIV_PID"
 }
 
+@test "several -H at once, and --log-file" {
+	start_private multi -H "unix://$BATS_TEST_TMPDIR/second.sock" \
+		--log-file "$BATS_TEST_TMPDIR/multi.log"
+	hamnd_answers "$BATS_TEST_TMPDIR/second.sock"
+	[ "$(stat -c %a "$BATS_TEST_TMPDIR/second.sock")" = 660 ]
+	grep -q "msg=\"API listening\" host=unix://$BATS_TEST_TMPDIR/second.sock" \
+		"$BATS_TEST_TMPDIR/multi.log"
+	kill -TERM "$PRIV_PID"
+	wait "$PRIV_PID"
+	[ ! -e "$BATS_TEST_TMPDIR/second.sock" ]
+	[ ! -e "$PRIV_SOCK" ]
+}
+
 @test "docker version talks to hamnd at API 1.41" {
 	DOCKER_HOST="unix://$HAMN_SOCK" run_cmd /usr/local/bin/docker version
 	[[ "$output" == *"Server: hamn"* ]]
@@ -286,7 +299,9 @@ make_certs() {
 	wait "$PRIV_PID" || true
 	# the socket and pid file are left behind, stale
 	[ -S "$PRIV_SOCK" ]
-	[ -f "$PRIV_RUN/hamnd.pid" ]
+	[ "$(cat "$PRIV_RUN/hamnd.pid")" = "$PRIV_PID" ]
+	# a recycled pid (a live process that is not hamnd) must not block the start either
+	echo 1 >"$PRIV_RUN/hamnd.pid"
 	start_private crash
 	grep -q 'removing stale socket' "$PRIV_LOG"
 	[ "$(curl -s -m 5 --unix-socket "$PRIV_SOCK" http://d/info | jq -r .ID)" = "$id" ]

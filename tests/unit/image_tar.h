@@ -1,7 +1,8 @@
 /*
  * image_tar.h - helpers for test_image.c and test_image_layer.c: build tar
  * archives in memory with libarchive's writer (hostile names kept as they
- * are), put bytes in a memfd, make and remove temporary directories.
+ * are), test images as `docker save` and OCI layout tars, memfds, and
+ * temporary directories. Includers disable -Wmissing-field-initializers.
  */
 #ifndef HAMN_TEST_IMAGE_TAR_H
 #define HAMN_TEST_IMAGE_TAR_H
@@ -102,6 +103,25 @@ static inline void make_tar(const struct ent *ents, size_t n, bool gz, struct ha
 	archive_write_free(a);
 }
 
+/* gzip a whole buffer (libarchive's raw format: one unnamed member). */
+static inline void gzip_buf(const struct hamn_buf *in, struct hamn_buf *out)
+{
+	struct archive *a = archive_write_new();
+	struct archive_entry *e = archive_entry_new();
+
+	archive_write_set_format_raw(a);
+	archive_write_add_filter_gzip(a);
+	archive_write_set_bytes_in_last_block(a, 1);
+	archive_write_open(a, out, NULL, tar_write_cb, NULL);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_size(e, (la_int64_t)in->len);
+	archive_write_header(a, e);
+	archive_write_data(a, in->data, in->len);
+	archive_entry_free(e);
+	archive_write_close(a);
+	archive_write_free(a);
+}
+
 /* A tar with named files of the given contents (name, data pairs, NULL-terminated). */
 static inline void make_tar_files(const char *const *pairs, bool gz, struct hamn_buf *out)
 {
@@ -173,6 +193,111 @@ static inline int dir_count(int dirfd, const char *path)
 			n++;
 	closedir(d);
 	return n;
+}
+
+/* ---- image archives: layers, configs, docker save and OCI layout tars ---- */
+
+struct layerdef {
+	struct hamn_buf tar, gz;
+	struct hamn_digest diff, gz_digest;
+};
+
+static inline void layer_make(struct layerdef *l, const char *file, const char *data)
+{
+	_cleanup_free_ char *path = xasprintf("etc/%s", file);
+	const struct ent ents[] = { { "etc", 'd' }, { path, 'f', data } };
+
+	memset(l, 0, sizeof(*l));
+	make_tar(ents, 2, false, &l->tar);
+	make_tar(ents, 2, true, &l->gz);
+	hamn_sha256_buf(l->tar.data, l->tar.len, &l->diff);
+	hamn_sha256_buf(l->gz.data, l->gz.len, &l->gz_digest);
+}
+
+static inline void layer_free(struct layerdef *l)
+{
+	hamn_buf_release(&l->tar);
+	hamn_buf_release(&l->gz);
+}
+
+/* A config over the layers; `extra` is inserted as more top-level members. */
+static inline char *config_make(struct layerdef *ls, size_t n, const char *extra)
+{
+	struct hamn_buf ids = HAMN_BUF_INIT;
+	char *c;
+
+	for (size_t i = 0; i < n; i++)
+		hamn_buf_printf(&ids, "%s\"%s\"", i ? "," : "", ls[i].diff.str);
+	c = xasprintf("{\"architecture\":\"amd64\",\"os\":\"linux\","
+		      "\"created\":\"2020-01-01T00:00:00Z\",\"config\":{\"Env\":[\"PATH=/bin\"],"
+		      "\"Cmd\":[\"sh\"],\"Labels\":{\"a\":\"1\"}}%s,\"rootfs\":{\"type\":\"layers\","
+		      "\"diff_ids\":[%s]},\"history\":[{\"created_by\":\"test\"}]}",
+		      extra ? extra : "", ids.data ? ids.data : "");
+	hamn_buf_release(&ids);
+	return c;
+}
+
+/* A `docker save` tar; manifest overrides the generated manifest.json when not NULL. */
+static inline void docker_tar(struct hamn_buf *out, const char *config, struct layerdef *ls,
+			      size_t n, const char *repotags, const char *manifest)
+{
+	struct ent ents[16] = { { 0 } };
+	_cleanup_strv_ char **names = xcalloc(1, sizeof(char *));
+	struct hamn_buf layers = HAMN_BUF_INIT;
+	struct hamn_digest cd;
+	_cleanup_free_ char *man = NULL;
+	size_t k = 0;
+
+	hamn_sha256_buf(config, strlen(config), &cd);
+	for (size_t i = 0; i < n; i++) {
+		strv_push_take(&names, xasprintf("%s/layer.tar", hamn_digest_hex(&ls[i].diff)));
+		ents[k++] = (struct ent){ names[i], 'f', ls[i].tar.data, .len = ls[i].tar.len };
+		hamn_buf_printf(&layers, "%s\"%s\"", i ? "," : "", names[i]);
+	}
+	strv_push_take(&names, xasprintf("%s.json", hamn_digest_hex(&cd)));
+	ents[k++] = (struct ent){ names[n], 'f', config };
+	man = xasprintf("[{\"Config\":\"%s\",\"RepoTags\":%s,\"Layers\":[%s]}]", names[n],
+			repotags, layers.data ? layers.data : "");
+	ents[k++] = (struct ent){ "manifest.json", 'f', manifest ? manifest : man };
+	make_tar(ents, k, false, out);
+	hamn_buf_release(&layers);
+}
+
+/* An OCI layout tar with gzip'd layers; name goes into the index annotations. */
+static inline void oci_tar(struct hamn_buf *out, const char *config, struct layerdef *ls,
+			   size_t n, const char *ann_key, const char *name)
+{
+	struct ent ents[16] = { { 0 } };
+	_cleanup_strv_ char **names = xcalloc(1, sizeof(char *));
+	struct hamn_buf layers = HAMN_BUF_INIT;
+	struct hamn_digest cd, md;
+	_cleanup_free_ char *manifest = NULL, *index = NULL;
+	size_t k = 0;
+
+	hamn_sha256_buf(config, strlen(config), &cd);
+	for (size_t i = 0; i < n; i++) {
+		strv_push_take(&names, xasprintf("blobs/sha256/%s", hamn_digest_hex(&ls[i].gz_digest)));
+		ents[k++] = (struct ent){ names[i], 'f', ls[i].gz.data, .len = ls[i].gz.len };
+		hamn_buf_printf(&layers, "%s{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%zu}",
+				i ? "," : "", HAMN_MT_OCI_LAYER_GZIP, ls[i].gz_digest.str,
+				ls[i].gz.len);
+	}
+	manifest = xasprintf("{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"mediaType\":"
+			     "\"%s\",\"digest\":\"%s\",\"size\":%zu},\"layers\":[%s]}",
+			     HAMN_MT_OCI_MANIFEST, HAMN_MT_OCI_CONFIG, cd.str, strlen(config),
+			     layers.data ? layers.data : "");
+	hamn_sha256_buf(manifest, strlen(manifest), &md);
+	strv_push_take(&names, xasprintf("blobs/sha256/%s", hamn_digest_hex(&cd)));
+	ents[k++] = (struct ent){ names[n], 'f', config };
+	strv_push_take(&names, xasprintf("blobs/sha256/%s", hamn_digest_hex(&md)));
+	ents[k++] = (struct ent){ names[n + 1], 'f', manifest };
+	index = xasprintf("{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"%s\",\"digest\":"
+			  "\"%s\",\"size\":%zu,\"annotations\":{\"%s\":\"%s\"}}]}",
+			  HAMN_MT_OCI_MANIFEST, md.str, strlen(manifest), ann_key, name);
+	ents[k++] = (struct ent){ "index.json", 'f', index };
+	ents[k++] = (struct ent){ "oci-layout", 'f', "{\"imageLayoutVersion\":\"1.0.0\"}" };
+	make_tar(ents, k, false, out);
+	hamn_buf_release(&layers);
 }
 
 #endif

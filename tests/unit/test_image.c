@@ -157,111 +157,6 @@ static void config_malformed_is_einval(void **state)
 	}
 }
 
-/* ---- building archives ---- */
-
-struct layerdef {
-	struct hamn_buf tar, gz;
-	struct hamn_digest diff, gz_digest;
-};
-
-static void layer_make(struct layerdef *l, const char *file, const char *data)
-{
-	_cleanup_free_ char *path = xasprintf("etc/%s", file);
-	const struct ent ents[] = { { "etc", 'd' }, { path, 'f', data } };
-
-	memset(l, 0, sizeof(*l));
-	make_tar(ents, 2, false, &l->tar);
-	make_tar(ents, 2, true, &l->gz);
-	hamn_sha256_buf(l->tar.data, l->tar.len, &l->diff);
-	hamn_sha256_buf(l->gz.data, l->gz.len, &l->gz_digest);
-}
-
-static void layer_free(struct layerdef *l)
-{
-	hamn_buf_release(&l->tar);
-	hamn_buf_release(&l->gz);
-}
-
-/* A config over the layers; `extra` is inserted as more top-level members. */
-static char *config_make(struct layerdef *ls, size_t n, const char *extra)
-{
-	struct hamn_buf ids = HAMN_BUF_INIT;
-	char *c;
-
-	for (size_t i = 0; i < n; i++)
-		hamn_buf_printf(&ids, "%s\"%s\"", i ? "," : "", ls[i].diff.str);
-	c = xasprintf("{\"architecture\":\"amd64\",\"os\":\"linux\","
-		      "\"created\":\"2020-01-01T00:00:00Z\",\"config\":{\"Env\":[\"PATH=/bin\"],"
-		      "\"Cmd\":[\"sh\"],\"Labels\":{\"a\":\"1\"}}%s,\"rootfs\":{\"type\":\"layers\","
-		      "\"diff_ids\":[%s]},\"history\":[{\"created_by\":\"test\"}]}",
-		      extra ? extra : "", ids.data ? ids.data : "");
-	hamn_buf_release(&ids);
-	return c;
-}
-
-/* A `docker save` tar; manifest overrides the generated manifest.json when not NULL. */
-static void docker_tar(struct hamn_buf *out, const char *config, struct layerdef *ls, size_t n,
-		       const char *repotags, const char *manifest)
-{
-	struct ent ents[16] = { { 0 } };
-	_cleanup_strv_ char **names = xcalloc(1, sizeof(char *));
-	struct hamn_buf layers = HAMN_BUF_INIT;
-	struct hamn_digest cd;
-	_cleanup_free_ char *man = NULL;
-	size_t k = 0;
-
-	hamn_sha256_buf(config, strlen(config), &cd);
-	for (size_t i = 0; i < n; i++) {
-		strv_push_take(&names, xasprintf("%s/layer.tar", hamn_digest_hex(&ls[i].diff)));
-		ents[k++] = (struct ent){ names[i], 'f', ls[i].tar.data, .len = ls[i].tar.len };
-		hamn_buf_printf(&layers, "%s\"%s\"", i ? "," : "", names[i]);
-	}
-	strv_push_take(&names, xasprintf("%s.json", hamn_digest_hex(&cd)));
-	ents[k++] = (struct ent){ names[n], 'f', config };
-	man = xasprintf("[{\"Config\":\"%s\",\"RepoTags\":%s,\"Layers\":[%s]}]", names[n],
-			repotags, layers.data ? layers.data : "");
-	ents[k++] = (struct ent){ "manifest.json", 'f', manifest ? manifest : man };
-	make_tar(ents, k, false, out);
-	hamn_buf_release(&layers);
-}
-
-/* An OCI layout tar with gzip'd layers; name goes into the index annotations. */
-static void oci_tar(struct hamn_buf *out, const char *config, struct layerdef *ls, size_t n,
-		    const char *ann_key, const char *name)
-{
-	struct ent ents[16] = { { 0 } };
-	_cleanup_strv_ char **names = xcalloc(1, sizeof(char *));
-	struct hamn_buf layers = HAMN_BUF_INIT;
-	struct hamn_digest cd, md;
-	_cleanup_free_ char *manifest = NULL, *index = NULL;
-	size_t k = 0;
-
-	hamn_sha256_buf(config, strlen(config), &cd);
-	for (size_t i = 0; i < n; i++) {
-		strv_push_take(&names, xasprintf("blobs/sha256/%s", hamn_digest_hex(&ls[i].gz_digest)));
-		ents[k++] = (struct ent){ names[i], 'f', ls[i].gz.data, .len = ls[i].gz.len };
-		hamn_buf_printf(&layers, "%s{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%zu}",
-				i ? "," : "", HAMN_MT_OCI_LAYER_GZIP, ls[i].gz_digest.str,
-				ls[i].gz.len);
-	}
-	manifest = xasprintf("{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"mediaType\":"
-			     "\"%s\",\"digest\":\"%s\",\"size\":%zu},\"layers\":[%s]}",
-			     HAMN_MT_OCI_MANIFEST, HAMN_MT_OCI_CONFIG, cd.str, strlen(config),
-			     layers.data ? layers.data : "");
-	hamn_sha256_buf(manifest, strlen(manifest), &md);
-	strv_push_take(&names, xasprintf("blobs/sha256/%s", hamn_digest_hex(&cd)));
-	ents[k++] = (struct ent){ names[n], 'f', config };
-	strv_push_take(&names, xasprintf("blobs/sha256/%s", hamn_digest_hex(&md)));
-	ents[k++] = (struct ent){ names[n + 1], 'f', manifest };
-	index = xasprintf("{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"%s\",\"digest\":"
-			  "\"%s\",\"size\":%zu,\"annotations\":{\"%s\":\"%s\"}}]}",
-			  HAMN_MT_OCI_MANIFEST, md.str, strlen(manifest), ann_key, name);
-	ents[k++] = (struct ent){ "index.json", 'f', index };
-	ents[k++] = (struct ent){ "oci-layout", 'f', "{\"imageLayoutVersion\":\"1.0.0\"}" };
-	make_tar(ents, k, false, out);
-	hamn_buf_release(&layers);
-}
-
 /* ---- store fixture ---- */
 
 struct senv {
@@ -471,6 +366,74 @@ static void load_oci_layout(void **state)
 	assert_int_equal(dir_count(e->rootfd, "layers"), 1);
 }
 
+/* docker dedups identical layers with symlinks; the whole tar may be gzip'd */
+static void load_gzip_with_linked_layers(void **state)
+{
+	struct senv *e = *state;
+	struct hamn_error *err = NULL;
+	struct layerdef twice[2] = { e->l[0], e->l[0] };
+	_cleanup_free_ char *config = config_make(twice, 2, NULL);
+	_cleanup_free_ char *first = xasprintf("%s/layer.tar", hamn_digest_hex(&e->l[0].diff));
+	_cleanup_free_ char *target = xasprintf("../%s", first);
+	_cleanup_free_ char *man = NULL, *id = NULL;
+	_cleanup_buf_ struct hamn_buf tar = HAMN_BUF_INIT, gz = HAMN_BUF_INIT;
+	struct hamn_digest cd;
+	_cleanup_free_ char *cfg_name = NULL;
+
+	hamn_sha256_buf(config, strlen(config), &cd);
+	cfg_name = xasprintf("%s.json", hamn_digest_hex(&cd));
+	man = xasprintf("[{\"Config\":\"%s\",\"RepoTags\":[\"dup:1\"],\"Layers\":[\"%s\","
+			"\"dup/layer.tar\"]}]", cfg_name, first);
+	{
+		const struct ent ents[] = {
+			{ first, 'f', e->l[0].tar.data, .len = e->l[0].tar.len },
+			{ "dup", 'd' }, { "dup/layer.tar", 'l', target },
+			{ cfg_name, 'f', config }, { "manifest.json", 'f', man },
+		};
+
+		make_tar(ents, 5, false, &tar);
+	}
+	gzip_buf(&tar, &gz);
+	must(load_buf(e, e->st, &gz, &err), &err);
+	assert_string_equal(e->lines[0], "Loaded image: dup:1");
+	must(hamn_image_resolve(e->st, "dup:1", &id, &err), &err);
+	assert_string_equal(id, cd.str);
+	assert_int_equal(dir_count(e->rootfd, "layers"), 2);
+}
+
+/* What a registry pull does: blobs first, then the image made from them. */
+static void create_from_blobs(void **state)
+{
+	struct senv *e = *state;
+	struct hamn_error *err = NULL;
+	_cleanup_free_ char *config = config_make(e->l, 2, NULL), *id = NULL;
+	_cleanup_close_ int c = mem_fd(config, strlen(config));
+	_cleanup_close_ int l0 = mem_fd(e->l[0].gz.data, e->l[0].gz.len);
+	_cleanup_close_ int l1 = mem_fd(e->l[1].tar.data, e->l[1].tar.len);
+	_cleanup_close_ int bad = mem_fd("nope", 4);
+	struct hamn_digest cd, got;
+	const char *layers[] = { e->l[0].gz_digest.str, e->l[1].diff.str };
+	const char *mdigest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	_cleanup_json_ json_t *insp = NULL;
+
+	hamn_sha256_buf(config, strlen(config), &cd);
+	assert_int_equal(hamn_image_blob_put(e->st, bad, cd.str, NULL, &err), -1);
+	assert_int_equal(err->errnum, EINVAL);
+	hamn_error_free(&err);
+	assert_int_equal(dir_count(e->rootfd, "tmp"), 0);
+	must(hamn_image_blob_put(e->st, c, cd.str, &got, &err), &err);
+	must(hamn_image_blob_put(e->st, l0, NULL, NULL, &err), &err);
+	must(hamn_image_blob_put(e->st, l1, NULL, NULL, &err), &err);
+	must(hamn_image_create(e->st, cd.str, layers, NULL, 2, mdigest, "127.0.0.1:5000/p:v", &id,
+			       &err), &err);
+	assert_string_equal(id, cd.str);
+	insp = hamn_image_inspect_json(e->st, "127.0.0.1:5000/p:v", &err);
+	assert_non_null(insp);
+	assert_string_equal(jstr(insp, "RepoTags.0"), "127.0.0.1:5000/p:v");
+	assert_string_equal(jstr(insp, "RepoDigests.0"), "127.0.0.1:5000/p@sha256:0123456789abcdef"
+			    "0123456789abcdef0123456789abcdef0123456789abcdef");
+}
+
 /* The busybox fixtures of tests/fixtures/mkimage.sh, built next to the test binary. */
 static char *fixtures_dir(void)
 {
@@ -661,6 +624,16 @@ static void leftovers_are_collected_on_open(void **state)
 	insp = hamn_image_inspect_json(e->st, "hamn-unit:v1", &err);
 	assert_non_null(insp);
 	assert_string_equal(jstr(insp, "Id"), id.str);
+	/* a database from a newer hamn is refused, not rewritten */
+	assert_int_equal(sqlite3_exec(e->db, "UPDATE image_schema SET version = 99", NULL, NULL,
+				      NULL), SQLITE_OK);
+	{
+		struct hamn_image_store *st = hamn_image_store_open(e->rootfd, e->db, &err);
+
+		assert_null(st);
+		assert_int_equal(err->errnum, ENOTSUP);
+		hamn_error_free(&err);
+	}
 }
 
 static bool tmp_layer_has_big(int rootfd)
@@ -1006,6 +979,8 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(load_list_inspect_save_roundtrip),
 		T(load_oci_layout),
+		T(load_gzip_with_linked_layers),
+		T(create_from_blobs),
 		T(load_fixtures),
 		T(malformed_archives_load_nothing),
 		T(leftovers_are_collected_on_open),
