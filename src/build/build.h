@@ -463,6 +463,13 @@ struct hamn_build_args;
 
 struct hamn_build_args *hamn_build_args_new(char *const *build_args, char *const *meta_env);
 void hamn_build_args_free(struct hamn_build_args *a);
+/*
+ * Split an ARG word ("NAME" or "NAME=default") and expand both parts with
+ * env. *value is NULL when there is no '='. New strings; EINVAL on a bad
+ * substitution.
+ */
+int hamn_build_arg_split(const char *word, char *const *env, char escape, char **key,
+			 char **value, struct hamn_error **err);
 /* ARG name[=value] in the stage (value NULL: no default). */
 void hamn_build_args_declare(struct hamn_build_args *a, const char *name, const char *value);
 /*

@@ -1,5 +1,5 @@
 /*
- * internal.h - shared by src/build/*.c only; never included from outside.
+ * internal.h - shared by the .c files of src/build only; never included from outside.
  */
 #ifndef HAMN_BUILD_INTERNAL_H
 #define HAMN_BUILD_INTERNAL_H
@@ -66,7 +66,7 @@ bool glob_match(const char *pattern, const char *name);
 /* Does s contain a wildcard character Go's filepath.Match interprets? */
 bool has_glob(const char *s);
 
-/* ---- the progress stream (builder.c) ---- */
+/* ---- the builder (builder.c, step.c) ---- */
 
 struct hamn_build_out {
 	const struct hamn_build_ops *ops;
@@ -74,7 +74,46 @@ struct hamn_build_out {
 	char *running;		/* the container announced by hamn_build_out_running */
 };
 
+/* Emit {"stream": text} (invalid UTF-8 replaced, as Go's encoder does). */
 void out_stream(struct hamn_build_out *o, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* The 12 hex digits docker shows for an id ("sha256:" dropped); "" for NULL. */
+const char *short_id(const char *id, char buf[13]);
+
+struct stage_result {
+	bool built;
+	char *image;		/* NULL: scratch */
+	json_t *config;
+};
+
+struct builder {
+	const struct hamn_build_ops *ops;
+	void *ctx;
+	const struct hamn_build_options *opts;
+	struct hamn_build_out out;
+	struct hamn_build_dockerfile *df;
+	struct hamn_build_ignore *ig;
+	struct hamn_build_plan plan;
+	struct stage_result *results;
+	char **used_args;	/* ARG names declared anywhere (for the unused warning) */
+	struct hamn_build_instr *labels;	/* --label, as LABEL instructions */
+	size_t n_labels;
+	size_t step;
+	int code;		/* the exit status of a failed RUN */
+};
+
+/* The stage being built. */
+struct stage_run {
+	size_t index;
+	char *image;		/* current image; NULL while on scratch */
+	json_t *config;
+	struct hamn_build_stage_state st;
+	struct hamn_build_args *args;
+	bool cache_busted;
+};
+
+/* Run one instruction of the stage (printing " ---> ..." lines, not the step header). */
+int step_dispatch(struct builder *b, struct stage_run *sr, const struct hamn_build_instr *ins,
+		  struct hamn_error **err);
 
 #endif

@@ -219,7 +219,8 @@ int hamn_client_stream(struct hamn_client *c, const struct hamn_client_stream *r
 
 	if (open_conn(c, &hc, err) < 0)
 		return -1;
-	if (http_send_head(&hc, req->method, fp, req->content_type, len, false, err) < 0)
+	if (http_send_head_extra(&hc, req->method, fp, req->content_type, len, false, req->headers,
+				 err) < 0)
 		goto out;
 	if (req->body_fd >= 0 ? http_send_chunked_fd(&hc, req->body_fd, err) < 0
 			      : (req->body_len &&

@@ -83,6 +83,7 @@ struct hamn_client_stream {
 	int body_fd;
 	int (*on_data)(void *ctx, const char *data, size_t len);
 	void *ctx;
+	const char *headers;	/* more header lines, each ending in "\r\n" (X-Registry-Auth); may be NULL */
 };
 int hamn_client_stream(struct hamn_client *c, const struct hamn_client_stream *req, int *status_out,
 		       struct hamn_error **err);

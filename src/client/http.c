@@ -56,6 +56,13 @@ int http_send_head(struct http_conn *hc, const char *method, const char *path,
 		   const char *content_type, long long body_len, bool upgrade,
 		   struct hamn_error **err)
 {
+	return http_send_head_extra(hc, method, path, content_type, body_len, upgrade, NULL, err);
+}
+
+int http_send_head_extra(struct http_conn *hc, const char *method, const char *path,
+			 const char *content_type, long long body_len, bool upgrade,
+			 const char *extra, struct hamn_error **err)
+{
 	_cleanup_buf_ struct hamn_buf b = HAMN_BUF_INIT;
 
 	hamn_buf_printf(&b, "%s %s HTTP/1.1\r\nHost: api.moby.localhost\r\n"
@@ -68,6 +75,8 @@ int http_send_head(struct http_conn *hc, const char *method, const char *path,
 		hamn_buf_puts(&b, "Transfer-Encoding: chunked\r\n");
 	if (upgrade)
 		hamn_buf_puts(&b, "Connection: Upgrade\r\nUpgrade: tcp\r\n");
+	if (extra)
+		hamn_buf_puts(&b, extra);
 	hamn_buf_puts(&b, "\r\n");
 	return hamn_write_all(hc->fd, b.data, b.len, err);
 }

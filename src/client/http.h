@@ -26,6 +26,10 @@ int http_connect(const char *unix_path, const char *tcp_host, const char *tcp_po
 int http_send_head(struct http_conn *hc, const char *method, const char *path,
 		   const char *content_type, long long body_len, bool upgrade,
 		   struct hamn_error **err);
+/* The same with extra header lines (each ending in "\r\n"; may be NULL). */
+int http_send_head_extra(struct http_conn *hc, const char *method, const char *path,
+		   const char *content_type, long long body_len, bool upgrade, const char *extra,
+		   struct hamn_error **err);
 int http_read_head(struct http_conn *hc, struct http_head *head, struct hamn_error **err);
 void http_head_release(struct http_head *head);
 /* Read the body per head, calling on_data for each piece; -1 from on_data stops (not an error). */

@@ -164,7 +164,7 @@ static int split_basic(const char *b64, struct hamn_dist_auth *a, struct hamn_er
 }
 
 /* Go decodes JSON field names case-insensitively; so do we. */
-static int auth_from_json(json_t *o, struct hamn_dist_auth *out, struct hamn_error **err)
+int hamn_dist_auth_from_json(json_t *o, struct hamn_dist_auth *out, struct hamn_error **err)
 {
 	const char *key;
 	json_t *v;
@@ -214,7 +214,7 @@ int hamn_dist_auth_decode(const char *header, struct hamn_dist_auth *out,
 		return hamn_error_wrap(err, "X-Registry-Auth");
 	if (!json_is_object(o))
 		return hamn_error_setq(err, EINVAL, "X-Registry-Auth: not a JSON object");
-	if (auth_from_json(o, out, err) < 0) {
+	if (hamn_dist_auth_from_json(o, out, err) < 0) {
 		hamn_dist_auth_release(out);
 		return hamn_error_wrap(err, "X-Registry-Auth");
 	}

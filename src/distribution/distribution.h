@@ -112,6 +112,14 @@ char *hamn_dist_auth_encode(const struct hamn_dist_auth *a);
 int hamn_dist_auth_decode(const char *header, struct hamn_dist_auth *out,
 			  struct hamn_error **err);
 
+/*
+ * Credentials from a JSON object as docker sends them (POST /auth, the
+ * decoded X-Registry-Auth): "username", "password", "serveraddress",
+ * "identitytoken", "registrytoken", or "auth" (base64 user:pass); keys
+ * matched case-insensitively, as Go does. *out must be HAMN_DIST_AUTH_INIT.
+ */
+int hamn_dist_auth_from_json(json_t *o, struct hamn_dist_auth *out, struct hamn_error **err);
+
 /* ---- progress ---- */
 
 /*
@@ -155,6 +163,12 @@ struct hamn_dist_pull *hamn_dist_pull_prepare(struct hamn_dist *d, struct hamn_i
  * (may be NULL) gets the image ID of the (last) image pulled.
  */
 int hamn_dist_pull_run(struct hamn_dist_pull *p, char **id_out, struct hamn_error **err);
+/*
+ * Where run's progress goes and what cancels it, when they exist only after
+ * prepare (hamnd's reply stream). Replaces the options' values.
+ */
+void hamn_dist_pull_set_progress(struct hamn_dist_pull *p, hamn_dist_progress_fn fn, void *ud,
+				 int cancel_fd);
 void hamn_dist_pull_free(struct hamn_dist_pull *p);
 HAMN_DEFINE_CLEANUP(hamn_dist_pull, hamn_dist_pull_free)
 #define _cleanup_dist_pull_ _cleanup_(cleanup_hamn_dist_pullp)

@@ -113,6 +113,8 @@ int dist_tls_load(const char *certs_dir, const char *host, bool insecure, struct
 	if (fd < 0)
 		return errno == ENOENT || errno == ENOTDIR ? 0 :
 			hamn_error_set(err, errno, "open '%s'", path);
+	t->configured = true;
+	t->verify = true;
 	append_system_cas(&cas);
 	size_t system_len = cas.len;
 

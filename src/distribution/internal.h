@@ -1,5 +1,5 @@
 /*
- * internal.h - shared by src/distribution/*.c only; never included from outside.
+ * internal.h - shared by the .c files of src/distribution only; never included from outside.
  */
 #ifndef HAMN_DISTRIBUTION_INTERNAL_H
 #define HAMN_DISTRIBUTION_INTERNAL_H
@@ -45,15 +45,20 @@ void dist_host_set_plain(struct hamn_dist *d, const char *host);
 /* ---- HTTP over libcurl (http.c) ---- */
 
 struct dist_tls {
-	bool verify;		/* false: insecure registry over https */
-	char *ca_pem;		/* system CAs + certs.d/<host>/*.crt, or NULL: curl's default */
+	bool configured;	/* certs.d has a directory for the host */
+	bool verify;		/* false: insecure registry over https without certs.d */
+	char *ca_pem;		/* system CAs + certs.d/<host>/ *.crt, or NULL: curl's default */
 	size_t ca_len;
 	char *client_cert;	/* paths, or NULL */
 	char *client_key;
 };
 
 void dist_tls_release(struct dist_tls *t);
-/* Fill t from certs_dir/<host>/. Missing directory: defaults. */
+/*
+ * Fill t from certs_dir/<host>/. Missing directory: defaults. An insecure
+ * host is verified all the same when it has a certs.d directory: whoever
+ * made one wants TLS checked (docker would skip verification there).
+ */
 int dist_tls_load(const char *certs_dir, const char *host, bool insecure, struct dist_tls *t,
 		  struct hamn_error **err);
 
@@ -287,7 +292,8 @@ int dist_tags_list(struct dist_repo *r, CURL *h, char ***tags_out, struct hamn_e
 struct dist_layer_ref {
 	const struct dist_blob *blob;
 	const struct hamn_digest *diff_id;
-	const char *parent_chain;	/* NULL for the bottom layer */
+	const struct hamn_digest *chain_id;
+	const struct hamn_digest *parent_chain;	/* NULL for the bottom layer */
 };
 
 struct dist_image_rec {
@@ -302,6 +308,15 @@ struct dist_sink_ops {
 	bool (*has_blob)(void *ctx, const char *digest);
 	/* Read fd to EOF and keep it as blob b only if it hashes to b's digest. */
 	int (*put_blob)(void *ctx, int fd, const struct dist_blob *b, struct hamn_error **err);
+	/* Is the layer (by chain ID) there already? */
+	bool (*has_layer)(void *ctx, const struct dist_layer_ref *l);
+	/*
+	 * Read the layer blob from fd to EOF, keep it (and unpack it) only if it
+	 * hashes to its digest and unpacks to its diff ID. Called concurrently.
+	 */
+	int (*put_layer)(void *ctx, int fd, const struct dist_layer_ref *l, struct hamn_error **err);
+	/* Open a stored blob for reading. */
+	int (*open_blob)(void *ctx, const char *digest, struct hamn_error **err);
 	/* The image id ref points to now (new string), or NULL. */
 	char *(*lookup)(void *ctx, const char *ref);
 	int (*commit)(void *ctx, const struct dist_image_rec *img, char **id_out,

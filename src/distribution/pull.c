@@ -17,11 +17,23 @@
 
 #define PIPE_SIZE (1 << 20)
 
-enum job_state { JOB_FETCH, JOB_HAVE, JOB_SAME };
+enum job_state {
+	JOB_FETCH,	/* download it, unpacking as it streams */
+	JOB_LOCAL,	/* its blob is stored: unpack from there */
+	JOB_HAVE,	/* the layer is there */
+	JOB_SAME,	/* the same blob as an earlier layer: unpack from the store after it */
+};
 
 struct job {
-	const struct dist_blob *blob;
+	struct dist_layer_ref l;
 	enum job_state state;
+};
+
+struct image_layers {
+	struct dist_blob *blobs;
+	struct hamn_digest *diff_ids;
+	struct hamn_digest *chains;
+	size_t n;
 };
 
 struct hamn_dist_pull {
@@ -127,6 +139,16 @@ struct hamn_dist_pull *dist_pull_prepare(struct hamn_dist *d, const struct dist_
 	return p;
 }
 
+void hamn_dist_pull_set_progress(struct hamn_dist_pull *p, hamn_dist_progress_fn fn, void *ud,
+				 int cancel_fd)
+{
+	p->progress.fn = fn;
+	p->progress.ud = ud;
+	p->o.cancel_fd = cancel_fd;
+	if (p->repo)
+		p->repo->cancel_fd = cancel_fd;
+}
+
 void hamn_dist_pull_free(struct hamn_dist_pull *p)
 {
 	if (!p)
@@ -145,7 +167,7 @@ void hamn_dist_pull_free(struct hamn_dist_pull *p)
 struct consumer {
 	struct dist_sink *sink;
 	int fd;
-	const struct dist_blob *blob;
+	const struct dist_layer_ref *l;
 	struct hamn_error *err;
 	int rc;
 };
@@ -154,7 +176,7 @@ static void *consume(void *arg)
 {
 	struct consumer *c = arg;
 
-	c->rc = c->sink->ops->put_blob(c->sink->ctx, c->fd, c->blob, &c->err);
+	c->rc = c->sink->ops->put_layer(c->sink->ctx, c->fd, c->l, &c->err);
 	return NULL;
 }
 
@@ -167,13 +189,14 @@ static int to_pipe(void *ud, const char *data, size_t len, struct hamn_error **e
 	return 0;
 }
 
-/* Stream one blob from the registry into the sink; both verify it. */
-static int fetch_into_sink(struct hamn_dist_pull *p, CURL *h, const struct dist_blob *b,
+/* Stream one layer from the registry into the sink; both verify it. */
+static int fetch_into_sink(struct hamn_dist_pull *p, CURL *h, const struct dist_layer_ref *l,
 			   struct dist_progress *progress, struct hamn_error **err)
 {
+	const struct dist_blob *b = l->blob;
 	int fds[2];
 	pthread_t t;
-	struct consumer c = { .sink = &p->sink, .blob = b };
+	struct consumer c = { .sink = &p->sink, .l = l };
 	int rc, prc;
 
 	if (pipe2(fds, O_CLOEXEC) < 0)
@@ -200,47 +223,88 @@ static int fetch_into_sink(struct hamn_dist_pull *p, CURL *h, const struct dist_
 	return 0;
 }
 
+/* Unpack a layer whose blob is already stored. */
+static int from_store(struct hamn_dist_pull *p, const struct dist_layer_ref *l,
+		      struct hamn_error **err)
+{
+	_cleanup_close_ int fd = p->sink.ops->open_blob(p->sink.ctx, l->blob->digest.str, err);
+
+	if (fd < 0)
+		return -1;
+	return p->sink.ops->put_layer(p->sink.ctx, fd, l, err);
+}
+
 static int layer_job(void *ctx, size_t i, CURL *h, struct hamn_error **err)
 {
 	struct hamn_dist_pull *p = ctx;
 	struct job *j = &p->jobs[i];
+	const char *id = j->l.blob->short_id;
 
+	if (j->state == JOB_LOCAL && from_store(p, &j->l, err) < 0)
+		return hamn_error_wrap(err, "layer %s", id);
 	if (j->state != JOB_FETCH)
 		return 0;
-	if (fetch_into_sink(p, h, j->blob, &p->progress, err) < 0)
-		return hamn_error_wrap(err, "layer %s", j->blob->short_id);
-	dist_progress_status(&p->progress, j->blob->short_id, true, "Verifying Checksum");
-	dist_progress_status(&p->progress, j->blob->short_id, true, "Download complete");
+	if (fetch_into_sink(p, h, &j->l, &p->progress, err) < 0)
+		return hamn_error_wrap(err, "layer %s", id);
+	/* the store unpacked it while it streamed: checksum and extraction are done */
+	dist_progress_status(&p->progress, id, true, "Verifying Checksum");
+	dist_progress_status(&p->progress, id, true, "Download complete");
+	dist_progress_bytes(&p->progress, id, "Extracting", j->l.blob->size, j->l.blob->size);
+	dist_progress_status(&p->progress, id, true, "Pull complete");
 	return 0;
 }
 
-/* Decide per layer: already stored, a duplicate in this image, or to fetch. */
-static void plan_layers(struct hamn_dist_pull *p, const struct dist_blob *layers, size_t n)
+/* A later layer with the same blob as an earlier one: unpack it from the store. */
+static int finish_same(struct hamn_dist_pull *p, struct hamn_error **err)
+{
+	for (size_t i = 0; i < p->n_jobs; i++) {
+		struct job *j = &p->jobs[i];
+
+		if (j->state != JOB_SAME || p->sink.ops->has_layer(p->sink.ctx, &j->l))
+			continue;
+		if (from_store(p, &j->l, err) < 0)
+			return hamn_error_wrap(err, "layer %s", j->l.blob->short_id);
+	}
+	return 0;
+}
+
+static bool earlier_blob(const struct hamn_dist_pull *p, size_t i)
+{
+	for (size_t k = 0; k < i; k++)
+		if (streq(p->jobs[k].l.blob->digest.str, p->jobs[i].l.blob->digest.str))
+			return true;
+	return false;
+}
+
+/* Decide per layer: already there, in the store as a blob, a duplicate, or to fetch. */
+static void plan_layers(struct hamn_dist_pull *p, const struct image_layers *il)
 {
 	size_t fetching = 0;
 
 	free(p->jobs);
-	p->jobs = xcalloc(n ? n : 1, sizeof(*p->jobs));
-	p->n_jobs = n;
-	for (size_t i = 0; i < n; i++) {
+	p->jobs = xcalloc(il->n ? il->n : 1, sizeof(*p->jobs));
+	p->n_jobs = il->n;
+	for (size_t i = 0; i < il->n; i++) {
 		struct job *j = &p->jobs[i];
+		const char *id = il->blobs[i].short_id;
 
-		j->blob = &layers[i];
-		j->state = JOB_FETCH;
-		for (size_t k = 0; k < i; k++)
-			if (streq(layers[k].digest.str, layers[i].digest.str))
-				j->state = JOB_SAME;
-		if (j->state == JOB_SAME)
-			continue;
-		if (p->sink.ops->has_blob(p->sink.ctx, layers[i].digest.str)) {
+		j->l = (struct dist_layer_ref){ &il->blobs[i], &il->diff_ids[i], &il->chains[i],
+						i ? &il->chains[i - 1] : NULL };
+		if (p->sink.ops->has_layer(p->sink.ctx, &j->l)) {
 			j->state = JOB_HAVE;
-			dist_progress_status(&p->progress, j->blob->short_id, true,
-					     "Already exists");
+		} else if (earlier_blob(p, i)) {
+			j->state = JOB_SAME;
+			continue;
+		} else if (p->sink.ops->has_blob(p->sink.ctx, il->blobs[i].digest.str)) {
+			j->state = JOB_LOCAL;
+		} else {
+			j->state = JOB_FETCH;
+			dist_progress_status(&p->progress, id, true, "Pulling fs layer");
+			if (fetching++ >= p->d->max_downloads)
+				dist_progress_status(&p->progress, id, true, "Waiting");
 			continue;
 		}
-		dist_progress_status(&p->progress, j->blob->short_id, true, "Pulling fs layer");
-		if (fetching++ >= p->d->max_downloads)
-			dist_progress_status(&p->progress, j->blob->short_id, true, "Waiting");
+		dist_progress_status(&p->progress, id, true, "Already exists");
 	}
 }
 
@@ -260,36 +324,11 @@ static int put_config(struct hamn_dist_pull *p, const struct dist_blob *b, const
 	return p->sink.ops->put_blob(p->sink.ctx, fd, b, err);
 }
 
-static int fetch_config(struct hamn_dist_pull *p, const struct dist_manifest *m,
-			struct dist_blob *cfg, struct hamn_error **err)
-{
-	_cleanup_free_ char *text = NULL;
-	struct hamn_oci_image_config *c = NULL;
-	size_t len = 0;
-	CURL *h = dist_handle_get(p->d);
-	int rc;
-
-	dist_blob_set(cfg, &m->m->config);
-	rc = dist_blob_fetch_mem(p->repo, h, cfg, HAMN_OCI_JSON_MAX, &text, &len, err);
-	dist_handle_put(p->d, h);
-	if (rc < 0)
-		return hamn_error_wrap(err, "fetch image config");
-	c = hamn_oci_image_config_parse_text(text, len, err);
-	if (!c)
-		return -1;
-	rc = c->n_diff_ids == m->m->n_layers ? 0 :
-		hamn_error_setq(err, EINVAL, "image config %s has %zu diff_ids but the manifest "
-				"%zu layers", cfg->digest.str, c->n_diff_ids, m->m->n_layers);
-	hamn_oci_image_config_free(c);
-	if (rc == 0 && !p->sink.ops->has_blob(p->sink.ctx, cfg->digest.str))
-		rc = put_config(p, cfg, text, len, err);
-	return rc;
-}
-
 struct image_pull {
 	struct dist_blob config;
-	struct dist_blob *layers;
-	size_t n;
+	char *config_text;
+	size_t config_len;
+	struct image_layers layers;
 	char *full_ref;		/* what gets tagged */
 	char *display;
 	char *id;
@@ -298,22 +337,74 @@ struct image_pull {
 static void image_pull_release(struct image_pull *ip)
 {
 	dist_blob_release(&ip->config);
-	for (size_t i = 0; i < ip->n; i++)
-		dist_blob_release(&ip->layers[i]);
-	free(ip->layers);
+	free(ip->config_text);
+	for (size_t i = 0; i < ip->layers.n; i++)
+		dist_blob_release(&ip->layers.blobs[i]);
+	free(ip->layers.blobs);
+	free(ip->layers.diff_ids);
+	free(ip->layers.chains);
 	free(ip->full_ref);
 	free(ip->display);
 	free(ip->id);
 }
 
+/* The layers of manifest m with the diff IDs of config c, and their chain IDs. */
+static void set_layers(struct image_layers *il, const struct hamn_oci_manifest *m,
+		       const struct hamn_oci_image_config *c)
+{
+	il->n = m->n_layers;
+	il->blobs = xcalloc(il->n + 1, sizeof(*il->blobs));
+	il->diff_ids = xcalloc(il->n + 1, sizeof(*il->diff_ids));
+	il->chains = xcalloc(il->n + 1, sizeof(*il->chains));
+	for (size_t i = 0; i < il->n; i++) {
+		dist_blob_set(&il->blobs[i], &m->layers[i]);
+		il->diff_ids[i] = c->diff_ids[i];
+		if (i == 0) {
+			il->chains[i] = c->diff_ids[i];
+		} else {
+			_cleanup_free_ char *s = xasprintf("%s %s", il->chains[i - 1].str,
+							   c->diff_ids[i].str);
+
+			hamn_sha256_buf(s, strlen(s), &il->chains[i]);
+		}
+	}
+}
+
+/* Fetch, verify and check the config (it is stored only when the layers are); set the layers. */
+static int fetch_config(struct hamn_dist_pull *p, const struct dist_manifest *m,
+			struct image_pull *ip, struct hamn_error **err)
+{
+	_cleanup_image_config_ struct hamn_oci_image_config *c = NULL;
+	CURL *h = dist_handle_get(p->d);
+	int rc;
+
+	dist_blob_set(&ip->config, &m->m->config);
+	rc = dist_blob_fetch_mem(p->repo, h, &ip->config, HAMN_OCI_JSON_MAX, &ip->config_text,
+				 &ip->config_len, err);
+	dist_handle_put(p->d, h);
+	if (rc < 0)
+		return hamn_error_wrap(err, "fetch image config");
+	c = hamn_oci_image_config_parse_text(ip->config_text, ip->config_len, err);
+	if (!c)
+		return -1;
+	if (c->n_diff_ids != m->m->n_layers)
+		return hamn_error_setq(err, EINVAL, "image config %s has %zu diff_ids but the "
+				       "manifest %zu layers", ip->config.digest.str, c->n_diff_ids,
+				       m->m->n_layers);
+	set_layers(&ip->layers, m->m, c);
+	return 0;
+}
+
 static int fetch_layers(struct hamn_dist_pull *p, struct image_pull *ip,
 			struct hamn_error **err)
 {
-	plan_layers(p, ip->layers, ip->n);
+	plan_layers(p, &ip->layers);
 	if (dist_pool_run(p->d, p->d->max_downloads, p->n_jobs, layer_job, p, &p->abort, err) < 0)
 		return -1;
-	for (size_t i = 0; i < ip->n; i++)
-		dist_hint_add(p->d, ip->layers[i].digest.str, p->ref.domain, p->ref.path);
+	if (finish_same(p, err) < 0)
+		return -1;
+	for (size_t i = 0; i < ip->layers.n; i++)
+		dist_hint_add(p->d, ip->layers.blobs[i].digest.str, p->ref.domain, p->ref.path);
 	return 0;
 }
 
@@ -321,21 +412,14 @@ static int commit(struct hamn_dist_pull *p, struct image_pull *ip, const char *m
 		  struct hamn_error **err)
 {
 	struct dist_image_rec rec = {
-		.config = &ip->config, .layers = ip->layers, .n_layers = ip->n,
+		.config = &ip->config, .layers = ip->layers.blobs, .n_layers = ip->layers.n,
 		.manifest_digest = manifest_digest, .ref = ip->full_ref,
 	};
 
-	for (size_t i = 0; i < p->n_jobs; i++)
-		if (p->jobs[i].state == JOB_FETCH)
-			dist_progress_status(&p->progress, p->jobs[i].blob->short_id, true,
-					     "Extracting");
-	if (p->sink.ops->commit(p->sink.ctx, &rec, &ip->id, err) < 0)
+	if (!p->sink.ops->has_blob(p->sink.ctx, ip->config.digest.str) &&
+	    put_config(p, &ip->config, ip->config_text, ip->config_len, err) < 0)
 		return -1;
-	for (size_t i = 0; i < p->n_jobs; i++)
-		if (p->jobs[i].state == JOB_FETCH)
-			dist_progress_status(&p->progress, p->jobs[i].blob->short_id, true,
-					     "Pull complete");
-	return 0;
+	return p->sink.ops->commit(p->sink.ctx, &rec, &ip->id, err);
 }
 
 /* Pull the image of manifest m, known as ref (with a tag or a digest). */
@@ -350,12 +434,8 @@ static int pull_image(struct hamn_dist_pull *p, const struct hamn_ref *ref,
 	ip.display = display_of(ref);
 	dist_progress_status(&p->progress, reference_of(ref), false, "Pulling from %s",
 			     ref->path);
-	if (fetch_config(p, m, &ip.config, err) < 0)
+	if (fetch_config(p, m, &ip, err) < 0)
 		goto out;
-	ip.n = m->m->n_layers;
-	ip.layers = xcalloc(ip.n ? ip.n : 1, sizeof(*ip.layers));
-	for (size_t i = 0; i < ip.n; i++)
-		dist_blob_set(&ip.layers[i], &m->m->layers[i]);
 	before = p->sink.ops->lookup(p->sink.ctx, ip.full_ref);
 	if (fetch_layers(p, &ip, err) < 0 || commit(p, &ip, m->digest.str, err) < 0)
 		goto out;

@@ -186,9 +186,13 @@ static int push_manifest(struct push *p, const struct dist_source_image *img,
 		return -1;
 	dist_progress_status(&p->progress, NULL, false, "%s: digest: %s size: %zu", img->tag,
 			     d.str, strlen(body));
-	aux = json_pack("{s:s, s:s, s:I}", "Tag", img->tag, "Digest", d.str,
-			(json_int_t)strlen(body));
-	msg = json_pack("{s:{}, s:O}", "progressDetail", "aux", aux);
+	aux = json_object();
+	json_object_set_new(aux, "Tag", json_string(img->tag));
+	json_object_set_new(aux, "Digest", json_string(d.str));
+	json_object_set_new(aux, "Size", json_integer((json_int_t)strlen(body)));
+	msg = json_object();
+	json_object_set_new(msg, "progressDetail", json_object());
+	json_object_set(msg, "aux", aux);
 	dist_progress_json(&p->progress, msg);
 	if (p->src->ops->pushed) {
 		_cleanup_free_ char *name = hamn_ref_name(&p->ref);

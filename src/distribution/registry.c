@@ -217,7 +217,8 @@ static int ping_once(struct dist_repo *r, CURL *h, struct dist_http_resp *resp,
 /* An insecure registry that does not speak TLS: try plain HTTP (docker does the same). */
 static bool try_plain(const struct dist_repo *r, const struct hamn_error *e)
 {
-	return r->insecure && !r->mirror && str_has_prefix(r->base, "https://") &&
+	return r->insecure && !r->mirror && !r->tls.configured &&
+	       str_has_prefix(r->base, "https://") &&
 	       (e->errnum == EPROTO || e->errnum == ECONNRESET || e->errnum == EIO);
 }
 

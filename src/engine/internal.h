@@ -1,5 +1,5 @@
 /*
- * internal.h - shared by src/engine/*.c only; never included from outside the folder.
+ * internal.h - shared by the .c files of src/engine only; never included from outside.
  */
 #ifndef HAMN_ENGINE_INTERNAL_H
 #define HAMN_ENGINE_INTERNAL_H
@@ -477,6 +477,8 @@ void ctr_exited_locked(struct hamn_engine *e, struct container *c, const struct 
 /* Run fn(e, c) in a detached worker thread holding a reference to c. */
 void engine_spawn_worker(struct hamn_engine *e, struct container *c,
 			 void (*fn)(struct hamn_engine *, struct container *));
+/* Worker: remove an exited AutoRemove container. */
+void engine_auto_remove_worker(struct hamn_engine *e, struct container *c);
 /* Hand a ready slot to the running monitor (lock held). */
 int ctr_attach_handoff_locked(struct hamn_engine *e, struct container *c,
 			      struct attach_slot *s, struct hamn_error **err);

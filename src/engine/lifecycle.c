@@ -219,6 +219,28 @@ busy:
 			       c->id);
 }
 
+/*
+ * The pending clients that have their connection (lock held). The others
+ * are still in an attach handler, which finds the container removed.
+ */
+static struct attach_slot *take_ready(struct container *c)
+{
+	struct attach_slot *ready = NULL, **pp = &c->pending;
+
+	while (*pp) {
+		struct attach_slot *s = *pp;
+
+		if (!s->ready) {
+			pp = &s->next;
+			continue;
+		}
+		*pp = s->next;
+		s->next = ready;
+		ready = s;
+	}
+	return ready;
+}
+
 int ctr_remove_op(struct hamn_engine *e, struct container *c, bool force,
 		  struct hamn_error **err)
 {
@@ -254,8 +276,7 @@ int ctr_remove_op(struct hamn_engine *e, struct container *c, bool force,
 
 	pthread_mutex_lock(&e->lock);
 	c->removed = true;
-	pending = c->pending;
-	c->pending = NULL;
+	pending = take_ready(c);
 	table_del(e, c);
 	waiters_notify_removed(e, c);
 	pthread_cond_broadcast(&e->cond);

@@ -191,7 +191,7 @@ int unix_connect_at(int dirfd, const char *name, struct hamn_error **err)
 {
 	_cleanup_close_ int fd = -1;
 	struct sockaddr_un sa;
-	socklen_t len;
+	socklen_t len = 0;
 
 	if (fd_sockaddr(dirfd, name, &sa, &len, err) < 0)
 		return -1;
@@ -207,7 +207,7 @@ int unix_listen_at(int dirfd, const char *name, struct hamn_error **err)
 {
 	_cleanup_close_ int fd = -1;
 	struct sockaddr_un sa;
-	socklen_t len;
+	socklen_t len = 0;
 
 	if (fd_sockaddr(dirfd, name, &sa, &len, err) < 0)
 		return -1;

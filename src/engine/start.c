@@ -170,8 +170,10 @@ static int launched_locked(struct hamn_engine *e, struct container *c, int sock,
 		st->error = xstrdup("");
 		c->mon_fd = sock;
 		ctr_changed(e, c);
-		if (store_put(e->store, c, err) < 0)
-			log_warn("container %s: %s", c->id, (*err)->msg), hamn_error_free(err);
+		if (store_put(e->store, c, err) < 0) {
+			log_warn("container %s: %s", c->id, (*err)->msg);
+			hamn_error_free(err);
+		}
 		return watcher_add(e, c, err);
 	}
 	st->exit_code = m->pid > 0 ? m->pid : 128;

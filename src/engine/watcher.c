@@ -116,7 +116,7 @@ void engine_spawn_worker(struct hamn_engine *e, struct container *c,
 	pthread_attr_destroy(&attr);
 }
 
-static void auto_remove_worker(struct hamn_engine *e, struct container *c)
+void engine_auto_remove_worker(struct hamn_engine *e, struct container *c)
 {
 	_cleanup_error_ struct hamn_error *err = NULL;
 
@@ -194,7 +194,7 @@ void ctr_exited_locked(struct hamn_engine *e, struct container *c, const struct 
 	json_decref(attrs);
 	pthread_mutex_lock(&e->lock);
 	if (c->cfg.auto_remove && !c->removed)
-		engine_spawn_worker(e, c, auto_remove_worker);
+		engine_spawn_worker(e, c, engine_auto_remove_worker);
 	else if (restart)
 		engine_spawn_worker(e, c, restart_worker);
 }

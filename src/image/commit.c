@@ -299,9 +299,11 @@ int image_delete_locked(struct hamn_image_store *st, const char *id, json_t *rep
 			uint64_t *reclaimed, struct hamn_error **err)
 {
 	_cleanup_free_ char *manifest = NULL;
+	_cleanup_free_ struct hamn_digest *chains = NULL;
 	int64_t sz = blob_size(st, id);
+	size_t n = 0;
 
-	if (db_begin(st, err) < 0)
+	if (image_chain(st, id, &chains, &n, err) < 0 || db_begin(st, err) < 0)
 		return -1;
 	if (delete_rows(st, id, &manifest, err) < 0) {
 		db_rollback(st);
@@ -316,7 +318,7 @@ int image_delete_locked(struct hamn_image_store *st, const char *id, json_t *rep
 		blob_remove(st, manifest);
 	if (reclaimed && sz > 0)
 		*reclaimed += (uint64_t)sz;
-	return layers_collect(st, report, reclaimed, err);
+	return layers_collect(st, chains, n, false, report, reclaimed, err);
 }
 
 /* ---- an image from blobs in the store ---- */

@@ -15,7 +15,7 @@
  * extracted and synced, and is recorded in the database after that; an
  * image row and its tags are written in one transaction after all its
  * layers. hamn_image_store_open() deletes whatever a crash left behind, so
- * a half-loaded image is never listed.
+ * a half-loaded image is never listed (see docs/image-store.md).
  *
  * Threads: a store serialises its own operations with a mutex, so one
  * store may be used from several threads. It uses the caller's sqlite3
@@ -47,9 +47,10 @@ struct hamn_image_store;
  * using the caller's database connection db (borrowed; it must outlive the
  * store). Creates blobs/, layers/ and tmp/ (mode 0700) if needed, creates
  * or migrates this module's tables, then collects garbage: everything in
- * tmp/, layer rows no image uses, layer directories and blobs the database
- * does not reference. Errors: the mkdir/open errors, ENOTSUP when the
- * database was written by a newer hamn, EIO for SQLite errors.
+ * tmp/, layer rows no image has used for a day (complete layers of an
+ * interrupted pull are kept that long), layer directories and blobs the
+ * database does not reference. Errors: the mkdir/open errors, ENOTSUP when
+ * the database was written by a newer hamn, EIO for SQLite errors.
  */
 struct hamn_image_store *hamn_image_store_open(int root_dirfd, sqlite3 *db,
 					       struct hamn_error **err);
@@ -129,6 +130,53 @@ int hamn_image_create(struct hamn_image_store *st, const char *config_digest,
 		      const char *const *layer_digests, const char *const *layer_media_types,
 		      size_t n_layers, const char *manifest_digest, const char *ref, char **id_out,
 		      struct hamn_error **err);
+
+/*
+ * Extract one layer from the stream on fd while keeping its bytes as its
+ * blob, in one pass (what a pull does per layer as it downloads).
+ * parent_chain: the chain ID of the layer below, NULL for the bottom one;
+ * diff_id: the config's rootfs.diff_ids entry; blob_digest: the manifest
+ * descriptor's digest (the bytes read must hash to it); media_type may be
+ * NULL. EINVAL naming the mismatch when the blob or the diff ID does not
+ * match (nothing is kept). Reads fd to its end. When the layer is already
+ * there, returns 0 without reading fd. *chain_out (may be NULL) gets the
+ * chain ID. Thread-safe, and meant to run concurrently for the layers of
+ * one image: the store lock is only taken to check and to publish. An
+ * unused layer survives store opens for a day, so an interrupted pull
+ * can reuse it; hamn_image_create() then finds it.
+ */
+int hamn_image_layer_put(struct hamn_image_store *st, int fd, const char *parent_chain,
+			 const char *diff_id, const char *blob_digest, const char *media_type,
+			 struct hamn_digest *chain_out, struct hamn_error **err);
+/* Is the layer with this chain ID unpacked and recorded? */
+bool hamn_image_layer_exists(struct hamn_image_store *st, const char *chain_id);
+
+struct hamn_image_layer_info {
+	struct hamn_digest chain_id;
+	struct hamn_digest diff_id;
+	struct hamn_digest blob;	/* the layer blob as stored (what a push sends) */
+	int64_t blob_size;
+	char *media_type;		/* as recorded for the blob */
+};
+
+/*
+ * What a push needs of image ref: the config digest (*config_out, new
+ * string), the stored manifest digest (*manifest_out, may be NULL; new
+ * string or NULL) and the layers bottom first (*layers_out, *n_out; free
+ * with hamn_image_layer_info_free).
+ */
+int hamn_image_push_info(struct hamn_image_store *st, const char *ref, char **config_out,
+			 char **manifest_out, struct hamn_image_layer_info **layers_out,
+			 size_t *n_out, struct hamn_error **err);
+void hamn_image_layer_info_free(struct hamn_image_layer_info *l, size_t n);
+
+/*
+ * Record that image ref was pushed (or pulled) as manifest_digest: adds the
+ * RepoDigest "name@digest" for ref's repository and keeps the digest as the
+ * image's manifest when it has none. EINVAL for a bad digest.
+ */
+int hamn_image_set_manifest(struct hamn_image_store *st, const char *ref,
+			    const char *manifest_digest, struct hamn_error **err);
 
 /* ---- archives ---- */
 
@@ -265,7 +313,11 @@ json_t *hamn_image_history_json(struct hamn_image_store *st, const char *ref,
 struct hamn_oci_image_config *hamn_image_config(struct hamn_image_store *st, const char *ref,
 						struct hamn_error **err);
 
-/* Tags of an image as full normalised strings ("docker.io/library/x:latest"); new vector. */
+/*
+ * Tags and digest refs of image id (a full "sha256:..." ID), as full
+ * normalised strings ("docker.io/library/x:latest", "x@sha256:.."),
+ * sorted; a new vector (empty when none), or NULL with EIO.
+ */
 char **hamn_image_tags(struct hamn_image_store *st, const char *id, struct hamn_error **err);
 
 /* The longest overlay lowerdir= value hamn_image_lowerdir() returns. */

@@ -9,6 +9,8 @@
 #include "image/image.h"
 
 #define IMAGE_SCHEMA_VERSION 1
+/* How long a complete layer no image uses is kept (a pull may come back for it). */
+#define IMAGE_LAYER_GRACE_NS (24 * 3600 * 1000000000LL)
 
 struct hamn_image_store {
 	int rootfd;		/* --root */
@@ -100,13 +102,17 @@ int layer_ensure(struct hamn_image_store *st, const struct hamn_digest *parent,
 /* Chain IDs of an image (bottom first); *n_out gets the count. */
 int image_chain(struct hamn_image_store *st, const char *id, struct hamn_digest **chains_out,
 		size_t *n_out, struct hamn_error **err);
+/* gc.c: at open, remove what a crash left behind (see gc.c). */
+int store_collect_garbage(struct hamn_image_store *st, struct hamn_error **err);
 /*
- * Delete layers no image references: their rows (committed first), then
- * their directories and blobs. report (may be NULL) gets {"Deleted":chain}
- * per layer; their bytes are added to *reclaimed (may be NULL).
+ * Delete the layers among candidates[0..n) that no image uses any more and,
+ * with all_old, every unused layer older than IMAGE_LAYER_GRACE_NS: their
+ * rows (committed first), then their directories and unused blobs. report
+ * (may be NULL) gets {"Deleted":chain} per layer; the bytes freed are added
+ * to *reclaimed (may be NULL).
  */
-int layers_collect(struct hamn_image_store *st, json_t *report, uint64_t *reclaimed,
-		   struct hamn_error **err);
+int layers_collect(struct hamn_image_store *st, const struct hamn_digest *candidates, size_t n,
+		   bool all_old, json_t *report, uint64_t *reclaimed, struct hamn_error **err);
 
 /* commit.c */
 struct image_plan {

@@ -154,6 +154,16 @@ static int extract(struct hamn_image_store *st, const struct hamn_digest *expect
 	return 0;
 }
 
+/* Store the blob, rename the directory into place, record the layer. */
+static int finish(struct hamn_image_store *st, const struct hamn_digest *parent,
+		  const struct layer_source *src, struct blob_writer *tee, struct new_layer *nl,
+		  const struct hamn_digest *chain, struct hamn_error **err)
+{
+	if (keep_blob(st, src, tee, nl, err) < 0 || publish(st, nl, chain, err) < 0)
+		return -1;
+	return record_layer(st, chain, parent, src, nl, err);
+}
+
 static int ensure(struct hamn_image_store *st, const struct hamn_digest *parent,
 		  const struct hamn_digest *expected, const struct layer_source *src,
 		  struct new_layer *nl, struct hamn_digest *chain, struct hamn_error **err)
@@ -175,9 +185,22 @@ static int ensure(struct hamn_image_store *st, const struct hamn_digest *parent,
 	chain_id_next(parent, &nl->stats.diff_id, chain);
 	if (!expected && layer_exists(st, chain))
 		return 0;	/* an import of a rootfs we already have */
-	if (keep_blob(st, src, tee, nl, err) < 0 || publish(st, nl, chain, err) < 0)
-		return -1;
-	return record_layer(st, chain, parent, src, nl, err);
+	return finish(st, parent, src, tee, nl, chain, err);
+}
+
+static void new_layer_release(struct hamn_image_store *st, struct new_layer *nl)
+{
+	struct hamn_error *rm_err = NULL;
+
+	cleanup_closep(&nl->diff_fd);
+	if (nl->tmp && hamn_rm_rf(st->layers_fd, nl->tmp, &rm_err) < 0) {
+		/* the next open collects it; the caller's error matters more */
+		log_kv(HAMN_LOG_WARN, "cannot remove temporary layer", "dir=%s err=\"%s\"", nl->tmp,
+		       rm_err->msg);
+		hamn_error_free(&rm_err);
+	}
+	free(nl->tmp);
+	nl->tmp = NULL;
 }
 
 int layer_ensure(struct hamn_image_store *st, const struct hamn_digest *parent,
@@ -185,18 +208,72 @@ int layer_ensure(struct hamn_image_store *st, const struct hamn_digest *parent,
 		 struct hamn_digest *chain_out, struct hamn_error **err)
 {
 	struct new_layer nl = { .diff_fd = -1 };
-	struct hamn_error *rm_err = NULL;
 	int rc = ensure(st, parent, expected, src, &nl, chain_out, err);
 
-	cleanup_closep(&nl.diff_fd);
-	if (nl.tmp && hamn_rm_rf(st->layers_fd, nl.tmp, &rm_err) < 0) {
-		/* the next open collects it; the caller's error matters more */
-		log_kv(HAMN_LOG_WARN, "cannot remove temporary layer", "dir=%s err=\"%s\"", nl.tmp,
-		       rm_err->msg);
-		hamn_error_free(&rm_err);
-	}
-	free(nl.tmp);
+	new_layer_release(st, &nl);
 	return rc;
+}
+
+/* ---- one layer from a registry stream, without the store lock while extracting ---- */
+
+static int put_extract(struct hamn_image_store *st, const struct hamn_digest *parent,
+		       const struct hamn_digest *diff, const struct hamn_digest *blob,
+		       struct layer_source *src, struct new_layer *nl,
+		       const struct hamn_digest *chain, struct hamn_error **err)
+{
+	_cleanup_blob_writer_ struct blob_writer *tee = blob_writer_new(st, err);
+	int rc;
+
+	/* staging names are unique: extracting needs no lock, only publishing does */
+	if (!tee || extract(st, diff, src, tee, nl, err) < 0)
+		return -1;
+	if (!streq(nl->stats.input_digest.str, blob->str))
+		return hamn_error_setq(err, EINVAL, "layer %s: blob digest mismatch: expected %s, "
+				       "got %s", diff->str, blob->str, nl->stats.input_digest.str);
+	store_lock(st);
+	rc = layer_exists(st, chain) ? 0 : finish(st, parent, src, tee, nl, chain, err);
+	store_unlock(st);
+	return rc;
+}
+
+int hamn_image_layer_put(struct hamn_image_store *st, int fd, const char *parent_chain,
+			 const char *diff_id, const char *blob_digest, const char *media_type,
+			 struct hamn_digest *chain_out, struct hamn_error **err)
+{
+	struct hamn_digest parent, diff, blob, chain;
+	struct layer_source src = { .fd = fd, .staged_dirfd = -1, .media_type = media_type };
+	struct new_layer nl = { .diff_fd = -1 };
+	bool exists;
+	int rc;
+
+	if ((parent_chain && hamn_digest_parse(parent_chain, &parent, err) < 0) ||
+	    hamn_digest_parse(diff_id, &diff, err) < 0 ||
+	    hamn_digest_parse(blob_digest, &blob, err) < 0)
+		return hamn_error_wrap(err, "put layer");
+	chain_id_next(parent_chain ? &parent : NULL, &diff, &chain);
+	if (chain_out)
+		*chain_out = chain;
+	store_lock(st);
+	exists = layer_exists(st, &chain);
+	store_unlock(st);
+	if (exists)
+		return 0;
+	rc = put_extract(st, parent_chain ? &parent : NULL, &diff, &blob, &src, &nl, &chain, err);
+	new_layer_release(st, &nl);
+	return rc;
+}
+
+bool hamn_image_layer_exists(struct hamn_image_store *st, const char *chain_id)
+{
+	struct hamn_digest d;
+	bool found;
+
+	if (hamn_digest_parse(chain_id, &d, NULL) < 0)
+		return false;
+	store_lock(st);
+	found = layer_exists(st, &d);
+	store_unlock(st);
+	return found;
 }
 
 int image_chain(struct hamn_image_store *st, const char *id, struct hamn_digest **chains_out,
@@ -228,78 +305,3 @@ int image_chain(struct hamn_image_store *st, const char *id, struct hamn_digest 
 	return 0;
 }
 
-/* The unused layers: chain, blob, size; deleted from the database in one savepoint. */
-static int take_unused(struct hamn_image_store *st, char ***chains, char ***blobs,
-		       uint64_t *bytes, struct hamn_error **err)
-{
-	_cleanup_stmt_ sqlite3_stmt *s = db_prepare(
-		st, "SELECT chain_id, blob, size FROM image_layers WHERE chain_id NOT IN "
-		    "(SELECT chain_id FROM image_stack)", err);
-	int rc;
-
-	if (!s)
-		return -1;
-	*chains = xcalloc(1, sizeof(char *));
-	*blobs = xcalloc(1, sizeof(char *));
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		strv_push_take(chains, db_col_str(s, 0));
-		strv_push_take(blobs, db_col_str(s, 1));
-		*bytes += (uint64_t)sqlite3_column_int64(s, 2);
-	}
-	if (rc != SQLITE_DONE)
-		return db_fail(st, "find unused layers", err);
-	return db_exec(st, "DELETE FROM image_layers WHERE chain_id NOT IN "
-			   "(SELECT chain_id FROM image_stack)", err);
-}
-
-static bool blob_still_used(struct hamn_image_store *st, const char *blob)
-{
-	_cleanup_stmt_ sqlite3_stmt *s = db_prepare(
-		st, "SELECT 1 FROM image_layers WHERE blob = ?1 UNION ALL "
-		    "SELECT 1 FROM images WHERE id = ?1 OR manifest = ?1 LIMIT 1", NULL);
-
-	if (!s)
-		return true;	/* when in doubt, keep it: the next open collects it */
-	sqlite3_bind_text(s, 1, blob, -1, SQLITE_TRANSIENT);
-	return sqlite3_step(s) == SQLITE_ROW;
-}
-
-int layers_collect(struct hamn_image_store *st, json_t *report, uint64_t *reclaimed,
-		   struct hamn_error **err)
-{
-	_cleanup_strv_ char **chains = NULL, **blobs = NULL;
-	uint64_t bytes = 0;
-
-	/* rows first, files after: a crash in between leaves only files the next open removes */
-	if (db_begin(st, err) < 0)
-		return -1;
-	if (take_unused(st, &chains, &blobs, &bytes, err) < 0) {
-		db_rollback(st);
-		return -1;
-	}
-	if (db_commit(st, err) < 0)
-		return -1;
-	for (size_t i = 0; chains[i]; i++) {
-		struct hamn_digest d;
-		struct hamn_error *e = NULL;
-
-		if (report)
-			json_array_append_new(report, json_pack("{ss}", "Deleted", chains[i]));
-		if (hamn_digest_parse(chains[i], &d, NULL) == 0 &&
-		    hamn_rm_rf(st->layers_fd, hamn_digest_hex(&d), &e) < 0) {
-			/* the row is gone, so the next open removes the directory */
-			log_kv(HAMN_LOG_WARN, "cannot remove layer", "layer=%s err=\"%s\"", chains[i],
-			       e->msg);
-			hamn_error_free(&e);
-		}
-		if (!blob_still_used(st, blobs[i])) {
-			int64_t sz = blob_size(st, blobs[i]);
-
-			bytes += sz > 0 ? (uint64_t)sz : 0;
-			blob_remove(st, blobs[i]);
-		}
-	}
-	if (reclaimed)
-		*reclaimed += bytes;
-	return 0;
-}

@@ -362,12 +362,10 @@ static int open_layer(const struct staging *sg, const struct member *m, struct l
 	return src->fd < 0 ? -1 : 0;
 }
 
-static int store_item(struct staging *sg, const struct load_item *it, struct hamn_error **err)
+static int store_layers(struct staging *sg, const struct load_item *it,
+			struct hamn_digest *chains, size_t *done, struct hamn_error **err)
 {
-	size_t n = it->plan.config->n_diff_ids;
-	_cleanup_free_ struct hamn_digest *chains = xcalloc(n + 1, sizeof(*chains));
-
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < it->plan.config->n_diff_ids; i++) {
 		struct layer_source src = { .media_type = it->media_types ? it->media_types[i]
 									 : NULL };
 		int rc;
@@ -379,8 +377,24 @@ static int store_item(struct staging *sg, const struct load_item *it, struct ham
 		close(src.fd);
 		if (rc < 0)
 			return -1;
+		*done = i + 1;
 	}
-	return image_commit(sg->st, &it->plan, chains, err);
+	return 0;
+}
+
+static int store_item(struct staging *sg, const struct load_item *it, struct hamn_error **err)
+{
+	size_t n = it->plan.config->n_diff_ids, done = 0;
+	_cleanup_free_ struct hamn_digest *chains = xcalloc(n + 1, sizeof(*chains));
+	struct hamn_error *gc_err = NULL;
+
+	if (store_layers(sg, it, chains, &done, err) == 0 &&
+	    image_commit(sg->st, &it->plan, chains, err) == 0)
+		return 0;
+	/* a failed load leaves nothing: the layers it stored for this image go again */
+	if (layers_collect(sg->st, chains, done, false, NULL, NULL, &gc_err) < 0)
+		hamn_error_free(&gc_err);	/* the next open collects them */
+	return -1;
 }
 
 static void report_item(const struct load_item *it, hamn_image_report_fn report, void *ud)

@@ -244,7 +244,8 @@ static int prune_locked(struct hamn_image_store *st, bool all, hamn_image_in_use
 		    image_delete_locked(st, ids[i], report, reclaimed, err) < 0)
 			return -1;
 	}
-	return 0;
+	/* and what interrupted pulls and loads left, once past its grace period */
+	return layers_collect(st, NULL, 0, true, report, reclaimed, err);
 }
 
 int hamn_image_prune(struct hamn_image_store *st, bool all, hamn_image_in_use_fn in_use,

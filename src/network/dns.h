@@ -1,6 +1,6 @@
 /*
  * dns.h - the embedded DNS server: records, per-container listeners, and
- * the pure answer logic. Used by src/network/*.c and the unit tests only.
+ * the pure answer logic. Used by src/network/ (its .c files) and the unit tests only.
  *
  * The server is one thread with an epoll loop. For every container on a
  * user-defined network it serves a UDP and a TCP socket bound to

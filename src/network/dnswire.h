@@ -5,7 +5,7 @@
  * Every reader takes untrusted bytes: lengths are checked before each read,
  * compression pointers must point strictly backwards (so they cannot loop),
  * names are limited to 255 bytes on the wire and labels to 63.
- * Used by src/network/*.c and tests/unit/test_network.c only.
+ * Used by src/network/ (its .c files) and tests/unit/test_network.c only.
  */
 #ifndef HAMN_NETWORK_DNSWIRE_H
 #define HAMN_NETWORK_DNSWIRE_H

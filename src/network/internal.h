@@ -1,5 +1,5 @@
 /*
- * internal.h - shared by src/network/*.c only: the in-memory model of a
+ * internal.h - shared by src/network/ (its .c files) only: the in-memory model of a
  * daemon instance's networks and the kernel helpers working on it.
  *
  * Locking: every public function takes ctx->lock first; the helpers here
@@ -46,6 +46,7 @@ struct endpoint {
 	uint8_t mac[6];
 	char ifname[IFNAMSIZ];
 	char veth[IFNAMSIZ];	/* host end; "" on host/none */
+	bool static_ip;		/* the address was asked for (IPAMConfig) */
 	struct port_map *ports;
 	size_t n_ports;
 };
@@ -65,6 +66,7 @@ struct network {
 	int mtu;
 	uint32_t host_binding;	/* default host IP for published ports, 0 = all */
 	struct hamn_ipam ipam;	/* bridge networks only */
+	int ifindex;		/* of the bridge, once known (not persisted) */
 	json_t *options;
 	json_t *labels;
 	struct endpoint **eps;
@@ -174,6 +176,7 @@ int netns_open_dns(int netns_fd, int *udp, int *tcp, struct hamn_error **err);
 /* nft.c */
 int nft_apply(struct hamn_net_ctx *ctx, struct hamn_error **err);
 int nft_remove_table(struct hamn_net_ctx *ctx, struct hamn_error **err);
+void nft_close(struct hamn_net_ctx *ctx);
 char *nft_script(struct hamn_net_ctx *ctx);
 
 /* publish.c */

@@ -1,7 +1,7 @@
 /*
  * ipam.h - IPv4 address management, pure logic (no kernel, no files).
  *
- * Used by src/network/*.c and tests/unit/test_network.c only; other modules
+ * Used by src/network/ (its .c files) and tests/unit/test_network.c only; other modules
  * use network/network.h. Addresses are uint32_t in host byte order.
  */
 #ifndef HAMN_NETWORK_IPAM_H

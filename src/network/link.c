@@ -336,9 +336,10 @@ int link_veth_create(struct nl_sock *sk, const struct endpoint *ep, int master, 
 	if (veth && mac) {
 		peer = rtnl_link_veth_get_peer(veth);
 		/*
-		 * One RTM_NEWLINK does it all: the host end joins the bridge and
-		 * comes up; the peer is born inside the container's netns under
-		 * its final name, with its MAC and MTU, already up.
+		 * One RTM_NEWLINK does most of it: the host end joins the bridge
+		 * and comes up; the peer is born inside the container's netns
+		 * under its final name, with its MAC and MTU. (It cannot be born
+		 * up: veth_open fails with ENOTCONN before the pair is complete.)
 		 */
 		rtnl_link_set_name(veth, ep->veth);
 		rtnl_link_set_master(veth, master);
@@ -348,7 +349,6 @@ int link_veth_create(struct nl_sock *sk, const struct endpoint *ep, int master, 
 		rtnl_link_set_ns_fd(peer, netns_fd);
 		rtnl_link_set_mtu(peer, (unsigned)mtu);
 		rtnl_link_set_addr(peer, mac);
-		rtnl_link_set_flags(peer, IFF_UP);
 		rc = rtnl_link_add(sk, veth, NLM_F_CREATE | NLM_F_EXCL);
 	}
 	if (peer)

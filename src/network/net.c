@@ -695,8 +695,7 @@ void hamn_net_ctx_free(struct hamn_net_ctx *ctx)
 		net_free(ctx->nets[i]);
 	free(ctx->nets);
 	link_close(ctx->nl);
-	if (ctx->nft)
-		nft_ctx_free(ctx->nft);
+	nft_close(ctx);
 	if (ctx->state_dirfd >= 0)
 		close(ctx->state_dirfd);
 	hamn_strv_free(ctx->upstreams);

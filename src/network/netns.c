@@ -55,7 +55,8 @@ static int configure(void *arg, struct hamn_error **err)
 	if (link_open(&sk, err) < 0)
 		return -1;
 	if (link_set_up(sk, "lo", err) < 0 || link_ifindex(sk, s->ifname, &ifindex, err) < 0 ||
-	    link_addr_add(sk, ifindex, s->ip, s->prefix, s->ifname, err) < 0)
+	    link_addr_add(sk, ifindex, s->ip, s->prefix, s->ifname, err) < 0 ||
+	    link_set_up(sk, s->ifname, err) < 0)
 		goto out;
 	if (s->gateway && link_default_route(sk, ifindex, s->gateway, s->ifname, err) < 0)
 		goto out;

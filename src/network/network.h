@@ -113,9 +113,10 @@ struct hamn_net_create_opts {
  * Create a user-defined bridge network: its bridge (up, gateway address,
  * MTU), its nft rules (one transaction) and its state file. *id_out gets
  * the new 64-hex id (caller frees). Undone completely on failure.
- * Errors: EEXIST (name taken, or the subnet overlaps another network),
- * EINVAL (bad name, subnet, gateway, range, option or driver), ENOSPC (no
- * free subnet left in the pools), netlink and nft errors.
+ * Errors: EEXIST (name taken, the subnet overlaps another network, or the
+ * bridge name exists), EINVAL (bad name, subnet, gateway, range, option or
+ * unknown driver), EPERM (driver "host" or "null": they exist once),
+ * ENOSPC (no free subnet left in the pools), netlink and nft errors.
  */
 int hamn_net_create(struct hamn_net_ctx *ctx, const struct hamn_net_create_opts *o, char **id_out,
 		    struct hamn_error **err);
@@ -296,9 +297,10 @@ int hamn_net_reconcile(struct hamn_net_ctx *ctx, char *const *keep_networks,
 
 /*
  * Remove everything this instance owns from the kernel and the disk: every
- * tagged bridge and the veths on it, the nft table, every state file. ctx
- * stays usable (the predefined networks are recreated in the state only).
- * For tests and `hamnd --network-cleanup`.
+ * tagged bridge and the veths on it, the nft table, every state file, the
+ * DNS listeners. Afterwards ctx holds no network and may only be freed.
+ * For tests and `hamnd --network-cleanup`. Errors are collected as in
+ * hamn_net_reconcile().
  */
 int hamn_net_purge(struct hamn_net_ctx *ctx, struct hamn_error **err);
 

@@ -93,3 +93,10 @@ int nft_remove_table(struct hamn_net_ctx *ctx, struct hamn_error **err)
 
 	return run_script(ctx, script, err);
 }
+
+void nft_close(struct hamn_net_ctx *ctx)
+{
+	if (ctx->nft)
+		nft_ctx_free(ctx->nft);
+	ctx->nft = NULL;
+}

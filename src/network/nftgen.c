@@ -54,7 +54,7 @@ static void put_guard_and_hooks(struct hamn_buf *b)
 		      "\t\tfib daddr type local jump publish\n"
 		      "\t}\n\n"
 		      "\tchain output {\n"
-		      "\t\ttype nat hook output priority dstnat; policy accept;\n"
+		      "\t\ttype nat hook output priority -100; policy accept;\n"
 		      "\t\tfib daddr type local jump publish\n"
 		      "\t}\n\n");
 }

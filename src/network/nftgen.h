@@ -4,7 +4,7 @@
  * The whole table is rewritten in one transaction whenever networks or
  * published ports change: "add table; delete table; table { ... }" in one
  * nft batch is atomic, so no packet ever sees a half-made rule set and no
- * stale rule can survive. Used by src/network/*.c and the unit tests only.
+ * stale rule can survive. Used by src/network/ (its .c files) and the unit tests only.
  */
 #ifndef HAMN_NETWORK_NFTGEN_H
 #define HAMN_NETWORK_NFTGEN_H

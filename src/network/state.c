@@ -56,6 +56,7 @@ static json_t *ep_to_json(const struct endpoint *ep)
 	json_object_set_new(j, "mac", json_string(mac));
 	json_object_set_new(j, "ifname", json_string(ep->ifname));
 	json_object_set_new(j, "veth", json_string(ep->veth));
+	json_object_set_new(j, "static_ip", json_boolean(ep->static_ip));
 	json_object_set_new(j, "ports", ports_to_json(ep));
 	return j;
 }
@@ -179,7 +180,8 @@ static struct endpoint *ep_from_json(json_t *j, struct hamn_error **err)
 	    hamn_json_get_string_opt(j, "mac", "mac", &mac, err) < 0 ||
 	    hamn_json_get_string_opt(j, "ifname", "ifname", &ifname, err) < 0 ||
 	    hamn_json_get_string_opt(j, "veth", "veth", &veth, err) < 0 ||
-	    hamn_json_get_array_opt(j, "ports", "ports", &ports, err) < 0)
+	    hamn_json_get_array_opt(j, "ports", "ports", &ports, err) < 0 ||
+	    hamn_json_get_bool_opt(j, "static_ip", "static_ip", &ep->static_ip, err) < 0)
 		goto fail;
 	ep->id = xstrdup(id);
 	ep->container_id = xstrdup(cid);

@@ -14,6 +14,7 @@
 
 #include <dirent.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -434,6 +435,117 @@ static void create_from_blobs(void **state)
 			    "0123456789abcdef0123456789abcdef0123456789abcdef");
 }
 
+struct put_job {
+	struct hamn_image_store *st;
+	const struct hamn_buf *data;
+	const char *parent, *diff, *blob, *media_type;
+	int rc;
+	char *msg;
+};
+
+static void *put_thread(void *arg)
+{
+	struct put_job *j = arg;
+	struct hamn_error *err = NULL;
+	int fd = mem_fd(j->data->data, j->data->len);
+
+	j->rc = hamn_image_layer_put(j->st, fd, j->parent, j->diff, j->blob, j->media_type, NULL,
+				     &err);
+	if (err)
+		j->msg = xstrdup(err->msg);
+	hamn_error_free(&err);
+	close(fd);
+	return NULL;
+}
+
+/* A pull: layers put concurrently while downloading, then the image; then a push reads it. */
+static void pull_layers_in_parallel_then_push_info(void **state)
+{
+	struct senv *e = *state;
+	struct hamn_error *err = NULL;
+	_cleanup_free_ char *config = config_make(e->l, 2, NULL), *id = NULL, *cfg = NULL;
+	_cleanup_free_ char *man = NULL;
+	_cleanup_close_ int c = mem_fd(config, strlen(config));
+	struct hamn_digest cd, chain2;
+	struct put_job jobs[2] = {
+		{ e->st, &e->l[0].gz, NULL, e->l[0].diff.str, e->l[0].gz_digest.str,
+		  HAMN_MT_OCI_LAYER_GZIP },
+		{ e->st, &e->l[1].tar, e->l[0].diff.str, e->l[1].diff.str, e->l[1].diff.str, NULL },
+	};
+	pthread_t t[2];
+	const char *layers[] = { e->l[0].gz_digest.str, e->l[1].diff.str };
+	struct hamn_image_layer_info *info = NULL;
+	size_t n = 0;
+	_cleanup_json_ json_t *insp = NULL;
+	const char *mdigest = "sha256:abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789";
+
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, put_thread, &jobs[i]), 0);
+	for (int i = 0; i < 2; i++) {
+		pthread_join(t[i], NULL);
+		if (jobs[i].rc < 0)
+			fail_msg("put %d: %s", i, jobs[i].msg);
+	}
+	chain_of(e->l, &chain2);
+	assert_true(hamn_image_layer_exists(e->st, e->l[0].diff.str));
+	assert_true(hamn_image_layer_exists(e->st, chain2.str));
+	hamn_sha256_buf(config, strlen(config), &cd);
+	must(hamn_image_blob_put(e->st, c, cd.str, NULL, &err), &err);
+	must(hamn_image_create(e->st, cd.str, layers, NULL, 2, NULL, "reg.local/p:1", &id, &err),
+	     &err);
+	must(hamn_image_push_info(e->st, "reg.local/p:1", &cfg, &man, &info, &n, &err), &err);
+	assert_string_equal(cfg, cd.str);
+	assert_null(man);
+	assert_int_equal(n, 2);
+	assert_string_equal(info[0].blob.str, e->l[0].gz_digest.str);
+	assert_string_equal(info[0].media_type, HAMN_MT_OCI_LAYER_GZIP);
+	assert_int_equal(info[0].blob_size, e->l[0].gz.len);
+	assert_string_equal(info[1].blob.str, e->l[1].diff.str);
+	assert_string_equal(info[1].media_type, HAMN_MT_OCI_LAYER);
+	assert_string_equal(info[1].chain_id.str, chain2.str);
+	hamn_image_layer_info_free(info, n);
+	must(hamn_image_set_manifest(e->st, "reg.local/p:1", mdigest, &err), &err);
+	insp = hamn_image_inspect_json(e->st, id, &err);
+	assert_string_equal(jstr(insp, "RepoDigests.0"), "reg.local/p@sha256:abcdef0123456789"
+			    "abcdef0123456789abcdef0123456789abcdef0123456789");
+}
+
+/* A layer put by an unfinished pull outlives restarts for a while, then goes. */
+static void unused_layers_have_a_grace_period(void **state)
+{
+	struct senv *e = *state;
+	struct hamn_error *err = NULL;
+	_cleanup_close_ int bad = mem_fd(e->l[1].tar.data, e->l[1].tar.len);
+	_cleanup_close_ int good = mem_fd(e->l[1].tar.data, e->l[1].tar.len);
+	struct hamn_digest id;
+	_cleanup_json_ json_t *r = NULL;
+
+	/* a blob that is not what the manifest said: nothing kept */
+	assert_int_equal(hamn_image_layer_put(e->st, bad, NULL, e->l[1].diff.str,
+					      e->l[0].diff.str, NULL, NULL, &err), -1);
+	assert_int_equal(err->errnum, EINVAL);
+	assert_non_null(strstr(err->msg, "blob digest mismatch"));
+	hamn_error_free(&err);
+	assert_store_empty(e);
+	must(hamn_image_layer_put(e->st, good, NULL, e->l[1].diff.str, e->l[1].diff.str, NULL,
+				  NULL, &err), &err);
+	/* an image coming and going does not take the unrelated layer with it */
+	load_test_image(e, &id);
+	must(hamn_image_remove(e->st, id.str, HAMN_IMAGE_REMOVE_FORCE, NULL, NULL, &r, &err),
+	     &err);
+	close_store(&e->db, &e->st);
+	open_store_at(e, "root", &e->db, &e->st);
+	assert_true(hamn_image_layer_exists(e->st, e->l[1].diff.str));
+	must(hamn_image_prune(e->st, true, NULL, NULL, NULL, NULL, &err), &err);
+	assert_true(hamn_image_layer_exists(e->st, e->l[1].diff.str));
+	/* a day later */
+	assert_int_equal(sqlite3_exec(e->db, "UPDATE image_layers SET created = 0", NULL, NULL,
+				      NULL), SQLITE_OK);
+	close_store(&e->db, &e->st);
+	open_store_at(e, "root", &e->db, &e->st);
+	assert_store_empty(e);
+}
+
 /* The busybox fixtures of tests/fixtures/mkimage.sh, built next to the test binary. */
 static char *fixtures_dir(void)
 {
@@ -553,7 +665,8 @@ static void malformed_archives_load_nothing(void **state)
 	_cleanup_free_ char *one_layer = config_make(e->l, 1, NULL);
 	static const char null_rootfs[] = "{\"architecture\":\"amd64\",\"os\":\"linux\","
 					  "\"rootfs\":null}";
-	struct hamn_buf t[7] = { HAMN_BUF_INIT };
+	struct hamn_buf t[8] = { HAMN_BUF_INIT };
+	struct layerdef l00[2] = { e->l[0], e->l[0] };
 	const char *junk[] = { "x", "y", NULL };
 
 	docker_tar(&t[0], config, e->l, 2, "[\"x:1\"]", "[{\"Config\":\"a.json\",\"RepoTa");
@@ -572,7 +685,10 @@ static void malformed_archives_load_nothing(void **state)
 	expect_load_error(e, &t[5], EINVAL, "neither manifest.json nor index.json");
 	docker_tar(&t[6], config, e->l, 2, "[\"Bad:Tag\"]", NULL);
 	expect_load_error(e, &t[6], EINVAL, "repository name must be lowercase");
-	for (size_t i = 0; i < 7; i++)
+	/* the second layer is wrong: the first, already unpacked, goes again */
+	docker_tar(&t[7], config, l00, 2, "[\"x:1\"]", NULL);
+	expect_load_error(e, &t[7], EINVAL, "diff ID mismatch");
+	for (size_t i = 0; i < 8; i++)
 		hamn_buf_release(&t[i]);
 }
 
@@ -981,6 +1097,8 @@ int main(void)
 		T(load_oci_layout),
 		T(load_gzip_with_linked_layers),
 		T(create_from_blobs),
+		T(pull_layers_in_parallel_then_push_info),
+		T(unused_layers_have_a_grace_period),
 		T(load_fixtures),
 		T(malformed_archives_load_nothing),
 		T(leftovers_are_collected_on_open),

@@ -8,7 +8,9 @@
  * loop, so no work ever runs in a signal handler.
  */
 #include "api/api.h"
+#include "api/containers.h"
 #include "cmd/hamnd/options.h"
+#include "engine/engine.h"
 
 #include <fcntl.h>
 #include <grp.h>
@@ -30,6 +32,7 @@ struct daemon {
 	int log_fd;
 	gid_t gid;
 	struct hamn_api_server *server;
+	struct hamn_engine *engine;
 };
 
 /* Block the signals we handle in all threads (call before any thread starts). */
@@ -249,10 +252,30 @@ static int register_routes(struct daemon *d, struct hamn_error **err)
 		.cgroup_parent = d->opts.cgroup_parent,
 		.debug = hamn_log_level_current >= HAMN_LOG_DEBUG,
 		.insecure_tcp = d->opts.insecure_tcp == OPT_TRUE,
-		/* .info_fn: the engine's provider, once there is an engine */
+		.info_fn = hamn_engine_info,
+		.info_ctx = d->engine,
 	};
 
-	return hamn_api_system_register(d->server, &sys, err);
+	if (hamn_api_system_register(d->server, &sys, err) < 0)
+		return -1;
+	return hamn_api_register_containers(d->server, d->engine, err);
+}
+
+/* The engine forks its monitor zygote: call it before any thread exists. */
+static int open_engine(struct daemon *d, struct hamn_error **err)
+{
+	struct hamn_engine_config cfg = {
+		.root = d->opts.root,
+		.exec_root = d->opts.exec_root,
+		.cgroup_parent = d->opts.cgroup_parent,
+		/* option unset: the engine's default; 0: no limit, as docker reads 0 */
+		.default_pids_limit = d->opts.default_pids_limit < 0	? 0
+				      : d->opts.default_pids_limit == 0 ? -1
+									: d->opts.default_pids_limit,
+	};
+
+	d->engine = hamn_engine_new(&cfg, err);
+	return d->engine ? 0 : -1;
 }
 
 /* Everything between parsed options and a listening server. */
@@ -273,7 +296,7 @@ static int start(struct daemon *d, struct hamn_error **err)
 		return -1;
 	if (make_dir(d->opts.root, 0700, err) < 0 || make_dir(d->opts.exec_root, 0711, err) < 0)
 		return -1;
-	if (pidfile_acquire(d->opts.pidfile, &d->pidfd, err) < 0)
+	if (pidfile_acquire(d->opts.pidfile, &d->pidfd, err) < 0 || open_engine(d, err) < 0)
 		return -1;
 	if (register_routes(d, err) < 0 || hamn_api_server_start(d->server, err) < 0)
 		return -1;
@@ -317,6 +340,9 @@ static int stop(struct daemon *d, int sig)
 	}
 	hamn_api_server_free(d->server);
 	d->server = NULL;
+	/* containers keep running: their monitors outlive us */
+	hamn_engine_free(d->engine);
+	d->engine = NULL;
 	log_kv(HAMN_LOG_INFO, "hamnd stopped", "pid=%d", (int)getpid());
 	return EXIT_SUCCESS;
 }
@@ -324,6 +350,7 @@ static int stop(struct daemon *d, int sig)
 static void cleanup(struct daemon *d)
 {
 	hamn_api_server_free(d->server);
+	hamn_engine_free(d->engine);
 	pidfile_release(d->opts.pidfile, d->pidfd);
 	if (d->sigfd >= 0)
 		close(d->sigfd);

@@ -1,0 +1,235 @@
+/*
+ * containers.c - the container endpoints that answer at once: create, list,
+ * inspect, top, start, stop, restart, kill, resize, rename, delete, prune.
+ * The streaming ones (wait, logs, attach) are in containers_stream.c. Each
+ * handler parses the request, calls src/engine and shapes the reply; the
+ * engine's errno picks the status (api.h: hamn_api_status_for_errno).
+ */
+#include "api/containers.h"
+#include "api/containers_internal.h"
+
+static struct hamn_engine *engine(void *ctx)
+{
+	return ctx;
+}
+
+static const char *id_param(struct hamn_api_req *req)
+{
+	return hamn_api_req_param(req, "id");
+}
+
+static int h_create(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
+{
+	_cleanup_json_ json_t *body = NULL;
+	_cleanup_free_ char *id = NULL;
+	json_t *warnings = NULL;
+
+	if (hamn_api_req_json(req, 0, &body, err) < 0)
+		return -1;
+	if (hamn_engine_container_create(engine(ctx), hamn_api_req_query(req, "name"), body, &id,
+					 &warnings, err) < 0)
+		return -1;
+	return hamn_api_reply_json(req, 201, json_pack("{s:s, s:o}", "Id", id, "Warnings",
+						       warnings ? warnings : json_array()));
+}
+
+static int list_filters(struct hamn_api_req *req, struct hamn_api_filters **f,
+			struct hamn_engine_filter **out, struct hamn_error **err)
+{
+	if (hamn_api_req_filters(req, f, err) < 0)
+		return -1;
+	*out = xcalloc((*f)->n + 1, sizeof(**out));
+	for (size_t i = 0; i < (*f)->n; i++) {
+		(*out)[i].key = (*f)->items[i].key;
+		(*out)[i].values = (*f)->items[i].values;
+	}
+	return 0;
+}
+
+static int h_list(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
+{
+	_cleanup_filters_ struct hamn_api_filters *f = NULL;
+	_cleanup_free_ struct hamn_engine_filter *ef = NULL;
+	struct hamn_engine_list_opts o = { 0 };
+	json_t *arr;
+
+	o.all = hamn_api_req_query_bool(req, "all", false);
+	o.size = hamn_api_req_query_bool(req, "size", false);
+	if (hamn_api_req_query_int(req, "limit", -1, &o.limit, err) < 0 ||
+	    list_filters(req, &f, &ef, err) < 0)
+		return -1;
+	o.filters = ef;
+	o.n_filters = f->n;
+	arr = hamn_engine_container_list(engine(ctx), &o, err);
+	if (!arr)
+		return -1;
+	return hamn_api_reply_json(req, 200, arr);
+}
+
+static int h_inspect(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
+{
+	json_t *obj = hamn_engine_container_inspect(engine(ctx), id_param(req),
+						    hamn_api_req_query_bool(req, "size", false),
+						    err);
+
+	if (!obj)
+		return -1;
+	return hamn_api_reply_json(req, 200, obj);
+}
+
+static int h_top(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
+{
+	json_t *obj = hamn_engine_container_top(engine(ctx), id_param(req),
+						hamn_api_req_query(req, "ps_args"), err);
+
+	if (!obj)
+		return -1;
+	return hamn_api_reply_json(req, 200, obj);
+}
+
+/* 204 on success, 304 for "nothing to do" (EALREADY), the error otherwise. */
+static int reply_done(struct hamn_api_req *req, int r, struct hamn_error **err)
+{
+	if (r == 0)
+		return hamn_api_reply_empty(req, 204);
+	if ((*err)->errnum == HAMN_API_ENOTMODIFIED) {
+		hamn_error_free(err);
+		return hamn_api_reply_empty(req, 304);
+	}
+	return -1;
+}
+
+static int h_start(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
+{
+	return reply_done(req, hamn_engine_container_start(engine(ctx), id_param(req), err), err);
+}
+
+static int stop_timeout(struct hamn_api_req *req, int *t, struct hamn_error **err)
+{
+	int64_t v = -1;
+
+	if (hamn_api_req_query_int(req, "t", -1, &v, err) < 0)
+		return -1;
+	*t = v < 0 ? -1 : (v > 86400 ? 86400 : (int)v);
+	return 0;
+}
+
+static int h_stop(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
+{
+	int t;
+
+	if (stop_timeout(req, &t, err) < 0)
+		return -1;
+	return reply_done(req, hamn_engine_container_stop(engine(ctx), id_param(req), t, err),
+			  err);
+}
+
+static int h_restart(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
+{
+	int t;
+
+	if (stop_timeout(req, &t, err) < 0)
+		return -1;
+	return reply_done(req, hamn_engine_container_restart(engine(ctx), id_param(req), t, err),
+			  err);
+}
+
+static int h_kill(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
+{
+	return reply_done(req,
+			  hamn_engine_container_kill(engine(ctx), id_param(req),
+						     hamn_api_req_query(req, "signal"), err),
+			  err);
+}
+
+static int h_resize(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
+{
+	int64_t h = 0, w = 0;
+
+	if (hamn_api_req_query_int(req, "h", 0, &h, err) < 0 ||
+	    hamn_api_req_query_int(req, "w", 0, &w, err) < 0)
+		return -1;
+	if (h < 0 || w < 0 || h > 65535 || w > 65535)
+		return hamn_error_setq(err, EINVAL, "invalid terminal size %lldx%lld", (long long)h,
+				       (long long)w);
+	if (hamn_engine_container_resize(engine(ctx), id_param(req), (unsigned int)h,
+					 (unsigned int)w, err) < 0)
+		return -1;
+	return hamn_api_reply_empty(req, 200);
+}
+
+static int h_rename(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
+{
+	if (hamn_engine_container_rename(engine(ctx), id_param(req),
+					 hamn_api_req_query(req, "name"), err) < 0)
+		return -1;
+	return hamn_api_reply_empty(req, 204);
+}
+
+static int h_delete(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
+{
+	if (hamn_engine_container_remove(engine(ctx), id_param(req),
+					 hamn_api_req_query_bool(req, "force", false),
+					 hamn_api_req_query_bool(req, "v", false), err) < 0)
+		return -1;
+	return hamn_api_reply_empty(req, 204);
+}
+
+/* POST /containers/prune: remove every stopped container that passes the label filters. */
+static int h_prune(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
+{
+	_cleanup_filters_ struct hamn_api_filters *f = NULL;
+	_cleanup_free_ struct hamn_engine_filter *ef = NULL;
+	static char *const stopped[] = { "exited", "created", "dead", NULL };
+	_cleanup_json_ json_t *list = NULL;
+	json_t *deleted = json_array(), *c;
+	struct hamn_engine_filter *all;
+	size_t i;
+
+	if (list_filters(req, &f, &ef, err) < 0) {
+		json_decref(deleted);
+		return -1;
+	}
+	all = xcalloc(f->n + 2, sizeof(*all));
+	memcpy(all, ef, f->n * sizeof(*all));
+	all[f->n] = (struct hamn_engine_filter){ .key = "status", .values = stopped };
+	list = hamn_engine_container_list(engine(ctx),
+					  &(struct hamn_engine_list_opts){ .all = true,
+									   .filters = all,
+									   .n_filters = f->n + 1 },
+					  err);
+	free(all);
+	if (!list) {
+		json_decref(deleted);
+		return -1;
+	}
+	json_array_foreach(list, i, c) {
+		const char *id = json_string_value(json_object_get(c, "Id"));
+		_cleanup_error_ struct hamn_error *rerr = NULL;
+
+		if (id && hamn_engine_container_remove(engine(ctx), id, false, false, &rerr) == 0)
+			json_array_append_new(deleted, json_string(id));
+	}
+	return hamn_api_reply_json(req, 200, json_pack("{s:o, s:i}", "ContainersDeleted", deleted,
+						       "SpaceReclaimed", 0));
+}
+
+int hamn_api_register_containers(struct hamn_api_server *s, struct hamn_engine *e,
+				 struct hamn_error **err)
+{
+	(void)err;
+	hamn_api_route(s, "POST", "/containers/create", h_create, e);
+	hamn_api_route(s, "GET", "/containers/json", h_list, e);
+	hamn_api_route(s, "POST", "/containers/prune", h_prune, e);
+	hamn_api_route(s, "GET", "/containers/{id}/json", h_inspect, e);
+	hamn_api_route(s, "GET", "/containers/{id}/top", h_top, e);
+	hamn_api_route(s, "POST", "/containers/{id}/start", h_start, e);
+	hamn_api_route(s, "POST", "/containers/{id}/stop", h_stop, e);
+	hamn_api_route(s, "POST", "/containers/{id}/restart", h_restart, e);
+	hamn_api_route(s, "POST", "/containers/{id}/kill", h_kill, e);
+	hamn_api_route(s, "POST", "/containers/{id}/resize", h_resize, e);
+	hamn_api_route(s, "POST", "/containers/{id}/rename", h_rename, e);
+	hamn_api_route(s, "DELETE", "/containers/{id}", h_delete, e);
+	api_containers_register_streams(s, e);
+	return 0;
+}
