@@ -10,6 +10,7 @@ libsqlite3-dev libmicrohttpd-dev libseccomp-dev libnl-route-3-dev libnftables-de
 libcmocka-dev libgnutls28-dev
 bats busybox-static jq curl python3 python3-docker util-linux iproute2 nftables hyperfine
 crun runc
+docker-registry skopeo apache2-utils openssl
 "
 
 missing=""

@@ -468,25 +468,19 @@ int hamn_api_system_register(struct hamn_api_server *s, const struct hamn_api_sy
 /* ---------------------------------------------------------------------------------------- */
 /* Registry endpoints: pull, push, login (images_dist.c) */
 
-struct hamn_image_store;
+struct hamn_engine;
 struct hamn_dist_config;
 
 struct hamn_api_dist_config {
-	struct hamn_image_store *images;	/* borrowed: hamn_engine_images() */
+	struct hamn_engine *engine;	/* borrowed: its image store is pulled into / pushed from */
 	const struct hamn_dist_config *registry;	/* mirrors, insecure registries, ...; copied */
-	/*
-	 * POST /images/create with ?fromSrc= is an import, not a pull: it is
-	 * handed to this handler (the route is registered with
-	 * HAMN_API_ROUTE_STREAM_BODY for it). NULL: 501.
-	 */
-	hamn_api_handler_fn import_fn;
-	void *import_ctx;
 };
 
 /*
- * Register POST /images/create (pull), POST /images/{name*}/push and POST
- * /auth. Makes the registry client (freed with the server). EINVAL for a
- * bad registry setting.
+ * Register POST /images/{name*}/push and POST /auth, and make the registry
+ * client (freed with the server) that these and hamn_api_images_pull (the
+ * pull behind POST /images/create?fromImage=, see api/images.h) use.
+ * EINVAL for a bad registry setting.
  */
 int hamn_api_dist_register(struct hamn_api_server *s, const struct hamn_api_dist_config *cfg,
 			   struct hamn_error **err);

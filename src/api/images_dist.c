@@ -1,7 +1,7 @@
 /*
- * images_dist.c - the registry endpoints: POST /images/create?fromImage=
- * (pull), POST /images/{name}/push and POST /auth (login), on top of
- * src/distribution.
+ * images_dist.c - the registry endpoints on top of src/distribution: the pull
+ * behind POST /images/create?fromImage= (the images file owns that route),
+ * POST /images/{name}/push and POST /auth (login).
  *
  * A pull reaches the registry and fetches the manifest before it answers,
  * so "manifest unknown" or "unauthorized" are plain HTTP errors as dockerd
@@ -10,22 +10,40 @@
  * that goes away cancels its pull or push.
  */
 #include "api/api.h"
+#include "api/images.h"
 #include "distribution/distribution.h"
+#include "engine/engine.h"
 #include "image/image.h"
 
-struct dist_api {
-	struct hamn_image_store *images;
-	struct hamn_dist *dist;
-	hamn_api_handler_fn import_fn;
-	void *import_ctx;
-};
+#include <pthread.h>
 
-static void dist_api_free(void *ctx)
+/*
+ * The registry client of this hamnd: made by hamn_api_dist_register with the
+ * daemon's settings, or with defaults on the first pull if nothing
+ * registered one (a pull arrives through the images file's route).
+ */
+static struct hamn_dist *the_dist;
+static pthread_mutex_t dist_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct hamn_dist *get_dist(struct hamn_error **err)
 {
-	struct dist_api *a = ctx;
+	struct hamn_dist *d;
 
-	hamn_dist_free(a->dist);
-	free(a);
+	pthread_mutex_lock(&dist_lock);
+	if (!the_dist)
+		the_dist = hamn_dist_new(NULL, err);
+	d = the_dist;
+	pthread_mutex_unlock(&dist_lock);
+	return d;
+}
+
+static void dist_free(void *ctx)
+{
+	(void)ctx;
+	pthread_mutex_lock(&dist_lock);
+	hamn_dist_free(the_dist);
+	the_dist = NULL;
+	pthread_mutex_unlock(&dist_lock);
 }
 
 static int registry_auth(struct hamn_api_req *req, struct hamn_dist_auth *auth,
@@ -82,22 +100,20 @@ static char *pull_ref(const char *image, const char *tag, bool *all_tags)
 	return xstrdup(image);
 }
 
-static int image_create(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
+/* POST /images/create?fromImage=...: ctx is the engine (the images file's route). */
+int hamn_api_images_pull(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
 {
-	struct dist_api *a = ctx;
 	const char *image = hamn_api_req_query(req, "fromImage");
 	_cleanup_dist_auth_ struct hamn_dist_auth auth = HAMN_DIST_AUTH_INIT;
 	_cleanup_free_ char *ref = NULL;
 	struct hamn_dist_pull_opts o = { .cancel_fd = -1 };
+	struct hamn_dist *d = get_dist(err);
 	struct pull_job *j;
 
-	if (hamn_api_req_query(req, "fromSrc")) {
-		if (a->import_fn)
-			return a->import_fn(req, a->import_ctx, err);
-		return hamn_error_setq(err, ENOTSUP, "import (fromSrc) is not available");
-	}
+	if (!d)
+		return -1;
 	if (!image || !*image)
-		return hamn_error_setq(err, EINVAL, "fromImage or fromSrc is required");
+		return hamn_error_setq(err, EINVAL, "fromImage is required");
 	if (registry_auth(req, &auth, err) < 0)
 		return -1;
 	ref = pull_ref(image, hamn_api_req_query(req, "tag"), &o.all_tags);
@@ -105,7 +121,7 @@ static int image_create(struct hamn_api_req *req, void *ctx, struct hamn_error *
 	o.platform = hamn_api_req_query(req, "platform");
 	o.auth = &auth;
 	j = xzalloc(sizeof(*j));
-	j->pull = hamn_dist_pull_prepare(a->dist, a->images, &o, err);
+	j->pull = hamn_dist_pull_prepare(d, hamn_engine_images(ctx), &o, err);
 	if (!j->pull) {
 		free(j);
 		return -1;
@@ -144,7 +160,7 @@ static int push_stream(struct hamn_api_stream *st, void *ctx, struct hamn_error 
 }
 
 /* A tagged reference must exist before the stream starts: a missing one is a plain 404. */
-static int check_local(struct dist_api *a, const char *ref, const char *tag,
+static int check_local(struct hamn_image_store *st, const char *ref, const char *tag,
 		       struct hamn_error **err)
 {
 	_cleanup_free_ char *id = NULL;
@@ -153,7 +169,7 @@ static int check_local(struct dist_api *a, const char *ref, const char *tag,
 
 	if (!tag || !*tag)
 		return 0;
-	if (hamn_image_resolve(a->images, ref, &id, &e) == 0)
+	if (hamn_image_resolve(st, ref, &id, &e) == 0)
 		return 0;
 	if (e->errnum != ENOENT)
 		return hamn_error_propagate(err, &e);
@@ -165,15 +181,15 @@ static int check_local(struct dist_api *a, const char *ref, const char *tag,
 
 static int image_push(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
 {
-	struct dist_api *a = ctx;
 	const char *name = hamn_api_req_param(req, "name");
 	const char *tag = hamn_api_req_query(req, "tag");
 	struct push_job *j = xzalloc(sizeof(*j));
 
-	j->dist = a->dist;
-	j->images = a->images;
+	j->dist = get_dist(err);
+	j->images = hamn_engine_images(ctx);
 	j->ref = tag && *tag ? xasprintf("%s:%s", name, tag) : xstrdup(name);
-	if (registry_auth(req, &j->auth, err) < 0 || check_local(a, j->ref, tag, err) < 0) {
+	if (!j->dist || registry_auth(req, &j->auth, err) < 0 ||
+	    check_local(j->images, j->ref, tag, err) < 0) {
 		push_job_free(j);
 		return -1;
 	}
@@ -185,16 +201,17 @@ static int image_push(struct hamn_api_req *req, void *ctx, struct hamn_error **e
 
 static int auth_login(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
 {
-	struct dist_api *a = ctx;
 	_cleanup_json_ json_t *body = NULL;
 	_cleanup_dist_auth_ struct hamn_dist_auth auth = HAMN_DIST_AUTH_INIT;
 	_cleanup_free_ char *token = NULL;
+	struct hamn_dist *d = get_dist(err);
 	json_t *reply;
 
-	if (hamn_api_req_json(req, 0, &body, err) < 0 ||
+	(void)ctx;
+	if (!d || hamn_api_req_json(req, 0, &body, err) < 0 ||
 	    hamn_dist_auth_from_json(body, &auth, err) < 0)
 		return -1;
-	if (hamn_dist_login(a->dist, &auth, &token, err) < 0)
+	if (hamn_dist_login(d, &auth, &token, err) < 0)
 		return -1;
 	reply = json_object();
 	json_object_set_new(reply, "IdentityToken", json_string(token ? token : ""));
@@ -205,21 +222,16 @@ static int auth_login(struct hamn_api_req *req, void *ctx, struct hamn_error **e
 int hamn_api_dist_register(struct hamn_api_server *s, const struct hamn_api_dist_config *cfg,
 			   struct hamn_error **err)
 {
-	struct dist_api *a = xzalloc(sizeof(*a));
+	struct hamn_dist *d = hamn_dist_new(cfg->registry, err);
 
-	a->images = cfg->images;
-	a->import_fn = cfg->import_fn;
-	a->import_ctx = cfg->import_ctx;
-	a->dist = hamn_dist_new(cfg->registry, err);
-	if (!a->dist) {
-		free(a);
+	if (!d)
 		return hamn_error_wrap(err, "registry client");
-	}
-	hamn_api_server_on_free(s, dist_api_free, a);
-	/* a body streamed for import (fromSrc) must be allowed: the import handler reads it */
-	hamn_api_route_flags(s, "POST", "/images/create", HAMN_API_ROUTE_STREAM_BODY, image_create,
-			     a);
-	hamn_api_route(s, "POST", "/images/{name*}/push", image_push, a);
-	hamn_api_route(s, "POST", "/auth", auth_login, a);
+	pthread_mutex_lock(&dist_lock);
+	hamn_dist_free(the_dist);
+	the_dist = d;
+	pthread_mutex_unlock(&dist_lock);
+	hamn_api_server_on_free(s, dist_free, NULL);
+	hamn_api_route(s, "POST", "/images/{name*}/push", image_push, cfg->engine);
+	hamn_api_route(s, "POST", "/auth", auth_login, cfg->engine);
 	return 0;
 }

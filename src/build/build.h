@@ -256,7 +256,7 @@ int hamn_build_context_list(int ctxfd, const struct hamn_build_ignore *ig, const
 struct hamn_build_stage_state {
 	bool cmd_set;		/* a CMD with arguments ran in this stage (ENTRYPOINT keeps Cmd) */
 	char *author;		/* MAINTAINER, or NULL */
-	char *note;		/* set by apply: a line to print ("Note: overriding previous HEALTHCHECK") */
+	char *note;		/* set by apply: a line to print ("Note: overriding ...") */
 };
 
 void hamn_build_stage_state_release(struct hamn_build_stage_state *st);
@@ -342,7 +342,7 @@ struct hamn_build_copy_req {
 	char *const *patterns;
 	const struct hamn_build_inline_file *inline_files;
 	size_t n_inline;
-	const char *dest;		/* absolute in the image; a trailing '/' means a directory */
+	const char *dest;		/* absolute in the image; a trailing '/': a directory */
 	const char *chown;		/* "user[:group]" to resolve in the image, or NULL */
 	bool has_chmod;
 	mode_t chmod;
@@ -387,7 +387,7 @@ struct hamn_build_ops {
 	/* Commit a new image that changes only the config (and WORKDIR's mkdir). */
 	int (*commit)(void *ctx, const struct hamn_build_commit_req *req,
 		      struct hamn_build_out *out, char **image_id, struct hamn_error **err);
-	/* The image stored for key, or *image_id NULL on a miss (an image since deleted is a miss). */
+	/* The image stored for key, or *image_id NULL on a miss (also when it was deleted). */
 	int (*cache_lookup)(void *ctx, const struct hamn_digest *key, char **image_id,
 			    struct hamn_error **err);
 	/* Remember key -> image_id so that it survives a daemon restart. */
@@ -451,8 +451,8 @@ struct hamn_build_plan {
  * stage itself or a later one, expansion errors.
  */
 int hamn_build_plan_make(const struct hamn_build_dockerfile *df, const char *target,
-			 char *const *build_args, size_t n_extra_steps, struct hamn_build_plan *plan,
-			 struct hamn_error **err);
+			 char *const *build_args, size_t n_extra_steps,
+			 struct hamn_build_plan *plan, struct hamn_error **err);
 void hamn_build_plan_release(struct hamn_build_plan *plan);
 
 /*
@@ -494,7 +494,7 @@ struct hamn_build_key_input {
 	const char *parent;		/* parent image id, "" for scratch */
 	const char *instruction;	/* the step after expansion, as recorded in history */
 	char *const *args;		/* RUN: the build args in scope ("K=V"), else NULL */
-	const char *content;		/* COPY/ADD: the sources' hash (or source image id + paths) */
+	const char *content;		/* COPY/ADD: the sources' hash (or source image + paths) */
 	const json_t *config;		/* the resulting config */
 	const char *extra;		/* anything else that changes the result (mkdir, network) */
 };

@@ -305,6 +305,8 @@ static int prepare(struct builder *b, struct hamn_error **err)
 {
 	const struct hamn_build_options *o = b->opts;
 
+	if (!o->dockerfile)
+		return hamn_error_setq(err, EINVAL, "no Dockerfile to build");
 	if (check_tags(b, err) < 0)
 		return -1;
 	b->df = hamn_build_dockerfile_parse(o->dockerfile, o->dockerfile_len,

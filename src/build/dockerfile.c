@@ -54,6 +54,7 @@ static bool directive_match(const char *s, char **name, char **value)
 		s++;
 	if (*s++ != '=') {
 		free(*name);
+		*name = NULL;
 		return false;
 	}
 	v = ltrim(s);
@@ -62,6 +63,7 @@ static bool directive_match(const char *s, char **name, char **value)
 		vl--;
 	if (vl == 0) {
 		free(*name);
+		*name = NULL;
 		return false;
 	}
 	*value = xstrndup(v, vl);
@@ -92,7 +94,8 @@ static int directive(struct reader *r, const char *line, struct hamn_error **err
 		return 0;
 	}
 	if (*seen)
-		return hamn_error_setq(err, EINVAL, "only one %s parser directive can be used", name);
+		return hamn_error_setq(err, EINVAL, "only one %s parser directive can be used",
+				       name);
 	*seen = true;
 	if (seen == &r->seen_escape) {
 		if (strcmp(value, "`") != 0 && strcmp(value, "\\") != 0)

@@ -341,8 +341,10 @@ static int parse_name_val(struct hamn_build_instr *ins, const char *rest, const 
 			_cleanup_buf_ struct hamn_buf q = HAMN_BUF_INIT;
 
 			hamn_build_go_quote(&q, words[i]);
-			return hamn_error_setq(err, EINVAL, "Syntax error - can't find = in %s. Must "
-					       "be of the form: name=value", q.data);
+			return hamn_error_setq(err, EINVAL,
+					       "Syntax error - can't find = in %s. Must "
+					       "be of the form: name=value",
+					       q.data);
 		}
 		strv_push_take(&ins->args, xstrndup(words[i], (size_t)(eq - words[i])));
 		strv_push(&ins->args, eq + 1);
@@ -427,8 +429,10 @@ static int check_from(const struct hamn_build_instr *ins, struct hamn_error **er
 			_cleanup_buf_ struct hamn_buf q = HAMN_BUF_INIT;
 
 			hamn_build_go_quote(&q, ins->args[2]);
-			return hamn_error_setq(err, EINVAL, "invalid name for build stage: %s, name "
-					       "can't start with a number or contain symbols", q.data);
+			return hamn_error_setq(err, EINVAL,
+					       "invalid name for build stage: %s, name "
+					       "can't start with a number or contain symbols",
+					       q.data);
 		}
 	}
 	return 0;
@@ -446,7 +450,8 @@ int health_duration(const struct hamn_build_instr *ins, const char *flag, int64_
 	if (hamn_duration_parse(v, out, &e) < 0)
 		return hamn_error_setq(err, EINVAL, "time: invalid duration \"%s\"", v);
 	if (*out < 1000000)
-		return hamn_error_setq(err, EINVAL, "Interval \"%s\" cannot be less than 1ms", flag);
+		return hamn_error_setq(err, EINVAL, "Interval \"%s\" cannot be less than 1ms",
+				       flag);
 	return 0;
 }
 
@@ -481,7 +486,8 @@ static int check_health(const struct hamn_build_instr *ins, struct hamn_error **
 			return hamn_error_setq(err, EINVAL, "strconv.ParseInt: parsing \"%s\": "
 					       "invalid syntax", retries);
 		if (r < 1)
-			return hamn_error_setq(err, EINVAL, "--retries must be at least 1 (not %lld)",
+			return hamn_error_setq(err, EINVAL,
+					       "--retries must be at least 1 (not %lld)",
 					       (long long)r);
 	}
 	return 0;
@@ -496,11 +502,14 @@ static int check_counts(const struct hamn_build_instr *ins, const char *name,
 	case HAMN_BUILD_ADD:
 	case HAMN_BUILD_COPY:
 		if (n == 1)
-			return hamn_error_setq(err, EINVAL, "%s requires at least two arguments, but "
+			return hamn_error_setq(err, EINVAL,
+					       "%s requires at least two arguments, but "
 					       "only one was provided. Destination could not be "
-					       "determined.", name);
+					       "determined.",
+					       name);
 		if (n == 0)
-			return hamn_error_setq(err, EINVAL, "%s requires at least two arguments", name);
+			return hamn_error_setq(err, EINVAL, "%s requires at least two arguments",
+					       name);
 		return 0;
 	case HAMN_BUILD_ARG:
 	case HAMN_BUILD_ENV:
@@ -510,14 +519,16 @@ static int check_counts(const struct hamn_build_instr *ins, const char *name,
 	case HAMN_BUILD_RUN:
 	case HAMN_BUILD_SHELL:
 		if (n == 0)
-			return hamn_error_setq(err, EINVAL, "%s requires at least one argument", name);
+			return hamn_error_setq(err, EINVAL, "%s requires at least one argument",
+					       name);
 		return 0;
 	case HAMN_BUILD_MAINTAINER:
 	case HAMN_BUILD_STOPSIGNAL:
 	case HAMN_BUILD_USER:
 	case HAMN_BUILD_WORKDIR:
 		if (n != 1)
-			return hamn_error_setq(err, EINVAL, "%s requires exactly one argument", name);
+			return hamn_error_setq(err, EINVAL, "%s requires exactly one argument",
+					       name);
 		return 0;
 	default:
 		return 0;
@@ -543,7 +554,8 @@ static int check_args(const struct hamn_build_instr *ins, const char *name,
 	case HAMN_BUILD_LABEL:
 		for (size_t i = 0; ins->args[i]; i += 2)
 			if (!*ins->args[i])
-				return hamn_error_setq(err, EINVAL, "%s names can not be blank", name);
+				return hamn_error_setq(err, EINVAL, "%s names can not be blank",
+						       name);
 		return 0;
 	case HAMN_BUILD_ARG:
 		for (size_t i = 0; ins->args[i]; i++)
@@ -553,7 +565,8 @@ static int check_args(const struct hamn_build_instr *ins, const char *name,
 	case HAMN_BUILD_VOLUME:
 		for (size_t i = 0; ins->args[i]; i++)
 			if (!*ins->args[i])
-				return hamn_error_setq(err, EINVAL, "VOLUME specified can not be an "
+				return hamn_error_setq(err, EINVAL,
+						       "VOLUME specified can not be an "
 						       "empty string");
 		return 0;
 	default:
@@ -683,8 +696,11 @@ int hamn_build_instr_parse(const char *line, char escape, struct hamn_build_inst
 	_cleanup_strv_ char **w = split_ws(line);
 
 	if (w[0] && (strcasecmp(w[0], "FROM") == 0 || strcasecmp(w[0], "MAINTAINER") == 0 ||
-		     strcasecmp(w[0], "ONBUILD") == 0))
+		     strcasecmp(w[0], "ONBUILD") == 0)) {
+		for (char *c = w[0]; *c; c++)
+			*c = (char)toupper((unsigned char)*c);
 		return hamn_error_setq(err, EINVAL, "%s isn't allowed as an ONBUILD trigger", w[0]);
+	}
 	return instr_parse_line(line, escape, 1, out, err);
 }
 

@@ -278,8 +278,10 @@ static int copy_from_stage(const struct hamn_build_dockerfile *df, size_t cur,
 		unsigned long idx = strtoul(x, NULL, 10);
 
 		if (idx >= cur) {
-			hamn_error_setq(err, EINVAL, "invalid from flag value %s: refers to a stage "
-					"that is not before this one", x);
+			hamn_error_setq(err, EINVAL,
+					"invalid from flag value %s: refers to a stage "
+					"that is not before this one",
+					x);
 			return wrap_at(df, ins, err);
 		}
 		*out = (ssize_t)idx;
@@ -344,8 +346,8 @@ static int find_target(const struct hamn_build_dockerfile *df, const char *targe
 }
 
 int hamn_build_plan_make(const struct hamn_build_dockerfile *df, const char *target,
-			 char *const *build_args, size_t n_extra_steps, struct hamn_build_plan *plan,
-			 struct hamn_error **err)
+			 char *const *build_args, size_t n_extra_steps,
+			 struct hamn_build_plan *plan, struct hamn_error **err)
 {
 	ssize_t **deps = NULL;
 	size_t *n_deps = NULL;
@@ -358,7 +360,8 @@ int hamn_build_plan_make(const struct hamn_build_dockerfile *df, const char *tar
 	plan->base_stage = xcalloc(df->n_stages, sizeof(ssize_t));
 	deps = xcalloc(df->n_stages, sizeof(*deps));
 	n_deps = xcalloc(df->n_stages, sizeof(*n_deps));
-	if (meta_args(df, build_args, plan, err) < 0 || find_target(df, target, &plan->target, err) < 0 ||
+	if (meta_args(df, build_args, plan, err) < 0 ||
+	    find_target(df, target, &plan->target, err) < 0 ||
 	    stage_deps(df, plan, deps, n_deps, err) < 0)
 		goto out;
 	mark_needed(plan, deps, n_deps, plan->target);

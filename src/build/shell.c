@@ -119,10 +119,12 @@ static int apply_modifier(struct lexer *lx, const char *name, int op, bool colon
 	case '?':
 		if (!set)
 			return hamn_error_setq(lx->err, EINVAL, "%s: %s", name,
-					       *word.data ? word.data : "is not allowed to be unset");
+					       *word.data ? word.data
+							  : "is not allowed to be unset");
 		if (colon && !nonempty)
 			return hamn_error_setq(lx->err, EINVAL, "%s: %s", name,
-					       *word.data ? word.data : "is not allowed to be empty");
+					       *word.data ? word.data
+							  : "is not allowed to be empty");
 		hamn_buf_puts(out, val);
 		return 0;
 	}
@@ -226,35 +228,45 @@ static int process_double_quote(struct lexer *lx, struct hamn_buf *out)
 	}
 }
 
+/*
+ * A quote or a '$' at the current position: append its value to out; for
+ * the word splitter, a substitution may split while quoted text never does.
+ */
+static int process_special(struct lexer *lx, int c, struct hamn_buf *out)
+{
+	_cleanup_buf_ struct hamn_buf part = HAMN_BUF_INIT;
+	int r;
+
+	if (c == '\'')
+		r = process_single_quote(lx, &part);
+	else if (c == '"')
+		r = process_double_quote(lx, &part);
+	else
+		r = process_dollar(lx, &part);
+	if (r < 0)
+		return -1;
+	hamn_buf_append(out, part.data ? part.data : "", part.len);
+	if (c == '$') {
+		for (size_t i = 0; i < part.len; i++)
+			add_char(lx, part.data[i]);
+	} else {
+		add_raw(lx, part.data ? part.data : "", part.len);
+	}
+	return 0;
+}
+
 /* Process until stop (-1: the end); the result goes to out and to the word splitter. */
 static int process_stop_on(struct lexer *lx, int stop, struct hamn_buf *out)
 {
 	while (peek(lx) != -1) {
 		int c = peek(lx);
-		struct hamn_buf part = HAMN_BUF_INIT;
-		int r;
 
 		if (stop != -1 && c == stop) {
 			next(lx);
 			return 0;
 		}
 		if (c == '\'' || c == '"' || c == '$') {
-			if (c == '\'')
-				r = process_single_quote(lx, &part);
-			else if (c == '"')
-				r = process_double_quote(lx, &part);
-			else
-				r = process_dollar(lx, &part);
-			if (r == 0 && part.len > 0)
-				hamn_buf_append(out, part.data, part.len);
-			if (r == 0 && c == '$') {
-				for (size_t i = 0; i < part.len; i++)
-					add_char(lx, part.data[i]);
-			} else if (r == 0) {
-				add_raw(lx, part.data ? part.data : "", part.len);
-			}
-			hamn_buf_release(&part);
-			if (r < 0)
+			if (process_special(lx, c, out) < 0)
 				return -1;
 			continue;
 		}

@@ -168,11 +168,12 @@ static int run_step(struct builder *b, struct stage_run *sr, const struct hamn_b
 		.workdir = json_string_value(json_object_get(sr->config, "WorkingDir")),
 		.network = net, .created_by = created_by, .author = sr->st.author,
 	};
-	if (b->ops->run(b->ctx, &req, &b->out, &id, &code, err) < 0)
-		return -1;
-	free(b->out.running);
-	b->out.running = NULL;
-	if (code != 0 || !id) {
+	if (b->ops->run(b->ctx, &req, &b->out, &id, &code, err) < 0 || code != 0 || !id) {
+		/* no "Removing intermediate container": the op removed it quietly */
+		free(b->out.running);
+		b->out.running = NULL;
+		if (*err)
+			return -1;
 		free(id);
 		return run_failed(b, argv, code ? code : 1, err);
 	}

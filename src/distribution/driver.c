@@ -7,11 +7,17 @@
  *                         [--downloads N] REF DIR
  *   hamn-dist-driver push [--user U:P] [--insecure H] DIR REF
  *   hamn-dist-driver login [--user U:P] SERVER
+ *
+ * With --store, DIR is an image store root (hamn.db, blobs/, layers/), as
+ * hamnd's --root, and the real sink (sink.c) is used.
  */
 #include "distribution/internal.h"
 
 #include <getopt.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
+
+#include "image/image.h"
 
 struct dir {
 	char *path;
@@ -192,6 +198,7 @@ static int open_dir(const char *path, struct dir *d, struct hamn_error **err)
 
 struct args {
 	bool all;
+	bool store;
 	const char *platform;
 	struct hamn_dist_auth auth;
 	struct hamn_dist_config cfg;
@@ -207,12 +214,13 @@ static int parse(int argc, char **argv, struct args *a)
 		{ "insecure", required_argument, NULL, 'i' },
 		{ "mirror", required_argument, NULL, 'm' },
 		{ "downloads", required_argument, NULL, 'd' },
+		{ "store", no_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "ap:u:i:m:d:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "ap:u:i:m:d:s", opts, NULL)) != -1) {
 		char *colon;
 
 		switch (c) {
@@ -237,6 +245,9 @@ static int parse(int argc, char **argv, struct args *a)
 		case 'd':
 			a->cfg.max_downloads = (unsigned)atoi(optarg);
 			break;
+		case 's':
+			a->store = true;
+			break;
 		default:
 			return -1;
 		}
@@ -244,6 +255,46 @@ static int parse(int argc, char **argv, struct args *a)
 	a->cfg.insecure_registries = a->insecure;
 	a->cfg.mirrors = a->mirrors;
 	return optind;
+}
+
+/* pull REF ROOT / push ROOT REF against an image store. */
+static int with_store(struct hamn_dist *d, const char *cmd, const char *a1, const char *a2,
+		      struct args *a, struct hamn_error **err)
+{
+	const char *root = streq(cmd, "pull") ? a2 : a1;
+	const char *ref = streq(cmd, "pull") ? a1 : a2;
+	_cleanup_free_ char *db_path = xasprintf("%s/hamn.db", root);
+	_cleanup_close_ int fd = -1;
+	sqlite3 *db = NULL;
+	struct hamn_image_store *st;
+	int rc = -1;
+
+	if (hamn_mkdir_p(AT_FDCWD, root, 0700, err) < 0)
+		return -1;
+	fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return hamn_error_set(err, errno, "open %s", root);
+	if (sqlite3_open(db_path, &db) != SQLITE_OK)
+		return hamn_error_setq(err, EIO, "open %s", db_path);
+	st = hamn_image_store_open(fd, db, err);
+	if (st && streq(cmd, "pull")) {
+		struct hamn_dist_pull_opts o = { .ref = ref, .all_tags = a->all,
+						 .platform = a->platform, .auth = &a->auth,
+						 .progress = print_progress, .cancel_fd = -1 };
+		_cleanup_free_ char *id = NULL;
+
+		rc = hamn_dist_pull(d, st, &o, &id, err);
+		if (rc == 0)
+			printf("id %s\n", id);
+	} else if (st) {
+		struct hamn_dist_push_opts o = { .ref = ref, .auth = &a->auth,
+						 .progress = print_progress, .cancel_fd = -1 };
+
+		rc = hamn_dist_push(d, st, &o, err);
+	}
+	hamn_image_store_free(st);
+	sqlite3_close(db);
+	return rc;
 }
 
 static int run(int argc, char **argv, struct args *a, struct hamn_error **err)
@@ -263,6 +314,8 @@ static int run(int argc, char **argv, struct args *a, struct hamn_error **err)
 		a->auth.server_address = xstrdup(argv[i]);
 		return hamn_dist_login(d, &a->auth, NULL, err);
 	}
+	if (a->store)
+		return with_store(d, argv[1], argv[i], argv[i + 1], a, err);
 	if (open_dir(argv[streq(argv[1], "pull") ? i + 1 : i], &dir, err) < 0)
 		return -1;
 	if (streq(argv[1], "pull")) {

@@ -212,14 +212,23 @@ static int check_digest(struct dist_manifest *m, const char *reference,
 	return 0;
 }
 
-static int get_error(struct dist_repo *r, const struct dist_http_resp *resp,
+static int get_error(const struct dist_http_resp *resp,
 		     const char *display, struct hamn_error **err)
 {
 	if (resp->status == 404)
 		return dist_registry_error(resp, err, "manifest for %s not found", display);
-	if (resp->status == 401 || resp->status == 403)
-		return dist_registry_error(resp, err, "pull access denied for %s, repository does "
-					   "not exist or may require 'docker login'", r->path);
+	if (resp->status == 401 || resp->status == 403) {
+		/* docker names the repository as the user wrote it, without the tag */
+		const char *slash = strrchr(display, '/');
+		const char *end = strchr(display, '@');
+
+		if (!end)
+			end = strchr(slash ? slash : display, ':');
+		return dist_registry_error(resp, err, "pull access denied for %.*s, repository does "
+					   "not exist or may require 'docker login'",
+					   end ? (int)(end - display) : (int)strlen(display),
+					   display);
+	}
 	return dist_registry_error(resp, err, "fetch manifest for %s", display);
 }
 
@@ -239,7 +248,7 @@ static int get_one(struct dist_repo *r, CURL *h, const char *reference, const ch
 	if (dist_repo_do(r, h, &req, &resp, err) < 0)
 		return hamn_error_wrap(err, "fetch manifest for %s", display);
 	if (resp.status != 200)
-		return get_error(r, &resp, display, err);
+		return get_error(&resp, display, err);
 	m->len = resp.body.len;
 	m->body = hamn_buf_steal(&resp.body);
 	if (check_digest(m, reference, &resp, display, err) < 0)

@@ -345,16 +345,25 @@ struct zygote {
 
 /* Fork the zygote. Must run while the process has a single thread. */
 int zygote_start(struct zygote *z, struct hamn_error **err);
+/* Seccomp programs are named by the sha256 hex of their linux.seccomp JSON. */
+#define SECCOMP_KEY_LEN 64
+
+struct hamn_seccomp_prog;
+
 /*
  * Launch a monitor: request is the launch JSON; fds[0] is the monitor's end
- * of its connection to hamnd, the rest are attach client sockets.
+ * of its connection to hamnd, the rest are attach client sockets. With
+ * seccomp_key, the monitor gets the program compiled from seccomp_json
+ * (which the zygote compiles the first time it sees the key).
  */
-int zygote_launch(struct zygote *z, const char *request, const int *fds, size_t n_fds,
-		  pid_t *pid_out, struct hamn_error **err);
+int zygote_launch(struct zygote *z, const char *request, const char *seccomp_key,
+		  const char *seccomp_json, const int *fds, size_t n_fds, pid_t *pid_out,
+		  struct hamn_error **err);
 void zygote_stop(struct zygote *z);
 
-/* The monitor's main: never returns. fds as in zygote_launch (owned). */
-void monitor_main(char *request, int *fds, size_t n_fds) __attribute__((noreturn));
+/* The monitor's main: never returns. fds as in zygote_launch (owned); prog may be NULL. */
+void monitor_main(char *request, int *fds, size_t n_fds, const struct hamn_seccomp_prog *prog)
+	__attribute__((noreturn));
 
 /* ---------------------------------------------------------------------------------------- */
 /* The engine */
@@ -391,6 +400,7 @@ struct hamn_engine {
 	pthread_mutex_t seccomp_lock;
 	uint64_t seccomp_cached_caps;
 	json_t *seccomp_cached;	/* linux.seccomp for seccomp_cached_caps */
+	char seccomp_cached_key[SECCOMP_KEY_LEN + 1];
 	json_t *base_spec;	/* hamn_oci_default_spec_json() minus process and seccomp */
 
 	hamn_engine_event_fn event_fn;
@@ -444,6 +454,8 @@ struct spec_env {
 };
 json_t *spec_build_with(const struct spec_env *env, const struct container *c,
 			const char *rootfs, struct hamn_error **err);
+/* The key the zygote caches the compiled program of sc under (cheap for the default). */
+void spec_seccomp_key(struct hamn_engine *e, json_t *sc, char key[SECCOMP_KEY_LEN + 1]);
 /* Effective capability mask of a config. */
 uint64_t spec_caps(const struct ctr_config *c);
 /* The base spec: default spec without process and linux.seccomp. */

@@ -276,11 +276,32 @@ static int start_exit_code(int errnum)
 	return 128;
 }
 
+/* docker's wording, which the CLI turns into exit code 127 or 126 */
+static void exec_failed(struct mon *m, struct hamn_error *err) __attribute__((noreturn));
+
+static void exec_failed(struct mon *m, struct hamn_error *err)
+{
+	const char *arg0 = m->spec->process->args[0];
+	int code = start_exit_code(err->errnum);
+
+	if (err->errnum == ENOENT && strchr(arg0, '/'))
+		mon_die(m, ENOENT, code, "unable to start container process: exec: \"%s\": stat %s: "
+			"no such file or directory", arg0, arg0);
+	if (err->errnum == ENOENT)
+		mon_die(m, ENOENT, code, "unable to start container process: exec: \"%s\": "
+			"executable file not found in $PATH", arg0);
+	if (err->errnum == EACCES)
+		mon_die(m, EACCES, code, "unable to start container process: exec: \"%s\": "
+			"permission denied", arg0);
+	mon_die(m, err->errnum, code, "%s", err->msg);
+}
+
 static void mon_spawn(struct mon *m)
 {
 	_cleanup_error_ struct hamn_error *err = NULL;
 	struct hamn_runtime_spawn_opts o = { .id = m->id, .rootfs = m->rootfs,
-					     .stdio = HAMN_RUNTIME_STDIO_INIT };
+					     .stdio = HAMN_RUNTIME_STDIO_INIT,
+					     .seccomp_prog = m->seccomp };
 	int fds[3];
 
 	mon_make_pipes(m, fds);
@@ -301,7 +322,7 @@ static void mon_spawn(struct mon *m)
 			m->in_fd = m->out[1];
 	}
 	if (hamn_container_handle_start(m->h, &err) < 0)
-		mon_die(m, err->errnum, start_exit_code(err->errnum), "%s", err->msg);
+		exec_failed(m, err);
 	m->started_ns = hamn_now_ns();
 }
 
@@ -397,7 +418,7 @@ static void mon_record_exit(struct mon *m)
 	mon_broadcast(m, &msg);
 }
 
-void monitor_main(char *request, int *fds, size_t n_fds)
+void monitor_main(char *request, int *fds, size_t n_fds, const struct hamn_seccomp_prog *prog)
 {
 	_cleanup_error_ struct hamn_error *err = NULL;
 	struct mon_msg started = { .type = MON_STARTED };
@@ -405,6 +426,7 @@ void monitor_main(char *request, int *fds, size_t n_fds)
 
 	mon_process_setup();
 	mon_init(&m, request, fds, n_fds);
+	m.seccomp = prog;
 	mon_open_dirs(&m);
 	mon_listen(&m);
 	mon_load_spec(&m);

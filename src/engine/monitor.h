@@ -35,6 +35,7 @@ struct mon {
 	bool tty, open_stdin, stdin_once;
 
 	struct hamn_oci_spec *spec;
+	const struct hamn_seccomp_prog *seccomp;	/* compiled by the zygote, or NULL */
 	struct hamn_container_handle *h;
 	pid_t pid;
 	int pidfd;

@@ -72,6 +72,8 @@ static int bind_mode(struct ctr_mount *m, const char *mode, const char *spec,
 	for (size_t i = 0; opts[i]; i++) {
 		const char *o = opts[i];
 
+		if (!o[0])
+			continue;
 		if (streq(o, "ro"))
 			m->readonly = true;
 		else if (streq(o, "rw"))

@@ -468,6 +468,27 @@ json_t *spec_build_with(const struct spec_env *env, const struct container *ctr,
 	return steal_pointer(&spec);
 }
 
+static void seccomp_key_of(json_t *sc, char key[SECCOMP_KEY_LEN + 1])
+{
+	_cleanup_free_ char *text = hamn_json_dump(sc);
+	struct hamn_digest d;
+
+	hamn_sha256_buf(text, strlen(text), &d);
+	memcpy(key, hamn_digest_hex(&d), SECCOMP_KEY_LEN + 1);
+}
+
+void spec_seccomp_key(struct hamn_engine *e, json_t *sc, char key[SECCOMP_KEY_LEN + 1])
+{
+	pthread_mutex_lock(&e->seccomp_lock);
+	if (sc == e->seccomp_cached) {
+		memcpy(key, e->seccomp_cached_key, SECCOMP_KEY_LEN + 1);
+		pthread_mutex_unlock(&e->seccomp_lock);
+		return;
+	}
+	pthread_mutex_unlock(&e->seccomp_lock);
+	seccomp_key_of(sc, key);
+}
+
 /* The default profile's linux.seccomp for caps, computed once per capability set. */
 static json_t *default_seccomp(struct hamn_engine *e, uint64_t caps, struct hamn_error **err)
 {
@@ -484,6 +505,7 @@ static json_t *default_seccomp(struct hamn_engine *e, uint64_t caps, struct hamn
 			json_decref(e->seccomp_cached);
 		e->seccomp_cached = sc;
 		e->seccomp_cached_caps = caps;
+		seccomp_key_of(sc, e->seccomp_cached_key);
 	}
 	sc = json_incref(e->seccomp_cached);
 	pthread_mutex_unlock(&e->seccomp_lock);

@@ -202,10 +202,32 @@ static int await_monitor(int sock, struct mon_msg *m, struct hamn_error **err)
 	return 0;
 }
 
+/*
+ * Take linux.seccomp out of the request: the zygote compiles each profile
+ * once and hands the program to the monitor. *json_out gets the profile's
+ * text (for the zygote's first sight of it), key its name.
+ */
+static bool take_seccomp(struct hamn_engine *e, json_t *req, char key[SECCOMP_KEY_LEN + 1],
+			 char **json_out)
+{
+	json_t *lin = json_object_get(json_object_get(req, "spec"), "linux");
+	json_t *sc = json_object_get(lin, "seccomp");
+
+	*json_out = NULL;
+	if (!sc)
+		return false;
+	spec_seccomp_key(e, sc, key);
+	*json_out = hamn_json_dump(sc);
+	json_object_del(lin, "seccomp");
+	return true;
+}
+
 static int launch(struct hamn_engine *e, struct container *c, json_t *req,
 		  struct hamn_error **err)
 {
-	_cleanup_free_ char *text = NULL;
+	_cleanup_free_ char *text = NULL, *sc_json = NULL;
+	char sc_key[SECCOMP_KEY_LEN + 1];
+	bool has_sc;
 	struct attach_slot *handed;
 	int sv[2], fds[16];
 	size_t n_fds = 1;
@@ -220,8 +242,9 @@ static int launch(struct hamn_engine *e, struct container *c, json_t *req,
 	wait_attach_ready(e, c);
 	json_object_set_new(req, "attach", take_clients(c, fds, &n_fds));
 	pthread_mutex_unlock(&e->lock);
+	has_sc = take_seccomp(e, req, sc_key, &sc_json);
 	text = hamn_json_dump(req);
-	r = zygote_launch(&e->zygote, text, fds, n_fds, &pid, err);
+	r = zygote_launch(&e->zygote, text, has_sc ? sc_key : NULL, sc_json, fds, n_fds, &pid, err);
 	/* the monitor has its own copies of the clients now (or never will) */
 	pthread_mutex_lock(&e->lock);
 	for (struct attach_slot *s = c->handed; s; s = s->next) {

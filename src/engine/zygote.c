@@ -23,6 +23,7 @@
 
 #include "base/syscalls.h"
 #include "engine/internal.h"
+#include "runtime/seccomp_bpf.h"
 
 #define ZYGOTE_SNDBUF (8 << 20)
 
@@ -32,6 +33,83 @@ static void zygote_close_others(int keep)
 	if (keep > 3)
 		sys_close_range(3, (unsigned int)keep - 1, 0);
 	sys_close_range((unsigned int)keep + 1, ~0U, 0);
+}
+
+/*
+ * Compiled seccomp programs, by the sha256 of their linux.seccomp JSON.
+ * libseccomp takes ~10 ms to compile Docker's profile: the zygote does it
+ * once per profile and every monitor forked afterwards inherits the result.
+ */
+struct zcache {
+	char key[SECCOMP_KEY_LEN + 1];
+	struct hamn_seccomp_prog *prog;
+};
+
+#define ZCACHE_SLOTS 16
+static struct zcache zcache[ZCACHE_SLOTS];
+static size_t zcache_next;
+
+static const struct hamn_seccomp_prog *zcache_find(const char *key)
+{
+	for (size_t i = 0; i < ZCACHE_SLOTS; i++)
+		if (zcache[i].prog && strncmp(zcache[i].key, key, SECCOMP_KEY_LEN) == 0)
+			return zcache[i].prog;
+	return NULL;
+}
+
+/* 'S' <key> '\n' <linux.seccomp JSON> */
+static int zcache_compile(const char *blob, size_t len, struct mon_msg *reply)
+{
+	_cleanup_error_ struct hamn_error *err = NULL;
+	_cleanup_json_ json_t *doc = NULL;
+	_cleanup_oci_seccomp_ struct hamn_oci_seccomp *sc = NULL;
+	struct hamn_seccomp_prog *prog = NULL;
+	struct zcache *slot;
+
+	if (len < SECCOMP_KEY_LEN + 2)
+		return reply->code = EPROTO;
+	doc = hamn_json_parse(blob + SECCOMP_KEY_LEN + 2, len - SECCOMP_KEY_LEN - 2, &err);
+	if (doc)
+		sc = hamn_oci_seccomp_parse(doc, &err);
+	if (!sc || hamn_seccomp_compile(sc, &prog, &err) < 0) {
+		snprintf(reply->text, sizeof(reply->text), "%s", err ? err->msg : "seccomp");
+		return reply->code = err && err->errnum ? err->errnum : EINVAL;
+	}
+	slot = &zcache[zcache_next++ % ZCACHE_SLOTS];
+	hamn_seccomp_prog_free(slot->prog);
+	memcpy(slot->key, blob + 1, SECCOMP_KEY_LEN);
+	slot->key[SECCOMP_KEY_LEN] = '\0';
+	slot->prog = prog;
+	return 0;
+}
+
+/* 'L' <key or dashes> '\n' <launch JSON>, with the monitor's fds */
+static void zygote_fork(int sock, char *blob, size_t len, int *fds, size_t n_fds,
+			struct mon_msg *reply)
+{
+	const struct hamn_seccomp_prog *prog = NULL;
+	pid_t pid;
+
+	if (len < SECCOMP_KEY_LEN + 2) {
+		reply->code = EPROTO;
+		return;
+	}
+	if (blob[1] != '-') {
+		prog = zcache_find(blob + 1);
+		if (!prog) {
+			reply->code = ENOKEY;
+			return;
+		}
+	}
+	pid = fork();
+	if (pid == 0) {
+		close(sock);
+		memmove(blob, blob + SECCOMP_KEY_LEN + 2, len - SECCOMP_KEY_LEN - 1);
+		monitor_main(blob, fds, n_fds, prog);
+	}
+	reply->pid = pid;
+	if (pid < 0)
+		reply->code = errno;
 }
 
 static void zygote_serve(int sock) __attribute__((noreturn));
@@ -44,20 +122,17 @@ static void zygote_serve(int sock)
 		char *req = NULL;
 		int fds[16];
 		size_t len = 0, n_fds = 0;
-		pid_t pid;
 		int r;
 
 		r = mon_recv_blob(sock, &req, &len, fds, 16, &n_fds, &err);
 		if (r <= 0)
 			_exit(0);
-		pid = fork();
-		if (pid == 0) {
-			close(sock);
-			monitor_main(req, fds, n_fds);
-		}
-		reply.pid = pid;
-		if (pid < 0)
-			reply.code = errno;
+		if (req[0] == 'S')
+			zcache_compile(req, len, &reply);
+		else if (req[0] == 'L')
+			zygote_fork(sock, req, len, fds, n_fds, &reply);
+		else
+			reply.code = EPROTO;
 		for (size_t i = 0; i < n_fds; i++)
 			close(fds[i]);
 		free(req);
@@ -112,21 +187,43 @@ int zygote_start(struct zygote *z, struct hamn_error **err)
 	return 0;
 }
 
-int zygote_launch(struct zygote *z, const char *request, const int *fds, size_t n_fds,
-		  pid_t *pid_out, struct hamn_error **err)
+static int zygote_call(struct zygote *z, const char *head, const char *body, const int *fds,
+		       size_t n_fds, struct mon_msg *reply, struct hamn_error **err)
 {
+	_cleanup_free_ char *blob = xasprintf("%s\n%s", head, body);
+	int r;
+
+	r = mon_send_blob(z->fd, blob, strlen(blob), fds, n_fds, err);
+	if (r == 0)
+		r = mon_recv(z->fd, reply, NULL, 0, NULL, 30000, err);
+	if (r == 0)
+		return hamn_error_setq(err, EPIPE, "the monitor zygote is gone");
+	return r < 0 ? -1 : 0;
+}
+
+int zygote_launch(struct zygote *z, const char *request, const char *seccomp_key,
+		  const char *seccomp_json, const int *fds, size_t n_fds, pid_t *pid_out,
+		  struct hamn_error **err)
+{
+	_cleanup_free_ char *lhead = xasprintf("L%s", seccomp_key ? seccomp_key
+								   : "----------------------------------------------------------------");
+	_cleanup_free_ char *shead = seccomp_key ? xasprintf("S%s", seccomp_key) : NULL;
 	struct mon_msg reply;
 	int r;
 
 	pthread_mutex_lock(&z->lock);
-	r = mon_send_blob(z->fd, request, strlen(request), fds, n_fds, err);
-	if (r == 0)
-		r = mon_recv(z->fd, &reply, NULL, 0, NULL, 30000, err);
+	r = zygote_call(z, lhead, request, fds, n_fds, &reply, err);
+	/* first use of this profile: have it compiled, then ask again */
+	if (r == 0 && reply.code == ENOKEY && seccomp_key) {
+		r = zygote_call(z, shead, seccomp_json, NULL, 0, &reply, err);
+		if (r == 0 && reply.code)
+			r = hamn_error_setq(err, reply.code, "seccomp: %s", reply.text);
+		else if (r == 0)
+			r = zygote_call(z, lhead, request, fds, n_fds, &reply, err);
+	}
 	pthread_mutex_unlock(&z->lock);
 	if (r < 0)
 		return hamn_error_wrap(err, "launch monitor");
-	if (r == 0)
-		return hamn_error_setq(err, EPIPE, "launch monitor: the zygote is gone");
 	if (reply.pid <= 0)
 		return hamn_error_set(err, reply.code, "launch monitor: fork");
 	*pid_out = reply.pid;

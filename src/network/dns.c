@@ -277,6 +277,15 @@ static void upstream_readable(struct hamn_dns_server *srv, size_t slot)
 	struct client c = { o->client_slot, o->client_gen, o->client_addr };
 	ssize_t n = recv(o->fd, buf, sizeof(buf), MSG_DONTWAIT);
 
+	if (n < 0 && errno != EAGAIN && errno != EINTR) {
+		/* ICMP unreachable (ECONNREFUSED...): this forwarder is out, try the next */
+		if (send_next(srv, slot) < 0) {
+			reply_error(srv, &c, o->orig_id, hamn_dns_get16(o->buf + 2),
+				    HAMN_DNS_SERVFAIL);
+			drop_obj(srv, slot);
+		}
+		return;
+	}
 	/* anything but the answer to our question with our ID is ignored (spoofing, junk) */
 	if (n < HAMN_DNS_HEADER_LEN || hamn_dns_get16(buf) != o->new_id ||
 	    !hamn_dns_response_matches(buf, (size_t)n, o->qwire, o->qwire_len))

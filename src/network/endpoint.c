@@ -89,7 +89,23 @@ void ep_dns_detach(struct hamn_net_ctx *ctx, struct endpoint *ep)
 /* Removal (also the undo of a failed add)                              */
 /* ------------------------------------------------------------------ */
 
-int ep_remove_locked(struct hamn_net_ctx *ctx, struct endpoint *ep, bool save,
+static int delete_veth(struct hamn_net_ctx *ctx, struct endpoint *ep, bool async,
+		       struct hamn_error **err)
+{
+	struct hamn_error *e = NULL;
+
+	if (!ep->veth[0])
+		return 0;
+	if (async && janitor_delete_link(ctx->janitor, ep->veth, &e) == 0)
+		return 0;
+	if (e) {
+		log_warn("%s", e->msg);
+		hamn_error_free(&e);
+	}
+	return link_delete(ctx->nl, ep->veth, err);
+}
+
+int ep_remove_locked(struct hamn_net_ctx *ctx, struct endpoint *ep, bool save, bool async,
 		     struct hamn_error **err)
 {
 	struct network *n = ep->net;
@@ -98,7 +114,7 @@ int ep_remove_locked(struct hamn_net_ctx *ctx, struct endpoint *ep, bool save,
 	int rc = 0;
 
 	/* the kernel removes the container's end with it */
-	if (ep->veth[0] && link_delete(ctx->nl, ep->veth, err) < 0)
+	if (delete_veth(ctx, ep, async, err) < 0)
 		return -1;
 	ep_dns_detach(ctx, ep);
 	net_detach_ep(n, ep);
@@ -123,7 +139,7 @@ int hamn_net_endpoint_remove(struct hamn_net_ctx *ctx, const char *endpoint_id,
 
 	pthread_mutex_lock(&ctx->lock);
 	ep = ep_by_id(ctx, endpoint_id);
-	rc = ep ? ep_remove_locked(ctx, ep, true, err)
+	rc = ep ? ep_remove_locked(ctx, ep, true, true, err)
 		: hamn_error_setq(err, ENOENT, "endpoint %s not found", endpoint_id);
 	pthread_mutex_unlock(&ctx->lock);
 	return rc;
@@ -216,13 +232,19 @@ static int make_veth(struct hamn_net_ctx *ctx, struct network *n, struct endpoin
 		 (uint8_t)hex[1], (uint8_t)hex[2], (uint8_t)hex[3] & 0xf);
 	if (link_veth_create(ctx->nl, ep, master, n->mtu, netns_fd, err) == 0)
 		return 0;
-	if ((*err)->errnum != ENODEV)
+	if ((*err)->errnum == EEXIST) {
+		/* the container's old ethN may still wait for the janitor (a quick reconnect) */
+		hamn_error_free(err);
+		janitor_drain(ctx->janitor);
+	} else if ((*err)->errnum == ENODEV) {
+		/* the bridge was deleted behind our back: make it again, once */
+		hamn_error_free(err);
+		master = bridge_ifindex(ctx, n, true, err);
+		if (master < 0)
+			return -1;
+	} else {
 		return -1;
-	/* the bridge was deleted behind our back: make it again, once */
-	hamn_error_free(err);
-	master = bridge_ifindex(ctx, n, true, err);
-	if (master < 0)
-		return -1;
+	}
 	return link_veth_create(ctx->nl, ep, master, n->mtu, netns_fd, err);
 }
 
@@ -285,7 +307,7 @@ static int setup_endpoint(struct hamn_net_ctx *ctx, struct network *n, struct en
 	}
 	if (o->n_ports > 0) {
 		if (ports_reserve(n, o->ports, o->n_ports, &ep->ports, &ep->n_ports, err) < 0 ||
-		    nft_apply(ctx, err) < 0)
+		    link_set_hairpin(ctx->nl, ep->veth, err) < 0 || nft_apply(ctx, err) < 0)
 			return -1;
 	}
 	return state_save(ctx, n, err);
@@ -316,7 +338,7 @@ static int add_locked(struct hamn_net_ctx *ctx, const struct hamn_net_endpoint_o
 	n->eps = xreallocarray(n->eps, n->n_eps + 1, sizeof(*n->eps));
 	n->eps[n->n_eps++] = ep;
 	if (setup_endpoint(ctx, n, ep, o, err) < 0) {
-		if (ep_remove_locked(ctx, ep, false, &e) < 0)
+		if (ep_remove_locked(ctx, ep, false, false, &e) < 0)
 			log_warn("undo endpoint on '%s': %s", n->name, e->msg);
 		hamn_error_free(&e);
 		return -1;

@@ -19,6 +19,7 @@
 
 struct nl_sock;
 struct nft_ctx;
+struct janitor;
 
 #define DRIVER_BRIDGE "bridge"
 #define DRIVER_HOST "host"
@@ -91,6 +92,7 @@ struct hamn_net_ctx {
 	struct nl_sock *nl;
 	struct nft_ctx *nft;
 	struct hamn_dns_server *dns;
+	struct janitor *janitor;
 };
 
 static inline bool is_bridge(const struct network *n)
@@ -133,6 +135,8 @@ int link_delete(struct nl_sock *sk, const char *name, struct hamn_error **err);
 int link_veth_create(struct nl_sock *sk, const struct endpoint *ep, int master, int mtu,
 		     int netns_fd, struct hamn_error **err);
 int link_set_up(struct nl_sock *sk, const char *name, struct hamn_error **err);
+/* Let the bridge send frames back out of the port they came in by (hairpin NAT). */
+int link_set_hairpin(struct nl_sock *sk, const char *name, struct hamn_error **err);
 int link_addr_add(struct nl_sock *sk, int ifindex, uint32_t ip, int prefix, const char *name,
 		  struct hamn_error **err);
 int link_default_route(struct nl_sock *sk, int ifindex, uint32_t gateway, const char *name,
@@ -185,11 +189,19 @@ int ports_reserve(struct network *n, const struct hamn_net_port *ports, size_t n
 void ports_release(struct port_map *v, size_t n);
 int ports_rebind(struct port_map *v, size_t n, struct hamn_error **err);
 
+/* janitor.c: links deleted by a background thread (see there why) */
+struct janitor *janitor_new(void);
+int janitor_delete_link(struct janitor *j, const char *name, struct hamn_error **err);
+/* Wait until every queued link is deleted. */
+void janitor_drain(struct janitor *j);
+void janitor_free(struct janitor *j);
+
 /* endpoint.c */
 int ep_dns_attach(struct hamn_net_ctx *ctx, struct endpoint *ep, int netns_fd,
 		  struct hamn_error **err);
 void ep_dns_detach(struct hamn_net_ctx *ctx, struct endpoint *ep);
-int ep_remove_locked(struct hamn_net_ctx *ctx, struct endpoint *ep, bool save,
+/* Undo everything of ep and free it; async: the veth goes through the janitor. */
+int ep_remove_locked(struct hamn_net_ctx *ctx, struct endpoint *ep, bool save, bool async,
 		     struct hamn_error **err);
 char **ep_dns_names(const struct endpoint *ep);
 

@@ -309,6 +309,32 @@ fail:
 	return -1;
 }
 
+int link_set_hairpin(struct nl_sock *sk, const char *name, struct hamn_error **err)
+{
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
+	struct nl_msg *msg = nlmsg_alloc_simple(RTM_NEWLINK, 0);
+	struct nlattr *info, *data;
+	int rc;
+
+	if (!msg)
+		return hamn_error_setq(err, ENOMEM, "netlink: no memory");
+	/* a bridge port option: IFLA_LINKINFO { SLAVE_KIND "bridge", SLAVE_DATA { MODE 1 } } */
+	if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
+	    nla_put_string(msg, IFLA_IFNAME, name) < 0 || !(info = nla_nest_start(msg, IFLA_LINKINFO)) ||
+	    nla_put_string(msg, IFLA_INFO_SLAVE_KIND, "bridge") < 0 ||
+	    !(data = nla_nest_start(msg, IFLA_INFO_SLAVE_DATA)) ||
+	    nla_put_u8(msg, IFLA_BRPORT_MODE, 1) < 0) {
+		nlmsg_free(msg);
+		return hamn_error_setq(err, EMSGSIZE, "netlink: message too long");
+	}
+	nla_nest_end(msg, data);
+	nla_nest_end(msg, info);
+	rc = nl_send_sync(sk, msg);
+	if (rc < 0)
+		return nl_fail(err, rc, "set hairpin mode on", name);
+	return 0;
+}
+
 int link_delete(struct nl_sock *sk, const char *name, struct hamn_error **err)
 {
 	struct rtnl_link *link = rtnl_link_alloc();

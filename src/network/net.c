@@ -669,6 +669,7 @@ struct hamn_net_ctx *hamn_net_ctx_new(const struct hamn_net_config *cfg, struct 
 	pthread_mutex_init(&ctx->lock, NULL);
 	ctx->state_dirfd = -1;
 	ctx->dns = hamn_dns_server_new();
+	ctx->janitor = janitor_new();
 	if (copy_config(ctx, cfg, err) < 0 || hamn_mkdir_p(AT_FDCWD, ctx->state_dir, 0700, err) < 0)
 		goto fail;
 	ctx->state_dirfd = open(ctx->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -690,6 +691,7 @@ void hamn_net_ctx_free(struct hamn_net_ctx *ctx)
 {
 	if (!ctx)
 		return;
+	janitor_free(ctx->janitor);	/* finishes its queue */
 	hamn_dns_server_free(ctx->dns);
 	for (size_t i = 0; i < ctx->n_nets; i++)
 		net_free(ctx->nets[i]);

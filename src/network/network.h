@@ -218,11 +218,14 @@ int hamn_net_publish(struct hamn_net_ctx *ctx, const char *endpoint_id,
 		     const struct hamn_net_port *ports, size_t n_ports, struct hamn_error **err);
 
 /*
- * Detach an endpoint: delete the host end of its veth (the kernel removes
- * the container end), its port rules and reservations, its DNS names (and
+ * Detach an endpoint: its port rules and reservations, its DNS names (and
  * the DNS sockets when it was the container's last user-network endpoint),
- * and release its address. A veth already gone (container exited) is fine.
- * Errors: ENOENT.
+ * its address, and the host end of its veth (the kernel removes the
+ * container end with it). The veth is deleted by a background thread: the
+ * kernel takes 15-20 ms per veth and nobody should wait for that; a
+ * reconnect that finds the old ethN still there waits for it, and
+ * hamn_net_ctx_free, _reconcile and _purge finish every pending deletion.
+ * A veth already gone (the container's netns died) is fine. Errors: ENOENT.
  */
 int hamn_net_endpoint_remove(struct hamn_net_ctx *ctx, const char *endpoint_id,
 			     struct hamn_error **err);

@@ -148,6 +148,12 @@ static int publish_locked(struct hamn_net_ctx *ctx, struct endpoint *ep,
 
 	if (ports_reserve(ep->net, ports, n_ports, &v, &n, err) < 0)
 		return -1;
+	/* a container reaching its own published port: the frame goes back out its port */
+	if (ep->veth[0] && link_set_hairpin(ctx->nl, ep->veth, err) < 0) {
+		ports_release(v, n);
+		free(v);
+		return -1;
+	}
 	ep->ports = xreallocarray(NULL, n_old + n + 1, sizeof(*ep->ports));
 	if (n_old)
 		memcpy(ep->ports, old, n_old * sizeof(*old));

@@ -36,7 +36,7 @@ static void drop_network(struct hamn_net_ctx *ctx, size_t idx, struct hamn_error
 	struct hamn_error *e = NULL;
 
 	while (n->n_eps > 0) {
-		if (ep_remove_locked(ctx, n->eps[n->n_eps - 1], false, &e) < 0) {
+		if (ep_remove_locked(ctx, n->eps[n->n_eps - 1], false, false, &e) < 0) {
 			note(err, &e, rc);
 			break;
 		}
@@ -77,7 +77,7 @@ static void drop_endpoints(struct hamn_net_ctx *ctx, const struct hamn_net_live_
 
 			if (l && l->netns_fd >= 0)
 				continue;
-			if (ep_remove_locked(ctx, n->eps[e], true, &er) < 0)
+			if (ep_remove_locked(ctx, n->eps[e], true, false, &er) < 0)
 				note(err, &er, rc);
 		}
 	}
@@ -175,6 +175,7 @@ int hamn_net_reconcile(struct hamn_net_ctx *ctx, char *const *keep_networks,
 	int rc = 0;
 
 	pthread_mutex_lock(&ctx->lock);
+	janitor_drain(ctx->janitor);
 	drop_networks(ctx, keep_networks, err, &rc);
 	drop_endpoints(ctx, live, n_live, err, &rc);
 	sweep_links(ctx, false, err, &rc);
@@ -189,6 +190,7 @@ int hamn_net_purge(struct hamn_net_ctx *ctx, struct hamn_error **err)
 	int rc = 0;
 
 	pthread_mutex_lock(&ctx->lock);
+	janitor_drain(ctx->janitor);
 	sweep_links(ctx, true, err, &rc);
 	if (nft_remove_table(ctx, &e) < 0)
 		note(err, &e, &rc);

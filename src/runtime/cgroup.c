@@ -189,7 +189,8 @@ int hamn_cg_read_key(const char *text, const char *key, uint64_t *out)
 		bool at_start = p == text || p[-1] == '\n' || p[-1] == ' ';
 		char next = p[klen];
 
-		if (at_start && (next == ' ' || next == '=') && parse_u64_text(p + klen + 1, out) == 0)
+		if (at_start && (next == ' ' || next == '=') &&
+		    parse_u64_text(p + klen + 1, out) == 0)
 			return 0;
 		p += klen;
 	}
@@ -295,7 +296,8 @@ int hamn_cg_placement(const char *own, const char *id, const char *cgroups_path,
 	if (hamn_cg_validate_id(id, err) < 0)
 		return -1;
 	if (!own || own[0] != '/')
-		return hamn_error_set(err, EINVAL, "own cgroup '%s' is not absolute", own ? own : "");
+		return hamn_error_set(err, EINVAL, "own cgroup '%s' is not absolute",
+				      own ? own : "");
 	*is_default = !cgroups_path || !*cgroups_path;
 	if (*is_default) {
 		rel = xasprintf("hamn/%s", id);
@@ -763,8 +765,8 @@ int hamn_cgroup_kill_all(struct hamn_cgroup *cg, int sig, struct hamn_error **er
 		 */
 		frozen = cg->ops->freeze(cg, true, &e) == 0;
 		if (!frozen) {
-			log_kv(HAMN_LOG_DEBUG, "cannot freeze before kill", "container=%s err=\"%s\"",
-			       cg->id, e->msg);
+			log_kv(HAMN_LOG_DEBUG, "cannot freeze before kill",
+			       "container=%s err=\"%s\"", cg->id, e->msg);
 			hamn_error_free(&e);
 		}
 	}

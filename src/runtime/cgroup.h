@@ -109,8 +109,9 @@ int hamn_cgroup_destroy(struct hamn_cgroup *cg, struct hamn_error **err);
  * Persist/restore what hamn_cgroup_new decided (paths), for state.json, so a
  * later process (delete, kill, ps) finds the same directories. Call to_json
  * after hamn_cgroup_create: it also records which directories hamn made
- * (only those are removed by destroy). to_json returns a new reference. from_json refuses (EINVAL) directories outside
- * the cgroup mount or with ".." components.
+ * (only those are removed by destroy). to_json returns a new reference.
+ * from_json refuses (EINVAL) directories outside the cgroup mount or with
+ * ".." components.
  */
 json_t *hamn_cgroup_to_json(const struct hamn_cgroup *cg);
 struct hamn_cgroup *hamn_cgroup_from_json(json_t *obj, struct hamn_error **err);
@@ -119,7 +120,9 @@ struct hamn_cgroup_stats {
 	/* Missing files (controller absent) leave 0. */
 	uint64_t cpu_usage_ns, cpu_user_ns, cpu_system_ns;
 	uint64_t cpu_throttled_periods, cpu_periods, cpu_throttled_ns;
-	uint64_t mem_usage, mem_limit, mem_max_usage, mem_cache, mem_rss;	/* limit 0 = unlimited */
+	uint64_t mem_usage;
+	uint64_t mem_limit;	/* 0 = unlimited */
+	uint64_t mem_max_usage, mem_cache, mem_rss;
 	uint64_t mem_failcnt;
 	uint64_t oom_kills;		/* memory.oom_control oom_kill / memory.events oom_kill */
 	uint64_t pids_current, pids_limit;	/* limit 0 = unlimited */

@@ -360,7 +360,8 @@ static int v1_blkio(const char *dir, const struct hamn_oci_resources *r, struct 
 		return 0;
 	}
 	snprintf(v, sizeof(v), "%u", r->blkio_weight);
-	if (r->has_blkio_weight && write_weight(dir, "blkio.weight", "blkio.bfq.weight", v, err) < 0)
+	if (r->has_blkio_weight &&
+	    write_weight(dir, "blkio.weight", "blkio.bfq.weight", v, err) < 0)
 		return -1;
 	snprintf(v, sizeof(v), "%u", r->blkio_leaf_weight);
 	if (r->has_blkio_leaf_weight && write_weight(dir, "blkio.leaf_weight", NULL, v, err) < 0)
@@ -553,14 +554,14 @@ static int v1_cpu_stats(struct hamn_cgroup *cg, struct hamn_cgroup_stats *out,
 			struct hamn_error **err)
 {
 	const char *acct = hamn_cg_dir_for(cg, "cpuacct"), *cpu = hamn_cg_dir_for(cg, "cpu");
-	uint64_t user = 0, sys = 0;
+	uint64_t user = 0, sys = 0, *thr = &out->cpu_throttled_periods;
 	long hz = sysconf(_SC_CLK_TCK);
 
 	if (hamn_cg_stat_u64(acct, "cpuacct.usage", &out->cpu_usage_ns, err) < 0 ||
 	    hamn_cg_stat_key(acct, "cpuacct.stat", "user", &user, err) < 0 ||
 	    hamn_cg_stat_key(acct, "cpuacct.stat", "system", &sys, err) < 0 ||
 	    hamn_cg_stat_key(cpu, "cpu.stat", "nr_periods", &out->cpu_periods, err) < 0 ||
-	    hamn_cg_stat_key(cpu, "cpu.stat", "nr_throttled", &out->cpu_throttled_periods, err) < 0 ||
+	    hamn_cg_stat_key(cpu, "cpu.stat", "nr_throttled", thr, err) < 0 ||
 	    hamn_cg_stat_key(cpu, "cpu.stat", "throttled_time", &out->cpu_throttled_ns, err) < 0)
 		return -1;
 	if (hz <= 0)

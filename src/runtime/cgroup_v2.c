@@ -177,7 +177,8 @@ static int v2_memory(const char *dir, const struct hamn_oci_resources *r, struct
 	if (hamn_cg_v2_swap_max(r, &swap, err) < 0)
 		return -1;
 	fmt_limit(v, sizeof(v), r->memory_limit);
-	if (r->has_memory_limit && r->memory_limit != 0 && hamn_cg_write(dir, "memory.max", v, err) < 0)
+	if (r->has_memory_limit && r->memory_limit != 0 &&
+	    hamn_cg_write(dir, "memory.max", v, err) < 0)
 		return -1;
 	fmt_limit(v, sizeof(v), swap);
 	if (swap != -2 && hamn_cg_write_opt(dir, "memory.swap.max", v, err) < 0)
@@ -187,8 +188,7 @@ static int v2_memory(const char *dir, const struct hamn_oci_resources *r, struct
 	    hamn_cg_write(dir, "memory.low", v, err) < 0)
 		return -1;
 	if (r->has_memory_swappiness || r->disable_oom_killer || r->has_kernel_memory)
-		log_debug("swappiness, oom_kill_disable and kernel memory do not exist on cgroup v2: "
-			  "skipped");
+		log_debug("no swappiness, oom_kill_disable or kernel memory on cgroup v2: skipped");
 	return 0;
 }
 
@@ -406,7 +406,7 @@ static int v2_kill_fast(struct hamn_cgroup *cg, int sig, struct hamn_error **err
 
 	if (sig != SIGKILL)
 		return 0;
-	/* cgroup.kill (5.14+) kills the whole subtree at once, frozen or not, fork races included. */
+	/* cgroup.kill (5.14+) kills the whole subtree at once: frozen or not, forking or not. */
 	r = hamn_cg_write_opt(cg->h[0].dir, "cgroup.kill", "1", err);
 	return r < 0 ? -1 : r == 0;
 }
@@ -470,7 +470,10 @@ static int v2_stats(struct hamn_cgroup *cg, struct hamn_cgroup_stats *out,
 
 static struct bpf_insn ins(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm)
 {
-	struct bpf_insn i = { .code = code, .dst_reg = dst, .src_reg = src, .off = off, .imm = imm };
+	struct bpf_insn i = { .code = code, .dst_reg = dst, .src_reg = src };
+
+	i.off = off;
+	i.imm = imm;
 
 	return i;
 }

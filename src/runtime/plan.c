@@ -439,7 +439,9 @@ struct rt_plan *rt_plan_new(const struct hamn_oci_spec *spec, const char *rootfs
 	p->parent_hooks = spec->n_hooks[HAMN_OCI_HOOK_PRESTART] ||
 			  spec->n_hooks[HAMN_OCI_HOOK_CREATE_RUNTIME];
 	plan_hook_state(p, spec, o->id, o->bundle);
-	if (spec->linux.seccomp) {
+	if (o->seccomp_prog) {
+		p->proc.seccomp = o->seccomp_prog;
+	} else if (spec->linux.seccomp) {
 		if (hamn_seccomp_compile(spec->linux.seccomp, &p->prog, err) < 0)
 			goto fail;
 		p->proc.seccomp = p->prog;

@@ -32,6 +32,8 @@
 
 #include "oci/oci.h"
 
+struct hamn_seccomp_prog;
+
 /* The process's standard streams. */
 struct hamn_runtime_stdio {
 	int fds[3];		/* fds that become 0, 1, 2; -1 keeps the caller's */
@@ -63,6 +65,13 @@ struct hamn_runtime_spawn_opts {
 	 */
 	const char *exec_fifo;
 	unsigned int flags;	/* enum hamn_runtime_flags */
+	/*
+	 * A program compiled from spec's linux.seccomp (hamn_seccomp_compile,
+	 * runtime/seccomp_bpf.h), loaded instead of compiling it again: the
+	 * engine compiles each profile once and shares it between its monitors.
+	 * NULL: compile spec's. Borrowed; it must outlive the handle.
+	 */
+	const struct hamn_seccomp_prog *seccomp_prog;
 };
 
 struct hamn_container_handle;

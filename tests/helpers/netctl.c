@@ -14,10 +14,14 @@
  *   rm NET | inspect NET | ls | purge | quit
  *   connect NET CONTAINER NETNS_PATH [name=] [alias=]... [ip=] [mac=] [ifname=]
  *           [port=SPEC]... [dns=SERVER]...            prints the endpoint id
- *   publish EP SPEC...  |  disconnect EP  |  endpoint EP (settings and ports JSON)
+ *   publish EP SPEC...  |  disconnect EP
+ *   endpoint EP                              settings, ports, ifname, host_ifname (JSON)
  *   reconcile [keep=NETID]... [live=EP=NETNS_PATH]...
+ *   bench NET N                              N connect+disconnect cycles, mean times
  * The reply is "ok" or "err ERRNO message", then the output.
  */
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -174,6 +178,7 @@ static int put_json(struct hamn_buf *out, json_t *j)
 static int cmd_endpoint(struct server *s, char **argv, struct hamn_buf *out,
 			struct hamn_error **err)
 {
+	struct hamn_net_endpoint_info info;
 	json_t *settings, *ports;
 
 	if (!argv[1])
@@ -186,7 +191,72 @@ static int cmd_endpoint(struct server *s, char **argv, struct hamn_buf *out,
 		json_decref(settings);
 		return -1;
 	}
-	return put_json(out, json_pack("{s:o, s:o}", "settings", settings, "ports", ports));
+	if (hamn_net_endpoint_get(s->ctx, argv[1], &info, err) < 0) {
+		json_decref(settings);
+		json_decref(ports);
+		return -1;
+	}
+	return put_json(out, json_pack("{s:o, s:o, s:s, s:s}", "settings", settings, "ports", ports,
+				       "host_ifname", info.host_ifname, "ifname", info.ifname));
+}
+
+/* A new network namespace, as an fd (made on a thread: the caller's netns stays). */
+static void *new_netns_thread(void *arg)
+{
+	int *fd = arg;
+
+	*fd = -1;
+	if (unshare(CLONE_NEWNET) == 0)
+		*fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	return NULL;
+}
+
+static int new_netns(int *fd, struct hamn_error **err)
+{
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, new_netns_thread, fd) != 0)
+		return hamn_error_setq(err, EAGAIN, "cannot start a thread");
+	pthread_join(t, NULL);
+	if (*fd < 0)
+		return hamn_error_set(err, errno, "new network namespace");
+	return 0;
+}
+
+/*
+ * bench NET N: N containers, each in a fresh netns as `run --rm` would have:
+ * connect, disconnect, drop the netns. Prints the mean cost of each half.
+ */
+static int cmd_bench(struct server *s, char **argv, struct hamn_buf *out,
+		     struct hamn_error **err)
+{
+	struct hamn_net_endpoint_opts o = HAMN_NET_ENDPOINT_OPTS_INIT;
+	int64_t add_ns = 0, rm_ns = 0, n;
+
+	if (!argv[1] || !argv[2] || hamn_parse_int64(argv[2], &n, NULL) < 0 || n < 1)
+		return hamn_error_setq(err, EINVAL, "usage: bench NET N");
+	o.network = argv[1];
+	o.container_id = "bench";
+	for (int64_t i = 0; i < n; i++) {
+		_cleanup_free_ char *id = NULL;
+		_cleanup_close_ int fd = -1;
+		int64_t t0, t1;
+
+		if (new_netns(&fd, err) < 0)
+			return -1;
+		o.netns_fd = fd;
+		t0 = hamn_monotonic_ns();
+		if (hamn_net_endpoint_add(s->ctx, &o, &id, err) < 0)
+			return -1;
+		t1 = hamn_monotonic_ns();
+		if (hamn_net_endpoint_remove(s->ctx, id, err) < 0)
+			return -1;
+		add_ns += t1 - t0;
+		rm_ns += hamn_monotonic_ns() - t1;
+	}
+	hamn_buf_printf(out, "connect_us=%lld disconnect_us=%lld\n", (long long)(add_ns / n / 1000),
+			(long long)(rm_ns / n / 1000));
+	return 0;
 }
 
 static int cmd_reconcile(struct server *s, char **argv, struct hamn_error **err)
@@ -244,6 +314,8 @@ static int run_command(struct server *s, char **argv, struct hamn_buf *out,
 		return cmd_endpoint(s, argv, out, err);
 	if (streq(c, "reconcile"))
 		return cmd_reconcile(s, argv, err);
+	if (streq(c, "bench"))
+		return cmd_bench(s, argv, out, err);
 	if (streq(c, "purge"))
 		return hamn_net_purge(s->ctx, err);
 	if (streq(c, "quit")) {

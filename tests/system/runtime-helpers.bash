@@ -41,8 +41,9 @@ cfg() {
 
 # args ARG...: set process.args.
 args() {
-	jq '.process.args = $ARGS.positional' "$BUNDLE/config.json" --args "$@" \
-		>"$BUNDLE/config.json.new" && mv "$BUNDLE/config.json.new" "$BUNDLE/config.json"
+	local arr
+	arr=$(printf '%s\0' "$@" | jq -Rs 'split("\u0000") | .[:-1]')
+	cfg '.process.args = $a' --argjson a "$arr"
 }
 
 # new_id: a container id unique to this test, remembered for teardown.

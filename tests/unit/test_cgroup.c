@@ -386,17 +386,19 @@ static void check_program(const struct hamn_oci_device_rule *rules, size_t n)
 	size_t np = 0;
 
 	assert_int_equal(hamn_cg_bpf_devices(rules, n, &p, &np, &err), 0);
-	for (int t = 0; t < 2; t++)
+	for (int t = 0; t < 2; t++) {
+		char type = t ? 'c' : 'b';
+		uint32_t code = t ? BPF_DEVCG_DEV_CHAR : BPF_DEVCG_DEV_BLOCK;
+
 		for (uint32_t acc = 1; acc <= 7; acc++)
 			for (size_t a = 0; a < 5; a++)
 				for (size_t b = 0; b < 6; b++) {
-					char type = t ? 'c' : 'b';
-					uint32_t code = t ? BPF_DEVCG_DEV_CHAR : BPF_DEVCG_DEV_BLOCK;
+					uint32_t ma = majors[a], mi = minors[b];
 
-					assert_int_equal(run_prog(p, np, code, acc, majors[a], minors[b]),
-							 reference(rules, n, type, acc, majors[a],
-								   minors[b]));
+					assert_int_equal(run_prog(p, np, code, acc, ma, mi),
+							 reference(rules, n, type, acc, ma, mi));
 				}
+	}
 	free(p);
 }
 
@@ -906,7 +908,7 @@ static uint64_t utime_of(pid_t pid)
 	assert_non_null(fgets(buf, sizeof(buf), f));
 	fclose(f);
 	p = strrchr(buf, ')');
-	/* after ") ": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime */
+	/* after ") ": state ppid pgrp session tty tpgid flags, 4 fault counts, then utime */
 	assert_int_equal(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu", &ut), 1);
 	return ut;
 }
@@ -991,9 +993,11 @@ static void live_v1_lifecycle(void **state)
 	assert_int_equal(hamn_cg_read_u64(hamn_cg_dir_for(live.cg, "memory"),
 					  "memory.limit_in_bytes", &v, &err), 0);
 	assert_int_equal(v, 64 << 20);
-	assert_int_equal(hamn_cg_read_u64(hamn_cg_dir_for(live.cg, "pids"), "pids.max", &v, &err), 0);
+	assert_int_equal(hamn_cg_read_u64(hamn_cg_dir_for(live.cg, "pids"), "pids.max", &v, &err),
+			 0);
 	assert_int_equal(v, 20);
-	assert_int_equal(hamn_cg_read_u64(hamn_cg_dir_for(live.cg, "cpu"), "cpu.shares", &v, &err), 0);
+	assert_int_equal(hamn_cg_read_u64(hamn_cg_dir_for(live.cg, "cpu"), "cpu.shares", &v, &err),
+			 0);
 	assert_int_equal(v, 512);
 
 	assert_int_equal(hamn_cgroup_pids(live.cg, &pids, &n, &err), 0);
@@ -1010,8 +1014,8 @@ static void live_v1_lifecycle(void **state)
 		sleep_ms(10);
 	}
 	if (st.mem_usage < (8 << 20) || st.cpu_usage_ns == 0)
-		fail_msg("stats: mem_usage %llu cpu_usage_ns %llu", (unsigned long long)st.mem_usage,
-			 (unsigned long long)st.cpu_usage_ns);
+		fail_msg("stats: mem_usage %llu cpu_usage_ns %llu",
+			 (unsigned long long)st.mem_usage, (unsigned long long)st.cpu_usage_ns);
 	assert_int_equal(st.mem_limit, 64 << 20);
 	assert_int_equal(st.pids_current, 1);
 	assert_int_equal(st.pids_limit, 20);

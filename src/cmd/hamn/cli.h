@@ -77,6 +77,10 @@ int cmd_history(struct cli *cli, int argc, char **argv);
 int cmd_image_prune(struct cli *cli, int argc, char **argv);
 int cmd_container_prune(struct cli *cli, int argc, char **argv);
 int cmd_system_df(struct cli *cli, int argc, char **argv);
+int cmd_pull(struct cli *cli, int argc, char **argv);
+int cmd_push(struct cli *cli, int argc, char **argv);
+int cmd_login(struct cli *cli, int argc, char **argv);
+int cmd_logout(struct cli *cli, int argc, char **argv);
 
 const struct cli_command *cli_find_command(const char *name);
 

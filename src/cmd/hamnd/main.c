@@ -9,6 +9,7 @@
  */
 #include "api/api.h"
 #include "api/containers.h"
+#include "api/images.h"
 #include "cmd/hamnd/options.h"
 #include "engine/engine.h"
 
@@ -256,8 +257,13 @@ static int register_routes(struct daemon *d, struct hamn_error **err)
 		.info_ctx = d->engine,
 	};
 
-	if (hamn_api_system_register(d->server, &sys, err) < 0)
+	/* registry settings from the options: see notes/requests.md (distribution) */
+	struct hamn_api_dist_config dist = { .engine = d->engine, .registry = NULL };
+
+	if (hamn_api_system_register(d->server, &sys, err) < 0 ||
+	    hamn_api_dist_register(d->server, &dist, err) < 0)
 		return -1;
+	hamn_api_register_images(d->server, d->engine);
 	return hamn_api_register_containers(d->server, d->engine, err);
 }
 
