@@ -51,7 +51,8 @@ static int h_list(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
 	_cleanup_filters_ struct hamn_api_filters *f = NULL;
 	_cleanup_free_ struct hamn_engine_filter *ef = NULL;
 	struct hamn_engine_list_opts o = { 0 };
-	json_t *arr;
+	_cleanup_free_ char *text = NULL;
+	size_t len;
 
 	o.all = hamn_api_req_query_bool(req, "all", false);
 	o.size = hamn_api_req_query_bool(req, "size", false);
@@ -60,10 +61,11 @@ static int h_list(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
 		return -1;
 	o.filters = ef;
 	o.n_filters = f->n;
-	arr = hamn_engine_container_list(engine(ctx), &o, err);
-	if (!arr)
+	text = hamn_engine_container_list_text(engine(ctx), &o, &len, err);
+	if (!text)
 		return -1;
-	return hamn_api_reply_json(req, 200, arr);
+	/* the engine's cached text goes out as it is: no JSON objects per request */
+	return hamn_api_reply_data(req, 200, "application/json", text, len);
 }
 
 static int h_inspect(struct hamn_api_req *req, void *ctx, struct hamn_error **err)

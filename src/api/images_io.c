@@ -29,7 +29,8 @@
 
 /*
  * How long an upload's reply waits for the store before it answers with a
- * stream; HAMN_TEST_UPLOAD_SYNC_MS overrides it so tests reach the stream path.
+ * stream. HAMN_TEST_UPLOAD_SYNC_MS overrides it; 0 always streams, so tests
+ * reach the in-band error path.
  */
 #define UPLOAD_SYNC_MS 10000
 /* Bytes forwarded per chunk of a save stream. */
@@ -254,11 +255,12 @@ static int upload_stream(struct hamn_api_stream *s, void *ctx, struct hamn_error
 static int upload_done(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
 {
 	struct upload *up = ctx;
+	int sync_ms = upload_sync_ms();
 
 	if (shutdown(up->fd, SHUT_WR) < 0)
 		return hamn_error_set(err, errno, "end upload");
 	up->eof_sent = true;
-	if (upload_wait(up, upload_sync_ms(), -1)) {
+	if (sync_ms > 0 && upload_wait(up, sync_ms, -1)) {
 		if (up->rc < 0)
 			return upload_failure(up, err);
 		return upload_reply_now(req, up);

@@ -50,8 +50,9 @@ static char **mount_sources(struct push *p, const struct dist_blob *b)
 }
 
 /* Try the mounts; *done when one worked, *location an upload the registry opened instead. */
-static int try_mounts(struct push *p, CURL *h, const struct dist_blob *b, bool *done,
-		      char **location, struct hamn_error **err)
+static int try_mounts(struct push *p, CURL *h, const struct dist_blob *b,
+		      struct dist_progress *progress, bool *done, char **location,
+		      struct hamn_error **err)
 {
 	_cleanup_strv_ char **from = mount_sources(p, b);
 
@@ -70,7 +71,7 @@ static int try_mounts(struct push *p, CURL *h, const struct dist_blob *b, bool *
 			continue;
 		}
 		if (*done) {
-			dist_progress_status(&p->progress, b->short_id, true, "Mounted from %s", *f);
+			dist_progress_status(progress, b->short_id, true, "Mounted from %s", *f);
 		} else if (loc) {
 			free(*location);
 			*location = loc;
@@ -93,7 +94,7 @@ static int push_blob(struct push *p, CURL *h, const struct dist_blob *b,
 		dist_progress_status(progress, b->short_id, true, "Layer already exists");
 		goto done;
 	}
-	if (try_mounts(p, h, b, &mounted, &location, err) < 0)
+	if (try_mounts(p, h, b, progress, &mounted, &location, err) < 0)
 		return -1;
 	if (mounted)
 		goto done;

@@ -191,10 +191,13 @@ static int reconnect(struct hamn_engine *e, struct container *c, struct mon_msg 
 }
 
 /* A container recorded running whose monitor is gone without a word: kill what is left. */
-static void kill_orphan(struct container *c)
+void ctr_kill_orphan(struct hamn_engine *e, struct container *c)
 {
 	_cleanup_error_ struct hamn_error *err = NULL;
-	struct hamn_cgroup *cg = hamn_cgroup_new(c->id, NULL, &err);
+	_cleanup_free_ char *path = e->cgroup_parent && e->cgroup_parent[0]
+					    ? xasprintf("%s/%s", e->cgroup_parent, c->id)
+					    : NULL;
+	struct hamn_cgroup *cg = hamn_cgroup_new(c->id, path, &err);
 
 	if (!cg)
 		return;
@@ -267,7 +270,7 @@ static void reconcile_one(struct hamn_engine *e, struct container *c)
 	if (was == ST_RUNNING) {
 		struct mon_msg lost = { .type = MON_EXITED, .code = 255 };
 
-		kill_orphan(c);
+		ctr_kill_orphan(e, c);
 		free(c->st.error);
 		c->st.error = xstrdup("the container's monitor exited unexpectedly; exit status unknown");
 		ctr_exited_locked(e, c, &lost);
@@ -368,7 +371,7 @@ struct hamn_engine *hamn_engine_new(const struct hamn_engine_config *cfg,
 	copy_config(e, cfg);
 	init_sync(e);
 	/* first, while this process is small and single-threaded */
-	if (zygote_start(&e->zygote, err) < 0)
+	if (zygote_start(&e->zygote, e->root, e->exec_root, err) < 0)
 		goto fail;
 	e->epfd = epoll_create1(EPOLL_CLOEXEC);
 	e->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -485,21 +488,21 @@ static bool implies_all(const struct hamn_engine_list_opts *o)
 	return o->all || o->limit > 0;
 }
 
-json_t *hamn_engine_container_list(struct hamn_engine *e, const struct hamn_engine_list_opts *o,
-				   struct hamn_error **err)
+char *hamn_engine_container_list_text(struct hamn_engine *e,
+				      const struct hamn_engine_list_opts *o, size_t *len,
+				      struct hamn_error **err)
 {
 	struct hamn_buf b = HAMN_BUF_INIT;
 	int64_t now = hamn_now_ns(), n = 0;
 	bool all = implies_all(o);
-	json_t *arr;
 
 	if (ctr_filters_check(o->filters, o->n_filters, err) < 0)
 		return NULL;
+	hamn_buf_reserve(&b, 4096);
 	hamn_buf_putc(&b, '[');
 	pthread_mutex_lock(&e->lock);
 	for (size_t i = e->n_ctrs; i-- > 0;) {
 		struct container *c = e->ctrs[i];
-		_cleanup_free_ char *entry = NULL;
 
 		if (!c->in_table || (!all && c->st.status != ST_RUNNING &&
 				     c->st.status != ST_RESTARTING && c->st.status != ST_PAUSED))
@@ -508,16 +511,24 @@ json_t *hamn_engine_container_list(struct hamn_engine *e, const struct hamn_engi
 			continue;
 		if (o->limit > 0 && n >= o->limit)
 			break;
-		entry = ctr_list_entry(e, c, now);
 		if (n++)
 			hamn_buf_putc(&b, ',');
-		hamn_buf_puts(&b, entry);
+		ctr_list_entry(e, c, now, &b);
 	}
 	pthread_mutex_unlock(&e->lock);
-	hamn_buf_putc(&b, ']');
-	arr = hamn_json_parse(b.data, b.len, err);
-	hamn_buf_release(&b);
-	return arr;
+	hamn_buf_puts(&b, "]\n");
+	*len = b.len;
+	return hamn_buf_steal(&b);
+}
+
+json_t *hamn_engine_container_list(struct hamn_engine *e, const struct hamn_engine_list_opts *o,
+				   struct hamn_error **err)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+
+	text = hamn_engine_container_list_text(e, o, &len, err);
+	return text ? hamn_json_parse(text, len, err) : NULL;
 }
 
 int hamn_engine_info(json_t *info, void *ud, struct hamn_error **err)

@@ -175,6 +175,13 @@ struct hamn_engine_list_opts {
  */
 json_t *hamn_engine_container_list(struct hamn_engine *e, const struct hamn_engine_list_opts *o,
 				   struct hamn_error **err);
+/*
+ * The same as JSON text ending in a newline, ready to send (*len bytes; a
+ * new string): what the list endpoint answers, without building JSON objects.
+ */
+char *hamn_engine_container_list_text(struct hamn_engine *e,
+				      const struct hamn_engine_list_opts *o, size_t *len,
+				      struct hamn_error **err);
 
 /* GET /containers/{id}/top: {"Titles":[...],"Processes":[[...]]}. EBUSY when not running. */
 json_t *hamn_engine_container_top(struct hamn_engine *e, const char *ref, const char *ps_args,
@@ -306,6 +313,16 @@ typedef void (*hamn_engine_event_fn)(void *ctx, const char *action, const char *
 				     json_t *attrs);
 /* Set (or clear with NULL) the one event sink. Not thread-safe: set it before serving. */
 void hamn_engine_set_event_fn(struct hamn_engine *e, hamn_engine_event_fn fn, void *ctx);
+
+/* ---- the monitor program ---- */
+
+/*
+ * The body of the hamn-monitor program: serve the zygote protocol on the
+ * unix socket fd (inherited from hamnd), forking one monitor per started
+ * container, until hamnd's end closes. Never returns. Call it first thing
+ * in main(), in a process with a single thread.
+ */
+int hamn_engine_zygote_main(int fd) __attribute__((noreturn));
 
 /* ---- pure helpers (unit-tested) ---- */
 

@@ -343,8 +343,13 @@ struct zygote {
 	pthread_mutex_t lock;	/* one launch at a time on fd */
 };
 
-/* Fork the zygote. Must run while the process has a single thread. */
-int zygote_start(struct zygote *z, struct hamn_error **err);
+/*
+ * Start the zygote (hamn-monitor beside our binary, else a fork of us).
+ * Must run while the process has a single thread. root and exec_root only
+ * label the process for ps.
+ */
+int zygote_start(struct zygote *z, const char *root, const char *exec_root,
+		 struct hamn_error **err);
 /* Seccomp programs are named by the sha256 hex of their linux.seccomp JSON. */
 #define SECCOMP_KEY_LEN 64
 
@@ -456,6 +461,8 @@ json_t *spec_build_with(const struct spec_env *env, const struct container *c,
 			const char *rootfs, struct hamn_error **err);
 /* The key the zygote caches the compiled program of sc under (cheap for the default). */
 void spec_seccomp_key(struct hamn_engine *e, json_t *sc, char key[SECCOMP_KEY_LEN + 1]);
+/* Every capability this process may give (known to hamn and in our bounding set). */
+uint64_t spec_all_caps(void);
 /* Effective capability mask of a config. */
 uint64_t spec_caps(const struct ctr_config *c);
 /* The base spec: default spec without process and linux.seccomp. */
@@ -489,6 +496,8 @@ void ctr_exited_locked(struct hamn_engine *e, struct container *c, const struct 
 /* Run fn(e, c) in a detached worker thread holding a reference to c. */
 void engine_spawn_worker(struct hamn_engine *e, struct container *c,
 			 void (*fn)(struct hamn_engine *, struct container *));
+/* Kill what is left in the cgroup of a container whose monitor died, and remove the cgroup. */
+void ctr_kill_orphan(struct hamn_engine *e, struct container *c);
 /* Worker: remove an exited AutoRemove container. */
 void engine_auto_remove_worker(struct hamn_engine *e, struct container *c);
 /* Hand a ready slot to the running monitor (lock held). */
@@ -506,8 +515,9 @@ void engine_event(struct hamn_engine *e, struct container *c, const char *action
 
 /* render.c */
 json_t *ctr_inspect_json(struct hamn_engine *e, const struct container *c);
-/* The cached list entry (lock held); status text appended per request. */
-char *ctr_list_entry(struct hamn_engine *e, struct container *c, int64_t now_ns);
+/* Append c's list entry to out (lock held): the cached part, then State and Status. */
+void ctr_list_entry(struct hamn_engine *e, struct container *c, int64_t now_ns,
+		    struct hamn_buf *out);
 /* Docker's Status text: "Up 3 seconds", "Exited (0) 2 minutes ago", "Created". */
 char *ctr_status_text(const struct ctr_state *st, int64_t now_ns);
 /* Does c pass every filter? (lock held) EINVAL for bad values is checked beforehand. */

@@ -200,20 +200,24 @@ static int rotate(struct logw *w, struct hamn_error **err)
 
 static int emit(struct logw *w, struct hamn_error **err)
 {
-	if (!w->out.len)
-		return 0;
-	if (w->max_size > 0 && w->size > 0 && w->size + (int64_t)w->out.len > w->max_size &&
-	    rotate(w, err) < 0) {
-		hamn_buf_reset(&w->out);
-		return -1;
-	}
-	if (hamn_write_all(w->fd, w->out.data, w->out.len, err) < 0) {
-		hamn_buf_reset(&w->out);
-		return -1;
-	}
-	w->size += (int64_t)w->out.len;
+	int r = 0;
+
+	if (w->out.len)
+		r = hamn_write_all(w->fd, w->out.data, w->out.len, err);
+	if (r == 0)
+		w->size += (int64_t)w->out.len;
 	hamn_buf_reset(&w->out);
-	return 0;
+	return r;
+}
+
+/* A record was appended to out: when the file is full, write what we have and rotate. */
+static int after_record(struct logw *w, struct hamn_error **err)
+{
+	if (w->max_size <= 0 || w->size + (int64_t)w->out.len < w->max_size)
+		return 0;
+	if (emit(w, err) < 0)
+		return -1;
+	return rotate(w, err);
 }
 
 int logw_write(struct logw *w, int stream, const char *data, size_t len, int64_t now_ns,
@@ -245,6 +249,8 @@ int logw_write(struct logw *w, int stream, const char *data, size_t len, int64_t
 			logline_encode(&w->out, stream, p->data, p->len, now_ns);
 			hamn_buf_reset(p);
 		}
+		if (after_record(w, err) < 0)
+			return -1;
 		data += take;
 		len -= take;
 	}
@@ -259,6 +265,8 @@ int logw_flush(struct logw *w, int64_t now_ns, struct hamn_error **err)
 		if (w->partial[s].len) {
 			logline_encode(&w->out, s, w->partial[s].data, w->partial[s].len, now_ns);
 			hamn_buf_reset(&w->partial[s]);
+			if (after_record(w, err) < 0)
+				return -1;
 		}
 	}
 	return emit(w, err);

@@ -245,11 +245,10 @@ static json_t *list_entry_json(const struct container *c)
 	return obj;
 }
 
-char *ctr_list_entry(struct hamn_engine *e, struct container *c, int64_t now_ns)
+void ctr_list_entry(struct hamn_engine *e, struct container *c, int64_t now_ns,
+		    struct hamn_buf *out)
 {
 	_cleanup_free_ char *status = NULL;
-	struct hamn_buf b = HAMN_BUF_INIT;
-	json_t *s;
 
 	(void)e;
 	if (!c->list_cache) {
@@ -260,18 +259,14 @@ char *ctr_list_entry(struct hamn_engine *e, struct container *c, int64_t now_ns)
 		text[strlen(text) - 1] = '\0';
 		c->list_cache = text;
 	}
+	/* our own texts ("Up 3 seconds"): nothing in them needs JSON escaping */
 	status = ctr_status_text(&c->st, now_ns);
-	s = json_string(status);
-	hamn_buf_puts(&b, c->list_cache);
-	hamn_buf_printf(&b, ",\"State\":\"%s\",\"Status\":", ctr_status_name(c->st.status));
-	{
-		_cleanup_free_ char *st = json_dumps(s, JSON_ENCODE_ANY);
-
-		hamn_buf_puts(&b, st);
-	}
-	json_decref(s);
-	hamn_buf_putc(&b, '}');
-	return hamn_buf_steal(&b);
+	hamn_buf_puts(out, c->list_cache);
+	hamn_buf_puts(out, ",\"State\":\"");
+	hamn_buf_puts(out, ctr_status_name(c->st.status));
+	hamn_buf_puts(out, "\",\"Status\":\"");
+	hamn_buf_puts(out, status);
+	hamn_buf_puts(out, "\"}");
 }
 
 /* ---- filters ---- */

@@ -14,6 +14,7 @@
  * the mounted rootfs (monitor.c) and fills uid, gid, groups and HOME.
  */
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -30,10 +31,32 @@ json_t *spec_base(void)
 	return spec;
 }
 
+uint64_t spec_all_caps(void)
+{
+	static uint64_t cached;
+	_cleanup_free_ char *text = NULL;
+	_cleanup_error_ struct hamn_error *err = NULL;
+	uint64_t known = (hamn_oci_cap_last() >= 63) ? ~0ULL
+						   : (1ULL << (hamn_oci_cap_last() + 1)) - 1;
+	const char *bnd;
+	size_t len;
+
+	if (cached)
+		return cached;
+	/*
+	 * "All" is what this process may hand out: a daemon that itself runs with
+	 * a reduced bounding set cannot give more (capset would fail).
+	 */
+	if (hamn_read_file(AT_FDCWD, "/proc/self/status", 65536, &text, &len, &err) == 0 &&
+	    (bnd = strstr(text, "\nCapBnd:")))
+		known &= strtoull(bnd + 9, NULL, 16);
+	cached = known;
+	return cached;
+}
+
 uint64_t spec_caps(const struct ctr_config *c)
 {
-	uint64_t all = (hamn_oci_cap_last() >= 63) ? ~0ULL
-						 : (1ULL << (hamn_oci_cap_last() + 1)) - 1;
+	uint64_t all = spec_all_caps();
 	uint64_t caps = HAMN_OCI_DEFAULT_CAPS;
 
 	if (c->privileged)

@@ -209,9 +209,10 @@ static struct attach_slot *monitor_gone_locked(struct hamn_engine *e, struct con
 	c->mon_fd = -1;
 	c->handed = NULL;
 	if (c->st.status == ST_RUNNING) {
-		/* no EXITED: the monitor died; exit.json may still tell (engine.c reads it) */
+		/* no EXITED: the monitor was killed; its container must not run unwatched */
 		struct mon_msg m = { .type = MON_EXITED, .code = 255 };
 
+		ctr_kill_orphan(e, c);
 		free(c->st.error);
 		c->st.error = xstrdup("the container's monitor exited unexpectedly");
 		ctr_exited_locked(e, c, &m);

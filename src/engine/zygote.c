@@ -1,18 +1,23 @@
 /*
  * zygote.c - the process that forks monitors.
  *
- * hamnd forks the zygote first thing, while it is small and has a single
- * thread. Monitors are then forked from the zygote, not from hamnd: they
- * start with the zygote's tiny heap instead of a copy of the daemon's
- * (each monitor stays near conmon's 1-2 MB), and fork happens in a
- * single-threaded process, so the child may use malloc and everything else
- * without the locks another thread held at fork time.
+ * hamnd starts the zygote first thing, while it has a single thread: it
+ * execs build/hamn-monitor (the program next to hamnd's own binary), a
+ * small executable that links only what a monitor needs, so every monitor
+ * forked from it maps a few libraries instead of all of hamnd's (TLS,
+ * SQLite, archives, HTTP...) and starts with a heap of a few pages: its
+ * RSS stays at conmon's 1-2 MB. When that program is missing, hamnd forks
+ * the zygote from itself instead (same protocol, bigger monitors). Either
+ * way the exec happens once per daemon, never on a container's path, and
+ * monitors are forked in a single-threaded process, so they may use malloc
+ * and everything else without locks another thread held at fork time.
  *
- * Protocol (SOCK_SEQPACKET): hamnd sends one blob (the launch JSON) with the
- * monitor's fds; the zygote answers with one message whose pid is the new
- * monitor's (or code = errno). The zygote ignores SIGCHLD so its children
- * never linger as zombies, and exits when hamnd's end closes. It does not
- * kill its children: monitors outlive hamnd.
+ * Protocol (SOCK_SEQPACKET): hamnd sends a blob: 'S' + key + '\n' + a
+ * linux.seccomp JSON to compile and keep, or 'L' + key + '\n' + a launch
+ * JSON with the monitor's fds. The zygote answers each with one message
+ * (pid = the new monitor, or code = errno). The zygote ignores SIGCHLD so
+ * its children never linger as zombies, and exits when hamnd's end
+ * closes. It does not kill its children: monitors outlive hamnd.
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -141,11 +146,10 @@ static void zygote_serve(int sock)
 	}
 }
 
-static void zygote_child(int sock) __attribute__((noreturn));
-
-static void zygote_child(int sock)
+int hamn_engine_zygote_main(int sock)
 {
 	struct sigaction sa = { .sa_handler = SIG_IGN };
+	sigset_t none;
 
 	/* Ctrl-C on hamnd's terminal must not reach us: hamnd decides */
 	setsid();
@@ -153,13 +157,62 @@ static void zygote_child(int sock)
 	sigaction(SIGPIPE, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	prctl(PR_SET_NAME, "hamnd-zygote", 0, 0, 0);
 	zygote_close_others(sock);
 	zygote_serve(sock);
 }
 
-int zygote_start(struct zygote *z, struct hamn_error **err)
+/* Where hamn-monitor is: beside the running hamnd (the build tree, or the install's bin). */
+static char *monitor_program(void)
 {
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash, *path;
+
+	if (n <= 0)
+		return NULL;
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	if (!slash)
+		return NULL;
+	*slash = '\0';
+	path = xasprintf("%s/hamn-monitor", self);
+	if (access(path, X_OK) < 0) {
+		free(path);
+		return NULL;
+	}
+	return path;
+}
+
+/* The child of zygote_start: exec the small program, or serve right here. */
+static void zygote_child(int sock, const char *prog, const char *root, const char *exec_root)
+	__attribute__((noreturn));
+
+static void zygote_child(int sock, const char *prog, const char *root, const char *exec_root)
+{
+	if (prog) {
+		/* the socket becomes fd 3; root and exec-root only name us in ps */
+		char *argv[] = { "hamn-monitor", "--zygote", "3", "--root", (char *)root,
+				 "--exec-root", (char *)exec_root, NULL };
+
+		if (dup2(sock, 3) == 3) {
+			fcntl(3, F_SETFD, 0);
+			sys_close_range(4, ~0U, 0);
+			execv(prog, argv);
+		}
+		/* exec failed: keep going as a fork of hamnd */
+		sock = 3;
+	}
+	hamn_engine_zygote_main(sock);
+	_exit(1);
+}
+
+int zygote_start(struct zygote *z, const char *root, const char *exec_root,
+		 struct hamn_error **err)
+{
+	_cleanup_free_ char *prog = monitor_program();
 	int sv[2], sz = ZYGOTE_SNDBUF;
 
 	z->pid = -1;
@@ -172,6 +225,9 @@ int zygote_start(struct zygote *z, struct hamn_error **err)
 		setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
 	if (setsockopt(sv[1], SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
 		setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	if (!prog)
+		log_warn("hamn-monitor not found beside hamnd: monitors are forked from hamnd "
+			 "itself and use more memory");
 	z->pid = fork();
 	if (z->pid < 0) {
 		close(sv[0]);
@@ -180,7 +236,7 @@ int zygote_start(struct zygote *z, struct hamn_error **err)
 	}
 	if (z->pid == 0) {
 		close(sv[0]);
-		zygote_child(sv[1]);
+		zygote_child(sv[1], prog, root, exec_root);
 	}
 	close(sv[1]);
 	z->fd = sv[0];

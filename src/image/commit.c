@@ -371,6 +371,10 @@ static int create_locked(struct hamn_image_store *st, const char *config_digest,
 				     config_digest, n, p.config->n_diff_ids);
 	chains = xcalloc(n + 1, sizeof(*chains));
 	for (size_t i = 0; rc == 0 && i < n; i++) {
+		/* unpacked before from another blob of the same content: no blob needed */
+		chain_id_next(i ? &chains[i - 1] : NULL, &p.config->diff_ids[i], &chains[i]);
+		if (layer_exists(st, &chains[i]))
+			continue;
 		_cleanup_close_ int fd = hamn_image_blob_open(st, layers[i], err);
 		struct layer_source src = { .fd = fd, .staged_dirfd = -1, .blob = layers[i],
 					    .blob_in_store = true,

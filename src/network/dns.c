@@ -51,16 +51,16 @@ struct obj {
 	enum kind kind;
 	int fd;
 	uint32_t gen;
-	struct listener *l;	/* K_UDP, K_TCP_LISTEN, K_TCP_CONN */
-	int64_t deadline;	/* K_TCP_CONN: idle; K_UPSTREAM: this forwarder's time is up */
-	uint8_t *buf;		/* K_TCP_CONN: bytes read; K_UPSTREAM: the query as sent */
+	struct listener *l; /* K_UDP, K_TCP_LISTEN, K_TCP_CONN */
+	int64_t deadline;   /* K_TCP_CONN: idle; K_UPSTREAM: this forwarder's time is up */
+	uint8_t *buf;	    /* K_TCP_CONN: bytes read; K_UPSTREAM: the query as sent */
 	size_t len;
 	/* K_UPSTREAM only */
 	uint16_t orig_id;
 	uint16_t new_id;
 	size_t client_slot;
 	uint32_t client_gen;
-	struct sockaddr_in client_addr;	/* UDP clients */
+	struct sockaddr_in client_addr; /* UDP clients */
 	struct upstreams fwd;
 	size_t next_fwd;
 	uint8_t qwire[HAMN_DNS_WIRE_NAME_MAX + 4];
@@ -119,7 +119,7 @@ static size_t free_slot(struct hamn_dns_server *srv)
 /* Register fd (owned from now on) in a new slot; returns the slot or -1 (fd closed). */
 static ssize_t add_obj(struct hamn_dns_server *srv, enum kind kind, int fd, struct listener *l)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
+	struct epoll_event ev = {.events = EPOLLIN};
 	size_t slot = free_slot(srv);
 	struct obj *o;
 
@@ -149,7 +149,7 @@ static void drop_obj(struct hamn_dns_server *srv, size_t slot)
 	if (o->kind == K_TCP_CONN)
 		srv->n_tcp--;
 	if (o->fd >= 0)
-		close(o->fd);	/* also leaves the epoll set: the fd is never dup'ed */
+		close(o->fd); /* also leaves the epoll set: the fd is never dup'ed */
 	free(o->buf);
 	free(o);
 	srv->objs[slot] = NULL;
@@ -170,8 +170,8 @@ static void tcp_send(struct hamn_dns_server *srv, size_t slot, const uint8_t *ms
 {
 	struct obj *o = srv->objs[slot];
 	uint8_t hdr[2];
-	struct iovec iov[2] = { { hdr, 2 }, { (void *)msg, len } };
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+	struct iovec iov[2] = {{hdr, 2}, {(void *)msg, len}};
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
 
 	hamn_dns_put16(hdr, (uint16_t)len);
 	/*
@@ -189,7 +189,7 @@ static void reply(struct hamn_dns_server *srv, const struct client *c, const uin
 	struct obj *o = get_obj(srv, c->slot, c->gen);
 
 	if (!o || len == 0)
-		return;	/* the client's socket went away meanwhile */
+		return; /* the client's socket went away meanwhile */
 	if (o->kind == K_TCP_CONN)
 		tcp_send(srv, c->slot, msg, len);
 	else
@@ -213,7 +213,7 @@ static void reply_error(struct hamn_dns_server *srv, const struct client *c, uin
 static int send_next(struct hamn_dns_server *srv, size_t slot)
 {
 	struct obj *o = srv->objs[slot];
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = ev_data(slot, o->gen) };
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = ev_data(slot, o->gen)};
 
 	while (o->next_fwd < o->fwd.n) {
 		const struct sockaddr_in *to = &o->fwd.addr[o->next_fwd++];
@@ -274,7 +274,7 @@ static void upstream_readable(struct hamn_dns_server *srv, size_t slot)
 {
 	struct obj *o = srv->objs[slot];
 	uint8_t buf[ANSWER_MAX];
-	struct client c = { o->client_slot, o->client_gen, o->client_addr };
+	struct client c = {o->client_slot, o->client_gen, o->client_addr};
 	ssize_t n = recv(o->fd, buf, sizeof(buf), MSG_DONTWAIT);
 
 	if (n < 0 && errno != EAGAIN && errno != EINTR) {
@@ -318,8 +318,8 @@ static void handle_query(struct hamn_dns_server *srv, const struct listener *l, 
 	case HAMN_DNS_PARSE_OK:
 		break;
 	}
-	if (hamn_dns_resolve(srv->recs, srv->n_recs, l->container_id, l->may_forward, &q, out,
-			     cap, &out_len) == HAMN_DNS_ANSWERED)
+	if (hamn_dns_resolve(srv->recs, srv->n_recs, l->container_id, l->may_forward, &q, out, cap,
+			     &out_len) == HAMN_DNS_ANSWERED)
 		reply(srv, c, out, out_len);
 	else
 		forward(srv, l, pkt, len, &q, c);
@@ -331,7 +331,7 @@ static void udp_readable(struct hamn_dns_server *srv, size_t slot)
 	for (int i = 0; i < 32 && srv->objs[slot]; i++) {
 		struct obj *o = srv->objs[slot];
 		uint8_t pkt[ANSWER_MAX];
-		struct client c = { .slot = slot, .gen = o->gen };
+		struct client c = {.slot = slot, .gen = o->gen};
 		socklen_t alen = sizeof(c.addr);
 		ssize_t n = recvfrom(o->fd, pkt, sizeof(pkt), MSG_DONTWAIT,
 				     (struct sockaddr *)&c.addr, &alen);
@@ -366,7 +366,7 @@ static void tcp_readable(struct hamn_dns_server *srv, size_t slot)
 {
 	struct obj *o = srv->objs[slot];
 	ssize_t n = recv(o->fd, o->buf + o->len, TCP_MSG_MAX - o->len, MSG_DONTWAIT);
-	struct client c = { .slot = slot, .gen = o->gen };
+	struct client c = {.slot = slot, .gen = o->gen};
 
 	if (n <= 0) {
 		if (n == 0 || (errno != EAGAIN && errno != EINTR))
@@ -384,7 +384,7 @@ static void tcp_readable(struct hamn_dns_server *srv, size_t slot)
 		o->len -= 2 + mlen;
 		handle_query(srv, o->l, msg, mlen, &c, ANSWER_MAX);
 		if (get_obj(srv, c.slot, c.gen) == NULL)
-			return;	/* dropped while answering */
+			return; /* dropped while answering */
 	}
 }
 
@@ -398,7 +398,7 @@ static void sweep(struct hamn_dns_server *srv, int64_t now)
 		if (o->kind == K_TCP_CONN) {
 			drop_obj(srv, s);
 		} else if (o->kind == K_UPSTREAM && send_next(srv, s) < 0) {
-			struct client c = { o->client_slot, o->client_gen, o->client_addr };
+			struct client c = {o->client_slot, o->client_gen, o->client_addr};
 
 			reply_error(srv, &c, o->orig_id, hamn_dns_get16(o->buf + 2),
 				    HAMN_DNS_SERVFAIL);
@@ -554,10 +554,11 @@ static void parse_upstreams(char *const *v, struct upstreams *out)
 		uint32_t a;
 
 		if (colon && strchr(colon + 1, ':'))
-			continue;	/* IPv6 */
+			continue; /* IPv6 */
 		if (colon) {
 			*colon = '\0';
-			if (hamn_parse_int64(colon + 1, &port, NULL) < 0 || port < 1 || port > 65535)
+			if (hamn_parse_int64(colon + 1, &port, NULL) < 0 || port < 1 ||
+			    port > 65535)
 				continue;
 		}
 		if (hamn_ipv4_parse(host, &a, NULL) < 0)

@@ -25,20 +25,20 @@
 #include "network/dnswire.h"
 
 #define HAMN_DNS_TTL 600
-#define HAMN_DNS_LISTEN_ADDR 0x7f00000bu	/* 127.0.0.11 */
+#define HAMN_DNS_LISTEN_ADDR 0x7f00000bu /* 127.0.0.11 */
 
 /* One endpoint's names on one network. */
 struct hamn_dns_record {
 	char *endpoint_id;
 	char *container_id;
 	char *network_id;
-	char **names;	/* container name, aliases; matched case-insensitively */
+	char **names; /* container name, aliases; matched case-insensitively */
 	uint32_t ip;
 };
 
 enum hamn_dns_verdict {
-	HAMN_DNS_ANSWERED,	/* *out_len bytes of answer are in out */
-	HAMN_DNS_FORWARD,	/* not ours: ask the forwarders */
+	HAMN_DNS_ANSWERED, /* *out_len bytes of answer are in out */
+	HAMN_DNS_FORWARD,  /* not ours: ask the forwarders */
 };
 
 /*

@@ -84,8 +84,8 @@ enum hamn_dns_verdict hamn_dns_resolve(const struct hamn_dns_record *recs, size_
 	if (n == 0)
 		return not_ours(q, may_forward, out, cap, out_len);
 	if (q->qtype != HAMN_DNS_TYPE_A && q->qtype != HAMN_DNS_TYPE_ANY)
-		n = 0;	/* a name we own, a type we do not have (AAAA, MX, ...): empty answer */
-	*out_len = hamn_dns_write_answer(q, HAMN_DNS_NOERROR, addrs, n, NULL, HAMN_DNS_TTL, out,
-					 cap);
+		n = 0; /* a name we own, a type we do not have (AAAA, MX, ...): empty answer */
+	*out_len =
+		hamn_dns_write_answer(q, HAMN_DNS_NOERROR, addrs, n, NULL, HAMN_DNS_TTL, out, cap);
 	return HAMN_DNS_ANSWERED;
 }

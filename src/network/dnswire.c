@@ -56,7 +56,7 @@ static int text_label(struct text_out *t, const uint8_t *label, size_t n)
 int hamn_dns_read_name(const uint8_t *pkt, size_t len, size_t *off, char *out, size_t cap,
 		       uint8_t *wire, size_t *wire_len)
 {
-	struct text_out t = { out, cap, 0 };
+	struct text_out t = {out, cap, 0};
 	size_t pos = *off, limit = *off, end = 0, wl = 0;
 	bool jumped = false;
 
@@ -89,7 +89,7 @@ int hamn_dns_read_name(const uint8_t *pkt, size_t len, size_t *off, char *out, s
 			continue;
 		}
 		if (c & 0xc0)
-			return -1;	/* 0x40 and 0x80: extended/reserved label types */
+			return -1; /* 0x40 and 0x80: extended/reserved label types */
 		if (c == 0)
 			break;
 		if (pos + 1 + c > len || wl + 1 + c + 1 > HAMN_DNS_WIRE_NAME_MAX)
@@ -120,7 +120,7 @@ enum hamn_dns_parse_result hamn_dns_parse_query(const uint8_t *pkt, size_t len,
 	q->id = hamn_dns_get16(pkt);
 	q->flags = hamn_dns_get16(pkt + 2);
 	if (q->flags & HAMN_DNS_QR)
-		return HAMN_DNS_PARSE_DROP;	/* never answer an answer: no reflection loops */
+		return HAMN_DNS_PARSE_DROP; /* never answer an answer: no reflection loops */
 	if (HAMN_DNS_OPCODE(q->flags) != 0)
 		return HAMN_DNS_PARSE_NOTIMP;
 	if (hamn_dns_get16(pkt + 4) != 1)
@@ -181,7 +181,7 @@ size_t hamn_dns_write_answer(const struct hamn_dns_query *q, int rcode, const ui
 		return 0;
 	memcpy(out + HAMN_DNS_HEADER_LEN, q->qwire, q->qwire_len);
 	for (size_t i = 0; i < n_addrs; i++) {
-		uint8_t a[4] = { addrs[i] >> 24, addrs[i] >> 16, addrs[i] >> 8, addrs[i] };
+		uint8_t a[4] = {addrs[i] >> 24, addrs[i] >> 16, addrs[i] >> 8, addrs[i]};
 
 		rec = put_record(out, pos, cap, HAMN_DNS_TYPE_A, ttl, a, 4);
 		if (!rec) {
@@ -195,7 +195,8 @@ size_t hamn_dns_write_answer(const struct hamn_dns_query *q, int rcode, const ui
 		uint8_t wire[HAMN_DNS_WIRE_NAME_MAX];
 		int wl = hamn_dns_encode_name(ptr_name, wire, sizeof(wire));
 
-		rec = wl > 0 ? put_record(out, pos, cap, HAMN_DNS_TYPE_PTR, ttl, wire, (size_t)wl) : 0;
+		rec = wl > 0 ? put_record(out, pos, cap, HAMN_DNS_TYPE_PTR, ttl, wire, (size_t)wl)
+			     : 0;
 		if (rec) {
 			pos += rec;
 			n++;
@@ -236,8 +237,7 @@ int hamn_dns_encode_name(const char *name, uint8_t *out, size_t cap)
 	return (int)pos;
 }
 
-size_t hamn_dns_write_query(uint16_t id, const char *name, uint16_t qtype, uint8_t *out,
-			    size_t cap)
+size_t hamn_dns_write_query(uint16_t id, const char *name, uint16_t qtype, uint8_t *out, size_t cap)
 {
 	int wl;
 

@@ -33,7 +33,7 @@ enum {
 };
 
 #define HAMN_DNS_HEADER_LEN 12
-#define HAMN_DNS_UDP_MAX 512		/* an answer to a query without EDNS */
+#define HAMN_DNS_UDP_MAX 512 /* an answer to a query without EDNS */
 #define HAMN_DNS_WIRE_NAME_MAX 255
 /* Presentation form: each wire byte may become "\DDD". */
 #define HAMN_DNS_TEXT_NAME_MAX (HAMN_DNS_WIRE_NAME_MAX * 4 + 1)
@@ -49,7 +49,7 @@ enum {
 struct hamn_dns_query {
 	uint16_t id;
 	uint16_t flags;
-	char name[HAMN_DNS_TEXT_NAME_MAX];	/* "web.example", no trailing dot; "" = root */
+	char name[HAMN_DNS_TEXT_NAME_MAX]; /* "web.example", no trailing dot; "" = root */
 	uint16_t qtype;
 	uint16_t qclass;
 	/* The question as it should be echoed: name uncompressed, type, class. */
@@ -59,9 +59,9 @@ struct hamn_dns_query {
 
 enum hamn_dns_parse_result {
 	HAMN_DNS_PARSE_OK = 0,
-	HAMN_DNS_PARSE_DROP = -1,	/* not even a query header: no reply possible */
-	HAMN_DNS_PARSE_FORMERR = -2,	/* header read (id, flags set): reply FORMERR */
-	HAMN_DNS_PARSE_NOTIMP = -3,	/* not a standard query: reply NOTIMP */
+	HAMN_DNS_PARSE_DROP = -1,    /* not even a query header: no reply possible */
+	HAMN_DNS_PARSE_FORMERR = -2, /* header read (id, flags set): reply FORMERR */
+	HAMN_DNS_PARSE_NOTIMP = -3,  /* not a standard query: reply NOTIMP */
 };
 
 /*

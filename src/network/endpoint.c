@@ -59,7 +59,8 @@ int ep_dns_attach(struct hamn_net_ctx *ctx, struct endpoint *ep, int netns_fd,
 		int udp, tcp;
 
 		if (netns_fd < 0)
-			return hamn_error_setq(err, EINVAL, "no network namespace for the DNS server");
+			return hamn_error_setq(err, EINVAL,
+					       "no network namespace for the DNS server");
 		if (netns_open_dns(netns_fd, &udp, &tcp, err) < 0 ||
 		    hamn_dns_server_listen(ctx->dns, ep->container_id, udp, tcp, ep->dns_servers,
 					   err) < 0)
@@ -105,7 +106,7 @@ static int delete_veth(struct hamn_net_ctx *ctx, struct endpoint *ep, bool async
 	return link_delete(ctx->nl, ep->veth, err);
 }
 
-int ep_remove_locked(struct hamn_net_ctx *ctx, struct endpoint *ep, bool save, bool async,
+int ep_remove_locked(struct hamn_net_ctx *ctx, struct endpoint *ep, unsigned flags,
 		     struct hamn_error **err)
 {
 	struct network *n = ep->net;
@@ -114,20 +115,24 @@ int ep_remove_locked(struct hamn_net_ctx *ctx, struct endpoint *ep, bool save, b
 	int rc = 0;
 
 	/* the kernel removes the container's end with it */
-	if (delete_veth(ctx, ep, async, err) < 0)
-		return -1;
+	if (delete_veth(ctx, ep, flags & EP_RM_ASYNC, &e) < 0) {
+		if (!(flags & EP_RM_FORCE))
+			return hamn_error_propagate(err, &e);
+		rc = hamn_error_propagate(err, &e); /* reconcile's sweep gets it later */
+	}
 	ep_dns_detach(ctx, ep);
 	net_detach_ep(n, ep);
-	if (had_ports && nft_apply(ctx, &e) < 0)
+	if (had_ports && nft_apply(ctx, &e) < 0 && rc == 0)
 		rc = hamn_error_propagate(err, &e);
+	hamn_error_free(&e);
 	if (ep->ip)
 		hamn_ipam_free(&n->ipam, ep->ip);
-	if (save && state_save(ctx, n, &e) < 0) {
+	if ((flags & EP_RM_SAVE) && state_save(ctx, n, &e) < 0) {
 		if (rc == 0)
 			rc = hamn_error_propagate(err, &e);
 		hamn_error_free(&e);
 	}
-	ep_free(ep);	/* closes the port reservations, after the rules are gone */
+	ep_free(ep); /* closes the port reservations, after the rules are gone */
 	return rc;
 }
 
@@ -139,7 +144,7 @@ int hamn_net_endpoint_remove(struct hamn_net_ctx *ctx, const char *endpoint_id,
 
 	pthread_mutex_lock(&ctx->lock);
 	ep = ep_by_id(ctx, endpoint_id);
-	rc = ep ? ep_remove_locked(ctx, ep, true, true, err)
+	rc = ep ? ep_remove_locked(ctx, ep, EP_RM_SAVE | EP_RM_ASYNC, err)
 		: hamn_error_setq(err, ENOENT, "endpoint %s not found", endpoint_id);
 	pthread_mutex_unlock(&ctx->lock);
 	return rc;
@@ -166,7 +171,8 @@ static int choose_ifname(struct hamn_net_ctx *ctx, const struct hamn_net_endpoin
 	if (o->ifname) {
 		if (!*o->ifname || strlen(o->ifname) >= IFNAMSIZ || strchr(o->ifname, '/') ||
 		    streq(o->ifname, "lo"))
-			return hamn_error_setq(err, EINVAL, "invalid interface name '%s'", o->ifname);
+			return hamn_error_setq(err, EINVAL, "invalid interface name '%s'",
+					       o->ifname);
 		if (ifname_taken(ctx, o->container_id, o->ifname))
 			return hamn_error_setq(err, EEXIST, "interface '%s' is already in use",
 					       o->ifname);
@@ -188,7 +194,8 @@ static int assign_address(struct network *n, const struct hamn_net_endpoint_opts
 	if (o->ipv4) {
 		if (n->is_default)
 			return hamn_error_setq(err, EINVAL,
-					       "user specified IP address is supported on user defined networks only");
+					       "user specified IP address is supported on user "
+					       "defined networks only");
 		if (hamn_ipv4_parse(o->ipv4, &ip, err) < 0 ||
 		    hamn_ipam_reserve(&n->ipam, ip, err) < 0)
 			return -1;
@@ -202,7 +209,7 @@ static int assign_address(struct network *n, const struct hamn_net_endpoint_opts
 			return hamn_error_setq(err, EINVAL, "invalid MAC address '%s'", o->mac);
 	} else {
 		/* docker's scheme: 02:42 and the four bytes of the address */
-		uint8_t mac[6] = { 0x02, 0x42, ip >> 24, ip >> 16, ip >> 8, ip };
+		uint8_t mac[6] = {0x02, 0x42, ip >> 24, ip >> 16, ip >> 8, ip};
 
 		memcpy(ep->mac, mac, sizeof(mac));
 	}
@@ -228,8 +235,8 @@ static int make_veth(struct hamn_net_ctx *ctx, struct network *n, struct endpoin
 	if (master < 0)
 		return -1;
 	hamn_random_bytes(hex, 4);
-	snprintf(ep->veth, sizeof(ep->veth), "veth%02x%02x%02x%x", (uint8_t)hex[0],
-		 (uint8_t)hex[1], (uint8_t)hex[2], (uint8_t)hex[3] & 0xf);
+	snprintf(ep->veth, sizeof(ep->veth), "veth%02x%02x%02x%x", (uint8_t)hex[0], (uint8_t)hex[1],
+		 (uint8_t)hex[2], (uint8_t)hex[3] & 0xf);
 	if (link_veth_create(ctx->nl, ep, master, n->mtu, netns_fd, err) == 0)
 		return 0;
 	if ((*err)->errnum == EEXIST) {
@@ -299,6 +306,9 @@ static int setup_endpoint(struct hamn_net_ctx *ctx, struct network *n, struct en
 			  const struct hamn_net_endpoint_opts *o, struct hamn_error **err)
 {
 	if (is_bridge(n)) {
+		/* masquerade and isolation, should the caller not have reconciled yet */
+		if (!ctx->nft_loaded && nft_apply(ctx, err) < 0)
+			return -1;
 		if (attach_bridge(ctx, n, ep, o, err) < 0)
 			return -1;
 	} else if (streq(n->driver, DRIVER_NULL) && o->netns_fd >= 0) {
@@ -325,11 +335,12 @@ static int add_locked(struct hamn_net_ctx *ctx, const struct hamn_net_endpoint_o
 	if (!o->container_id || !*o->container_id)
 		return hamn_error_setq(err, EINVAL, "no container id");
 	if (find_ep(n, o->container_id))
-		return hamn_error_setq(err, EEXIST, "container %s is already attached to network %s",
+		return hamn_error_setq(err, EEXIST,
+				       "container %s is already attached to network %s",
 				       o->container_id, n->name);
 	ep = new_endpoint(n, o);
-	if ((is_bridge(n) && (choose_ifname(ctx, o, ep, err) < 0 ||
-			      assign_address(n, o, ep, err) < 0))) {
+	if ((is_bridge(n) &&
+	     (choose_ifname(ctx, o, ep, err) < 0 || assign_address(n, o, ep, err) < 0))) {
 		if (ep->ip)
 			hamn_ipam_free(&n->ipam, ep->ip);
 		ep_free(ep);
@@ -338,7 +349,7 @@ static int add_locked(struct hamn_net_ctx *ctx, const struct hamn_net_endpoint_o
 	n->eps = xreallocarray(n->eps, n->n_eps + 1, sizeof(*n->eps));
 	n->eps[n->n_eps++] = ep;
 	if (setup_endpoint(ctx, n, ep, o, err) < 0) {
-		if (ep_remove_locked(ctx, ep, false, false, &e) < 0)
+		if (ep_remove_locked(ctx, ep, EP_RM_FORCE, &e) < 0)
 			log_warn("undo endpoint on '%s': %s", n->name, e->msg);
 		hamn_error_free(&e);
 		return -1;
@@ -430,14 +441,14 @@ static json_t *settings_json(const struct endpoint *ep)
 	fill_info(ep, &i);
 	if (ep->static_ip)
 		ipam = json_pack("{s:s}", "IPv4Address", i.ip);
-	return json_pack("{s:o, s:n, s:o, s:s, s:n, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:o}",
-			 "IPAMConfig", ipam, "Links", "Aliases",
-			 ep->aliases ? hamn_json_from_strv(ep->aliases) : json_null(),
-			 "MacAddress", i.mac, "DriverOpts", "NetworkID", i.network_id,
-			 "EndpointID", ep->id, "Gateway", i.gateway, "IPAddress", i.ip,
-			 "IPPrefixLen", i.prefix_len, "IPv6Gateway", "", "GlobalIPv6Address", "",
-			 "GlobalIPv6PrefixLen", 0, "DNSNames",
-			 has_dns(ep->net) && names ? hamn_json_from_strv(names) : json_null());
+	return json_pack(
+		"{s:o, s:n, s:o, s:s, s:n, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:o}",
+		"IPAMConfig", ipam, "Links", "Aliases",
+		ep->aliases && ep->aliases[0] ? hamn_json_from_strv(ep->aliases) : json_null(),
+		"MacAddress", i.mac, "DriverOpts", "NetworkID", i.network_id, "EndpointID", ep->id,
+		"Gateway", i.gateway, "IPAddress", i.ip, "IPPrefixLen", i.prefix_len, "IPv6Gateway",
+		"", "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0, "DNSNames",
+		has_dns(ep->net) && names ? hamn_json_from_strv(names) : json_null());
 }
 
 json_t *hamn_net_endpoint_json(struct hamn_net_ctx *ctx, const char *endpoint_id,
@@ -465,16 +476,17 @@ static json_t *ports_json(const struct endpoint *ep)
 		const struct port_map *p = &ep->ports[i];
 		json_t *arr;
 
-		snprintf(key, sizeof(key), "%u/%s", p->container_port, hamn_net_proto_name(p->proto));
+		snprintf(key, sizeof(key), "%u/%s", p->container_port,
+			 hamn_net_proto_name(p->proto));
 		snprintf(port, sizeof(port), "%u", p->host_port);
 		arr = json_object_get(obj, key);
 		if (!arr) {
 			arr = json_array();
 			json_object_set_new(obj, key, arr);
 		}
-		json_array_append_new(arr, json_pack("{s:s, s:s}", "HostIp",
-						     hamn_ipv4_str(p->host_ip, ip), "HostPort",
-						     port));
+		json_array_append_new(arr,
+				      json_pack("{s:s, s:s}", "HostIp",
+						hamn_ipv4_str(p->host_ip, ip), "HostPort", port));
 	}
 	return obj;
 }

@@ -10,13 +10,12 @@
 #include "base/base.h"
 #include "network/network.h"
 
-static const char default_hosts[] =
-	"127.0.0.1\tlocalhost\n"
-	"::1\tlocalhost ip6-localhost ip6-loopback\n"
-	"fe00::0\tip6-localnet\n"
-	"ff00::0\tip6-mcastprefix\n"
-	"ff02::1\tip6-allnodes\n"
-	"ff02::2\tip6-allrouters\n";
+static const char default_hosts[] = "127.0.0.1\tlocalhost\n"
+				    "::1\tlocalhost ip6-localhost ip6-loopback\n"
+				    "fe00::0\tip6-localnet\n"
+				    "ff00::0\tip6-mcastprefix\n"
+				    "ff02::1\tip6-allnodes\n"
+				    "ff02::2\tip6-allrouters\n";
 
 static bool valid_ip(const char *s)
 {
@@ -59,8 +58,7 @@ static int extra_host_line(struct hamn_buf *b, const char *entry, struct hamn_er
 	return 0;
 }
 
-int hamn_net_hosts_content(const struct hamn_net_hosts_opts *o, char **out,
-			   struct hamn_error **err)
+int hamn_net_hosts_content(const struct hamn_net_hosts_opts *o, char **out, struct hamn_error **err)
 {
 	_cleanup_buf_ struct hamn_buf b = HAMN_BUF_INIT;
 
@@ -91,7 +89,7 @@ int hamn_net_hosts_content(const struct hamn_net_hosts_opts *o, char **out,
 struct resolv {
 	char **nameservers;
 	char **search;	/* the last "search" (or "domain") line wins, as in the resolver */
-	char **options;	/* all "options" lines, in order */
+	char **options; /* all "options" lines, in order */
 };
 
 static void resolv_release(struct resolv *r)

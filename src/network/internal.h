@@ -28,10 +28,10 @@ struct janitor;
 /* A published port after publishing: the host port is known. */
 struct port_map {
 	int proto;
-	uint32_t host_ip;	/* 0 = every address */
+	uint32_t host_ip; /* 0 = every address */
 	uint16_t host_port;
 	uint16_t container_port;
-	int reserve_fd;		/* a socket bound to the host port, -1 if none */
+	int reserve_fd; /* a socket bound to the host port, -1 if none */
 };
 
 struct network;
@@ -39,15 +39,15 @@ struct network;
 struct endpoint {
 	char *id;
 	char *container_id;
-	char *container_name;	/* NULL when none */
+	char *container_name; /* NULL when none */
 	char **aliases;
 	char **dns_servers;
 	struct network *net;
-	uint32_t ip;		/* 0 on host/none */
+	uint32_t ip; /* 0 on host/none */
 	uint8_t mac[6];
 	char ifname[IFNAMSIZ];
-	char veth[IFNAMSIZ];	/* host end; "" on host/none */
-	bool static_ip;		/* the address was asked for (IPAMConfig) */
+	char veth[IFNAMSIZ]; /* host end; "" on host/none */
+	bool static_ip;	     /* the address was asked for (IPAMConfig) */
 	struct port_map *ports;
 	size_t n_ports;
 };
@@ -56,18 +56,18 @@ struct network {
 	char *id;
 	char *name;
 	char *driver;
-	char bridge[IFNAMSIZ];	/* "" unless driver is bridge */
+	char bridge[IFNAMSIZ]; /* "" unless driver is bridge */
 	int64_t created_ns;
-	bool predefined;	/* bridge/host/none: cannot be removed */
-	bool is_default;	/* the "bridge" network: no DNS, no static IPs */
+	bool predefined; /* bridge/host/none: cannot be removed */
+	bool is_default; /* the "bridge" network: no DNS, no static IPs */
 	bool internal;
 	bool masquerade;
 	bool icc;
-	bool user_subnet;	/* the subnet came from the user */
+	bool user_subnet; /* the subnet came from the user */
 	int mtu;
-	uint32_t host_binding;	/* default host IP for published ports, 0 = all */
-	struct hamn_ipam ipam;	/* bridge networks only */
-	int ifindex;		/* of the bridge, once known (not persisted) */
+	uint32_t host_binding; /* default host IP for published ports, 0 = all */
+	struct hamn_ipam ipam; /* bridge networks only */
+	int ifindex;	       /* of the bridge, once known (not persisted) */
 	json_t *options;
 	json_t *labels;
 	struct endpoint **eps;
@@ -79,7 +79,7 @@ struct hamn_net_ctx {
 	char *state_dir;
 	int state_dirfd;
 	char *instance;
-	char *default_bridge;	/* NULL: no default network */
+	char *default_bridge; /* NULL: no default network */
 	char *default_subnet;
 	char *default_gateway;
 	struct hamn_ipam_pool *pools;
@@ -91,6 +91,7 @@ struct hamn_net_ctx {
 	size_t n_nets;
 	struct nl_sock *nl;
 	struct nft_ctx *nft;
+	bool nft_loaded; /* the table was written by this process at least once */
 	struct hamn_dns_server *dns;
 	struct janitor *janitor;
 };
@@ -152,7 +153,7 @@ struct owned_link {
 	int ifindex;
 	int master;
 	bool is_bridge;
-	char *tag_net;	/* network id from our ifalias tag, or NULL */
+	char *tag_net; /* network id from our ifalias tag, or NULL */
 };
 int link_list(struct hamn_net_ctx *ctx, struct owned_link **out, size_t *n_out,
 	      struct hamn_error **err);
@@ -165,10 +166,10 @@ struct netns_setup {
 	const char *ifname;
 	uint32_t ip;
 	int prefix;
-	uint32_t gateway;	/* 0: no default route */
-	bool want_dns;		/* open the DNS sockets */
-	int dns_udp;		/* out */
-	int dns_tcp;		/* out */
+	uint32_t gateway; /* 0: no default route */
+	bool want_dns;	  /* open the DNS sockets */
+	int dns_udp;	  /* out */
+	int dns_tcp;	  /* out */
 };
 /* Run fn(arg) on a short-lived thread that joined netns_fd; the caller's netns is untouched. */
 int netns_run(int netns_fd, int (*fn)(void *arg, struct hamn_error **err), void *arg,
@@ -200,8 +201,13 @@ void janitor_free(struct janitor *j);
 int ep_dns_attach(struct hamn_net_ctx *ctx, struct endpoint *ep, int netns_fd,
 		  struct hamn_error **err);
 void ep_dns_detach(struct hamn_net_ctx *ctx, struct endpoint *ep);
-/* Undo everything of ep and free it; async: the veth goes through the janitor. */
-int ep_remove_locked(struct hamn_net_ctx *ctx, struct endpoint *ep, bool save, bool async,
+enum ep_rm_flags {
+	EP_RM_SAVE = 1 << 0,  /* write the network's state file */
+	EP_RM_ASYNC = 1 << 1, /* the veth goes through the janitor */
+	EP_RM_FORCE = 1 << 2, /* go on when the veth cannot be deleted (undo, reconcile) */
+};
+/* Undo everything of ep and free it (unless a veth error stops it without EP_RM_FORCE). */
+int ep_remove_locked(struct hamn_net_ctx *ctx, struct endpoint *ep, unsigned flags,
 		     struct hamn_error **err);
 char **ep_dns_names(const struct endpoint *ep);
 

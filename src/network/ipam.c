@@ -45,8 +45,8 @@ int hamn_ipv4_net_parse(const char *s, struct hamn_ipv4_net *out, struct hamn_er
 
 const char *hamn_ipv4_str(uint32_t a, char buf[HAMN_IPV4_STR_MAX])
 {
-	snprintf(buf, HAMN_IPV4_STR_MAX, "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff,
-		 (a >> 8) & 0xff, a & 0xff);
+	snprintf(buf, HAMN_IPV4_STR_MAX, "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff,
+		 a & 0xff);
 	return buf;
 }
 
@@ -104,8 +104,7 @@ int hamn_ipam_pick_subnet(const struct hamn_ipam_pool *pools, size_t n_pools,
 			}
 		}
 	}
-	return hamn_error_setq(err, ENOSPC,
-			       "no free subnet left in the default address pools");
+	return hamn_error_setq(err, ENOSPC, "no free subnet left in the default address pools");
 }
 
 /* ------------------------------------------------------------------ */
@@ -119,7 +118,8 @@ int hamn_ipam_init(struct hamn_ipam *ipam, const struct hamn_ipv4_net *subnet,
 
 	memset(ipam, 0, sizeof(*ipam));
 	if (subnet->len < 1 || subnet->len > 30)
-		return hamn_error_setq(err, EINVAL, "subnet '%s' must have a prefix length of 1 to 30",
+		return hamn_error_setq(err, EINVAL,
+				       "subnet '%s' must have a prefix length of 1 to 30",
 				       hamn_ipv4_net_str(subnet, s));
 	ipam->subnet = *subnet;
 	ipam->range = range ? *range : *subnet;
@@ -277,7 +277,7 @@ static int load_allocated(json_t *arr, struct hamn_ipam *ipam, struct hamn_error
 	size_t i;
 	json_t *v;
 
-	json_array_foreach(arr, i, v) {
+	json_array_foreach (arr, i, v) {
 		uint32_t a;
 
 		if (!json_is_string(v))

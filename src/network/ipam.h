@@ -15,12 +15,12 @@
 #include "base/error.h"
 
 struct hamn_ipv4_net {
-	uint32_t addr;	/* the network address (host bits zero) */
-	int len;	/* prefix length, 0..32 */
+	uint32_t addr; /* the network address (host bits zero) */
+	int len;       /* prefix length, 0..32 */
 };
 
-#define HAMN_IPV4_STR_MAX 16	/* "255.255.255.255" */
-#define HAMN_IPV4_NET_STR_MAX 19	/* "255.255.255.255/32" */
+#define HAMN_IPV4_STR_MAX 16	 /* "255.255.255.255" */
+#define HAMN_IPV4_NET_STR_MAX 19 /* "255.255.255.255/32" */
 
 /* Strict dotted quad ("10.0.0.1"). EINVAL otherwise. */
 int hamn_ipv4_parse(const char *s, uint32_t *out, struct hamn_error **err);
@@ -38,7 +38,7 @@ static inline uint32_t hamn_ipv4_broadcast(const struct hamn_ipv4_net *n)
 
 struct hamn_ipam_pool {
 	struct hamn_ipv4_net base;
-	int size;	/* prefix length of the subnets carved out of base */
+	int size; /* prefix length of the subnets carved out of base */
 };
 
 /*
@@ -58,8 +58,8 @@ int hamn_ipam_pick_subnet(const struct hamn_ipam_pool *pools, size_t n_pools,
 struct hamn_ipam {
 	struct hamn_ipv4_net subnet;
 	struct hamn_ipv4_net range;
-	uint32_t gateway;	/* 0 = none */
-	uint32_t next;		/* where the next search starts */
+	uint32_t gateway; /* 0 = none */
+	uint32_t next;	  /* where the next search starts */
 	uint32_t *used;
 	size_t n_used;
 	size_t cap;

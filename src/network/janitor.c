@@ -12,8 +12,8 @@
 
 struct janitor {
 	pthread_mutex_t lock;
-	pthread_cond_t cond;	/* work arrived, or stop */
-	pthread_cond_t idle;	/* the queue emptied */
+	pthread_cond_t cond; /* work arrived, or stop */
+	pthread_cond_t idle; /* the queue emptied */
 	pthread_t thread;
 	bool running;
 	bool stop;
@@ -41,7 +41,7 @@ static void *janitor_thread(void *arg)
 		if (j->n == 0 && j->stop)
 			break;
 		name = j->queue[0];
-		memmove(j->queue, j->queue + 1, j->n * sizeof(*j->queue));	/* keeps the NULL */
+		memmove(j->queue, j->queue + 1, j->n * sizeof(*j->queue)); /* keeps the NULL */
 		j->n--;
 		j->busy = true;
 		pthread_mutex_unlock(&j->lock);
@@ -108,7 +108,7 @@ void janitor_free(struct janitor *j)
 	pthread_cond_signal(&j->cond);
 	pthread_mutex_unlock(&j->lock);
 	if (j->running)
-		pthread_join(j->thread, NULL);	/* it finishes the queue first */
+		pthread_join(j->thread, NULL); /* it finishes the queue first */
 	hamn_strv_free(j->queue);
 	pthread_cond_destroy(&j->idle);
 	pthread_cond_destroy(&j->cond);

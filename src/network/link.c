@@ -76,7 +76,7 @@ int link_open(struct nl_sock **out, struct hamn_error **err)
 void link_close(struct nl_sock *sk)
 {
 	if (sk)
-		nl_socket_free(sk);	/* closes the fd too */
+		nl_socket_free(sk); /* closes the fd too */
 }
 
 int link_ifindex(struct nl_sock *sk, const char *name, int *out, struct hamn_error **err)
@@ -93,7 +93,7 @@ int link_ifindex(struct nl_sock *sk, const char *name, int *out, struct hamn_err
 
 int link_set_up(struct nl_sock *sk, const char *name, struct hamn_error **err)
 {
-	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_flags = IFF_UP, .ifi_change = IFF_UP };
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_flags = IFF_UP, .ifi_change = IFF_UP};
 	struct nl_msg *msg = nlmsg_alloc_simple(RTM_NEWLINK, 0);
 	int rc;
 
@@ -104,7 +104,7 @@ int link_set_up(struct nl_sock *sk, const char *name, struct hamn_error **err)
 		nlmsg_free(msg);
 		return hamn_error_setq(err, EMSGSIZE, "netlink: message too long");
 	}
-	rc = nl_send_sync(sk, msg);	/* frees msg */
+	rc = nl_send_sync(sk, msg); /* frees msg */
 	if (rc < 0)
 		return nl_fail(err, rc, "set link up", name);
 	return 0;
@@ -113,7 +113,7 @@ int link_set_up(struct nl_sock *sk, const char *name, struct hamn_error **err)
 static int set_alias(struct nl_sock *sk, int ifindex, const char *name, const char *alias,
 		     struct hamn_error **err)
 {
-	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = ifindex };
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = ifindex};
 	struct nl_msg *msg = nlmsg_alloc_simple(RTM_NEWLINK, 0);
 	int rc;
 
@@ -145,7 +145,7 @@ int link_addr_add(struct nl_sock *sk, int ifindex, uint32_t ip, int prefix, cons
 {
 	struct rtnl_addr *addr = rtnl_addr_alloc();
 	struct nl_addr *local = ipv4_addr(ip, prefix);
-	struct hamn_ipv4_net net = { ip & hamn_ipv4_mask(prefix), prefix };
+	struct hamn_ipv4_net net = {ip & hamn_ipv4_mask(prefix), prefix};
 	struct nl_addr *brd = ipv4_addr(hamn_ipv4_broadcast(&net), 32);
 	int rc = -NLE_NOMEM;
 
@@ -159,7 +159,7 @@ int link_addr_add(struct nl_sock *sk, int ifindex, uint32_t ip, int prefix, cons
 	nl_addr_put(local);
 	nl_addr_put(brd);
 	rtnl_addr_put(addr);
-	if (rc < 0 && rc != -NLE_EXIST)	/* already there: a bridge we made before */
+	if (rc < 0 && rc != -NLE_EXIST) /* already there: a bridge we made before */
 		return nl_fail(err, rc, "add address to", name);
 	return 0;
 }
@@ -182,7 +182,7 @@ int link_default_route(struct nl_sock *sk, int ifindex, uint32_t gateway, const 
 		rtnl_route_nh_set_ifindex(nh, ifindex);
 		rtnl_route_nh_set_gateway(nh, gw);
 		rtnl_route_add_nexthop(route, nh);
-		nh = NULL;	/* owned by route now */
+		nh = NULL; /* owned by route now */
 		rc = rtnl_route_add(sk, route, NLM_F_EXCL);
 	}
 	if (nh)
@@ -311,7 +311,7 @@ fail:
 
 int link_set_hairpin(struct nl_sock *sk, const char *name, struct hamn_error **err)
 {
-	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC};
 	struct nl_msg *msg = nlmsg_alloc_simple(RTM_NEWLINK, 0);
 	struct nlattr *info, *data;
 	int rc;
@@ -320,7 +320,8 @@ int link_set_hairpin(struct nl_sock *sk, const char *name, struct hamn_error **e
 		return hamn_error_setq(err, ENOMEM, "netlink: no memory");
 	/* a bridge port option: IFLA_LINKINFO { SLAVE_KIND "bridge", SLAVE_DATA { MODE 1 } } */
 	if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
-	    nla_put_string(msg, IFLA_IFNAME, name) < 0 || !(info = nla_nest_start(msg, IFLA_LINKINFO)) ||
+	    nla_put_string(msg, IFLA_IFNAME, name) < 0 ||
+	    !(info = nla_nest_start(msg, IFLA_LINKINFO)) ||
 	    nla_put_string(msg, IFLA_INFO_SLAVE_KIND, "bridge") < 0 ||
 	    !(data = nla_nest_start(msg, IFLA_INFO_SLAVE_DATA)) ||
 	    nla_put_u8(msg, IFLA_BRPORT_MODE, 1) < 0) {
@@ -346,7 +347,7 @@ int link_delete(struct nl_sock *sk, const char *name, struct hamn_error **err)
 		rtnl_link_put(link);
 	}
 	if (rc == -NLE_OBJ_NOTFOUND || rc == -NLE_NODEV)
-		return 0;	/* gone already: what the caller wanted */
+		return 0; /* gone already: what the caller wanted */
 	if (rc < 0)
 		return nl_fail(err, rc, "delete link", name);
 	return 0;
@@ -406,7 +407,7 @@ int link_host_routes(struct nl_sock *sk, struct hamn_ipv4_net **out, size_t *n_o
 			continue;
 		len = (int)nl_addr_get_prefixlen(dst);
 		if (len == 0)
-			continue;	/* a default route overlaps everything and means nothing here */
+			continue; /* a default route overlaps everything and means nothing here */
 		memcpy(&be, nl_addr_get_binary_addr(dst), 4);
 		v = xreallocarray(v, n + 1, sizeof(*v));
 		v[n].len = len;

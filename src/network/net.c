@@ -16,9 +16,8 @@ static const struct {
 	const char *base;
 	int size;
 } docker_pools[] = {
-	{ "172.17.0.0/16", 16 }, { "172.18.0.0/16", 16 }, { "172.19.0.0/16", 16 },
-	{ "172.20.0.0/14", 16 }, { "172.24.0.0/14", 16 }, { "172.28.0.0/14", 16 },
-	{ "192.168.0.0/16", 20 },
+	{"172.17.0.0/16", 16}, {"172.18.0.0/16", 16}, {"172.19.0.0/16", 16},  {"172.20.0.0/14", 16},
+	{"172.24.0.0/14", 16}, {"172.28.0.0/14", 16}, {"192.168.0.0/16", 20},
 };
 
 #define OPT_PREFIX "com.docker.network."
@@ -224,9 +223,9 @@ static int check_no_overlap(struct hamn_net_ctx *ctx, const struct hamn_ipv4_net
 	char a[HAMN_IPV4_NET_STR_MAX];
 
 	for (size_t i = 0; i < ctx->n_nets; i++)
-		if (is_bridge(ctx->nets[i]) && hamn_ipv4_net_overlaps(s, &ctx->nets[i]->ipam.subnet))
-			return hamn_error_setq(err, EEXIST,
-					       "subnet '%s' overlaps network '%s'",
+		if (is_bridge(ctx->nets[i]) &&
+		    hamn_ipv4_net_overlaps(s, &ctx->nets[i]->ipam.subnet))
+			return hamn_error_setq(err, EEXIST, "subnet '%s' overlaps network '%s'",
 					       hamn_ipv4_net_str(s, a), ctx->nets[i]->name);
 	return 0;
 }
@@ -282,15 +281,15 @@ static int check_create_opts(struct hamn_net_ctx *ctx, const struct hamn_net_cre
 		return hamn_error_setq(err, EINVAL, "invalid network name '%s'",
 				       o->name ? o->name : "");
 	if (net_by_name(ctx, o->name))
-		return hamn_error_setq(err, EEXIST, "network with name %s already exists",
-				       o->name);
+		return hamn_error_setq(err, EEXIST, "network with name %s already exists", o->name);
 	if (o->driver && (streq(o->driver, DRIVER_HOST) || streq(o->driver, DRIVER_NULL)))
 		return hamn_error_setq(err, EPERM, "only one instance of \"%s\" network is allowed",
 				       o->driver);
 	if (o->driver && *o->driver && !streq(o->driver, DRIVER_BRIDGE))
 		return hamn_error_setq(err, EINVAL, "network driver '%s' is not supported",
 				       o->driver);
-	if ((o->options && !json_is_object(o->options)) || (o->labels && !json_is_object(o->labels)))
+	if ((o->options && !json_is_object(o->options)) ||
+	    (o->labels && !json_is_object(o->labels)))
 		return hamn_error_setq(err, EINVAL, "options and labels must be objects");
 	return 0;
 }
@@ -362,12 +361,13 @@ static int remove_locked(struct hamn_net_ctx *ctx, const char *ref, struct hamn_
 	if (!n)
 		return -1;
 	if (n->predefined)
-		return hamn_error_setq(err, EPERM,
-				       "%s is a pre-defined network and cannot be removed", n->name);
+		return hamn_error_setq(
+			err, EPERM, "%s is a pre-defined network and cannot be removed", n->name);
 	if (n->n_eps > 0)
-		return hamn_error_setq(err, EBUSY,
-				       "error while removing network: network %s id %s has active endpoints",
-				       n->name, n->id);
+		return hamn_error_setq(
+			err, EBUSY,
+			"error while removing network: network %s id %s has active endpoints",
+			n->name, n->id);
 	ctx_drop_net(ctx, n);
 	if (nft_apply(ctx, err) < 0) {
 		ctx_add_net(ctx, n);
@@ -637,7 +637,7 @@ static int setup_default_bridge(struct hamn_net_ctx *ctx, struct hamn_error **er
 
 static int setup_predefined(struct hamn_net_ctx *ctx, struct hamn_error **err)
 {
-	static const char *const simple[][2] = { { "host", DRIVER_HOST }, { "none", DRIVER_NULL } };
+	static const char *const simple[][2] = {{"host", DRIVER_HOST}, {"none", DRIVER_NULL}};
 	struct network *def = net_by_name(ctx, "bridge");
 
 	for (size_t i = 0; i < 2; i++) {
@@ -691,7 +691,7 @@ void hamn_net_ctx_free(struct hamn_net_ctx *ctx)
 {
 	if (!ctx)
 		return;
-	janitor_free(ctx->janitor);	/* finishes its queue */
+	janitor_free(ctx->janitor); /* finishes its queue */
 	hamn_dns_server_free(ctx->dns);
 	for (size_t i = 0; i < ctx->n_nets; i++)
 		net_free(ctx->nets[i]);

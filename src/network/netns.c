@@ -34,7 +34,7 @@ static void *job_thread(void *p)
 int netns_run(int netns_fd, int (*fn)(void *arg, struct hamn_error **err), void *arg,
 	      struct hamn_error **err)
 {
-	struct job j = { .netns_fd = netns_fd, .fn = fn, .arg = arg };
+	struct job j = {.netns_fd = netns_fd, .fn = fn, .arg = arg};
 	pthread_t t;
 	int rc = pthread_create(&t, NULL, job_thread, &j);
 
@@ -106,7 +106,7 @@ static int open_dns(void *arg, struct hamn_error **err)
 
 int netns_open_dns(int netns_fd, int *udp, int *tcp, struct hamn_error **err)
 {
-	struct dns_fds f = { -1, -1 };
+	struct dns_fds f = {-1, -1};
 
 	if (netns_run(netns_fd, open_dns, &f, err) < 0)
 		return -1;

@@ -43,28 +43,31 @@ struct hamn_net_ctx;
 
 /* A default address pool: carve subnets of prefix length `size` out of `base`. */
 struct hamn_net_pool {
-	const char *base;	/* "172.17.0.0/16" */
-	int size;		/* 16 .. 30 */
+	const char *base; /* "172.17.0.0/16" */
+	int size;	  /* 16 .. 30 */
 };
 
 struct hamn_net_config {
-	const char *state_dir;		/* required; created if missing */
+	const char *state_dir; /* required; created if missing */
 	/*
 	 * Names the nft table ("ip <instance>") and tags the bridges this
 	 * instance owns, so several daemons (and tests) never touch each
 	 * other's objects. [A-Za-z0-9_], at most 32 bytes. NULL = "hamn".
 	 */
 	const char *instance;
-	/* The kernel name of the default network's bridge. NULL = "hamn0"; "none": no "bridge" network. */
+	/* The kernel name of the default network's bridge. NULL = "hamn0"; "none": no "bridge"
+	 * network. */
 	const char *default_bridge;
-	const char *default_subnet;	/* NULL = the first free subnet of the pools */
-	const char *default_gateway;	/* NULL = the first address of the subnet */
-	const struct hamn_net_pool *pools;	/* NULL = docker's: 172.17-31.0.0/16, 192.168.0.0/16 by /20 */
+	const char *default_subnet;  /* NULL = the first free subnet of the pools */
+	const char *default_gateway; /* NULL = the first address of the subnet */
+	const struct hamn_net_pool
+		*pools; /* NULL = docker's: 172.17-31.0.0/16, 192.168.0.0/16 by /20 */
 	size_t n_pools;
-	int mtu;			/* 0 = 1500 */
-	bool ip_forward;		/* set net.ipv4.ip_forward=1 as dockerd does (host-wide!) */
-	const char *resolv_conf;	/* the host's resolver config; NULL = "/etc/resolv.conf" */
-	/* The embedded DNS server's forwarders ("1.1.1.1", "127.0.0.1:5353"); NULL = resolv_conf's. */
+	int mtu;		 /* 0 = 1500 */
+	bool ip_forward;	 /* set net.ipv4.ip_forward=1 as dockerd does (host-wide!) */
+	const char *resolv_conf; /* the host's resolver config; NULL = "/etc/resolv.conf" */
+	/* The embedded DNS server's forwarders ("1.1.1.1", "127.0.0.1:5353"); NULL = resolv_conf's.
+	 */
 	char *const *dns_upstreams;
 };
 
@@ -92,12 +95,12 @@ HAMN_DEFINE_CLEANUP(hamn_net_ctx, hamn_net_ctx_free)
 /* ------------------------------------------------------------------ */
 
 struct hamn_net_create_opts {
-	const char *name;	/* [A-Za-z0-9][A-Za-z0-9_.-]* */
-	const char *driver;	/* NULL or "bridge"; "host" and "null" exist once (predefined) */
-	const char *subnet;	/* "10.1.0.0/24"; NULL = from the pools */
-	const char *gateway;	/* NULL = first address of the subnet */
-	const char *ip_range;	/* dynamic addresses only from this sub-range; NULL = whole subnet */
-	bool internal;		/* no masquerade, no default route, no forwarding out */
+	const char *name;     /* [A-Za-z0-9][A-Za-z0-9_.-]* */
+	const char *driver;   /* NULL or "bridge"; "host" and "null" exist once (predefined) */
+	const char *subnet;   /* "10.1.0.0/24"; NULL = from the pools */
+	const char *gateway;  /* NULL = first address of the subnet */
+	const char *ip_range; /* dynamic addresses only from this sub-range; NULL = whole subnet */
+	bool internal;	      /* no masquerade, no default route, no forwarding out */
 	/*
 	 * Driver options, an object of strings (borrowed, copied). Known:
 	 * com.docker.network.bridge.name, com.docker.network.driver.mtu,
@@ -106,7 +109,7 @@ struct hamn_net_create_opts {
 	 * Others are kept and shown by inspect.
 	 */
 	json_t *options;
-	json_t *labels;		/* object of strings (borrowed, copied) */
+	json_t *labels; /* object of strings (borrowed, copied) */
 };
 
 /*
@@ -147,10 +150,10 @@ json_t *hamn_net_list_json(struct hamn_net_ctx *ctx);
 
 /* One port mapping. A parsed "-p" may give several (ranges are expanded). */
 struct hamn_net_port {
-	int proto;			/* IPPROTO_TCP, IPPROTO_UDP or IPPROTO_SCTP */
-	char host_ip[16];		/* dotted quad; "" = every address of the host */
-	uint16_t host_port;		/* 0 = any free port (chosen when published) */
-	uint16_t host_port_end;		/* > host_port: the first free port of the range */
+	int proto;		/* IPPROTO_TCP, IPPROTO_UDP or IPPROTO_SCTP */
+	char host_ip[16];	/* dotted quad; "" = every address of the host */
+	uint16_t host_port;	/* 0 = any free port (chosen when published) */
+	uint16_t host_port_end; /* > host_port: the first free port of the range */
 	uint16_t container_port;
 };
 
@@ -172,25 +175,28 @@ const char *hamn_net_proto_name(int proto);
 /* ------------------------------------------------------------------ */
 
 struct hamn_net_endpoint_opts {
-	const char *network;		/* name, id or id prefix */
-	const char *container_id;	/* required */
-	const char *container_name;	/* DNS name on user networks (no leading '/'); may be NULL */
-	char *const *aliases;		/* more DNS names on this network; may be NULL */
+	const char *network;	    /* name, id or id prefix */
+	const char *container_id;   /* required */
+	const char *container_name; /* DNS name on user networks (no leading '/'); may be NULL */
+	char *const *aliases;	    /* more DNS names on this network; may be NULL */
 	/*
 	 * The container's network namespace (an fd of /proc/PID/ns/net or of a
 	 * bind mount of it; borrowed). Required for bridge networks, used to
 	 * bring lo up for "none", ignored for "host".
 	 */
 	int netns_fd;
-	const char *ifname;		/* NULL = the lowest free ethN of the container */
-	const char *ipv4;		/* a static address (user networks), or NULL */
-	const char *mac;		/* "02:42:..", or NULL = derived from the address */
-	char *const *dns_servers;	/* forwarders for this container's DNS; NULL = the host's */
-	const struct hamn_net_port *ports;	/* published with the endpoint; may be NULL */
+	const char *ifname;	  /* NULL = the lowest free ethN of the container */
+	const char *ipv4;	  /* a static address (user networks), or NULL */
+	const char *mac;	  /* "02:42:..", or NULL = derived from the address */
+	char *const *dns_servers; /* forwarders for this container's DNS; NULL = the host's */
+	const struct hamn_net_port *ports; /* published with the endpoint; may be NULL */
 	size_t n_ports;
 };
 
-#define HAMN_NET_ENDPOINT_OPTS_INIT { .netns_fd = -1 }
+#define HAMN_NET_ENDPOINT_OPTS_INIT                                                                \
+	{                                                                                          \
+		.netns_fd = -1                                                                     \
+	}
 
 /*
  * Attach a container to a network. For a bridge network: allocate an
@@ -241,12 +247,12 @@ int hamn_net_endpoint_find(struct hamn_net_ctx *ctx, const char *ref, const char
 struct hamn_net_endpoint_info {
 	char network_id[65];
 	char network_name[128];
-	char ip[16];		/* "" when the network has no addresses (host, none) */
+	char ip[16]; /* "" when the network has no addresses (host, none) */
 	int prefix_len;
-	char gateway[16];	/* "" on internal networks */
+	char gateway[16]; /* "" on internal networks */
 	char mac[18];
-	char ifname[16];	/* inside the container */
-	char host_ifname[16];	/* host end of the veth */
+	char ifname[16];      /* inside the container */
+	char host_ifname[16]; /* host end of the veth */
 };
 
 /* Fill *out for endpoint_id. Errors: ENOENT. */
@@ -273,10 +279,11 @@ int hamn_net_endpoint_set_names(struct hamn_net_ctx *ctx, const char *endpoint_i
 /* Start-up and clean-up                                                */
 /* ------------------------------------------------------------------ */
 
-/* An endpoint the daemon believes in, with its container's netns when it runs. */
+/* An endpoint of a running container, with that container's netns. */
 struct hamn_net_live_endpoint {
 	const char *endpoint_id;
-	int netns_fd;		/* -1 = the container is not running: its endpoint is removed */
+	/* borrowed; needed on user-defined networks to reopen the DNS listener, else may be -1 */
+	int netns_fd;
 };
 
 /*
@@ -284,8 +291,9 @@ struct hamn_net_live_endpoint {
  *   - user networks whose ids are not in keep_networks are removed
  *     (keep_networks NULL = keep every network in the state; predefined
  *     networks are always kept);
- *   - endpoints not in live, or live with netns_fd -1, are removed (their
- *     addresses released, veths deleted if still there);
+ *   - endpoints not in live are removed (their addresses released, veths
+ *     deleted if still there): pass every endpoint of every running
+ *     container, and nothing else;
  *   - bridges of kept networks are created if missing (address, MTU,
  *     sysctls); links tagged as this instance's that belong to nothing kept
  *     are deleted, and so are veths on our bridges that no endpoint owns;
@@ -312,16 +320,16 @@ int hamn_net_purge(struct hamn_net_ctx *ctx, struct hamn_error **err);
 /* ------------------------------------------------------------------ */
 
 enum hamn_net_mode_kind {
-	HAMN_NET_MODE_BRIDGE,		/* "", "default", "bridge": the default network */
-	HAMN_NET_MODE_HOST,		/* "host": the host's netns */
-	HAMN_NET_MODE_NONE,		/* "none": a netns with lo only */
-	HAMN_NET_MODE_CONTAINER,	/* "container:<id|name>": another container's netns */
-	HAMN_NET_MODE_NETWORK,		/* any other name: a user-defined network */
+	HAMN_NET_MODE_BRIDGE,	 /* "", "default", "bridge": the default network */
+	HAMN_NET_MODE_HOST,	 /* "host": the host's netns */
+	HAMN_NET_MODE_NONE,	 /* "none": a netns with lo only */
+	HAMN_NET_MODE_CONTAINER, /* "container:<id|name>": another container's netns */
+	HAMN_NET_MODE_NETWORK,	 /* any other name: a user-defined network */
 };
 
 struct hamn_net_mode {
 	enum hamn_net_mode_kind kind;
-	char *ref;	/* the container (CONTAINER) or network (NETWORK) reference, else NULL */
+	char *ref; /* the container (CONTAINER) or network (NETWORK) reference, else NULL */
 };
 
 /* Parse docker's HostConfig.NetworkMode. EINVAL for "container:" without a reference. */
@@ -329,10 +337,10 @@ int hamn_net_mode_parse(const char *mode, struct hamn_net_mode *out, struct hamn
 void hamn_net_mode_release(struct hamn_net_mode *m);
 
 struct hamn_net_hosts_opts {
-	const char *hostname;		/* required */
-	const char *domainname;		/* may be NULL */
-	char *const *ips;		/* the container's addresses, one line each; may be NULL */
-	char *const *extra_hosts;	/* docker's --add-host "name:ip" (or "name=ip"); may be NULL */
+	const char *hostname;	  /* required */
+	const char *domainname;	  /* may be NULL */
+	char *const *ips;	  /* the container's addresses, one line each; may be NULL */
+	char *const *extra_hosts; /* docker's --add-host "name:ip" (or "name=ip"); may be NULL */
 };
 
 /*
@@ -344,11 +352,11 @@ int hamn_net_hosts_content(const struct hamn_net_hosts_opts *o, char **out,
 			   struct hamn_error **err);
 
 struct hamn_net_resolv_opts {
-	const char *host_resolv;	/* the host's resolv.conf text; NULL = empty */
-	bool embedded_dns;		/* user-defined network: the container asks 127.0.0.11 */
-	char *const *dns;		/* --dns servers; NULL = the host's */
-	char *const *dns_search;	/* --dns-search; NULL = the host's */
-	char *const *dns_options;	/* --dns-option; NULL = the host's */
+	const char *host_resolv;  /* the host's resolv.conf text; NULL = empty */
+	bool embedded_dns;	  /* user-defined network: the container asks 127.0.0.11 */
+	char *const *dns;	  /* --dns servers; NULL = the host's */
+	char *const *dns_search;  /* --dns-search; NULL = the host's */
+	char *const *dns_options; /* --dns-option; NULL = the host's */
 };
 
 /*

@@ -6,7 +6,10 @@
  * networks or published ports; plain endpoint changes need no rule change
  * (rules are per bridge and per published port, never per container).
  */
+#include <dirent.h>
+#include <linux/netlink.h>
 #include <nftables/libnftables.h>
+#include <sys/socket.h>
 
 #include "network/internal.h"
 
@@ -59,12 +62,38 @@ char *nft_script(struct hamn_net_ctx *ctx)
 	return hamn_nft_ruleset(ctx->instance, br, n_br, ports, n_ports);
 }
 
+/*
+ * libnftables (1.0.6) opens its netlink socket without SOCK_CLOEXEC and does
+ * not show it: find netfilter netlink sockets lacking FD_CLOEXEC and set it,
+ * so no child of the daemon inherits one. (A fork+exec by another thread in
+ * the microseconds before this runs could still inherit it.)
+ */
+static void cloexec_nft_sockets(void)
+{
+	_cleanup_closedir_ DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		int fd = atoi(de->d_name), dom = -1, proto = -1, fl;
+		socklen_t len = sizeof(int);
+
+		if (de->d_name[0] == '.' || fd == dirfd(d) || (fl = fcntl(fd, F_GETFD)) < 0 ||
+		    (fl & FD_CLOEXEC))
+			continue;
+		if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &len) == 0 && dom == AF_NETLINK &&
+		    getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) == 0 &&
+		    proto == NETLINK_NETFILTER)
+			fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
+	}
+}
+
 static int run_script(struct hamn_net_ctx *ctx, const char *script, struct hamn_error **err)
 {
 	if (!ctx->nft) {
 		ctx->nft = nft_ctx_new(NFT_CTX_DEFAULT);
 		if (!ctx->nft)
 			return hamn_error_setq(err, ENOMEM, "nft: cannot create a context");
+		cloexec_nft_sockets();
 		nft_ctx_buffer_output(ctx->nft);
 		nft_ctx_buffer_error(ctx->nft);
 	}
@@ -84,7 +113,10 @@ int nft_apply(struct hamn_net_ctx *ctx, struct hamn_error **err)
 {
 	_cleanup_free_ char *script = nft_script(ctx);
 
-	return run_script(ctx, script, err);
+	if (run_script(ctx, script, err) < 0)
+		return -1;
+	ctx->nft_loaded = true;
+	return 0;
 }
 
 int nft_remove_table(struct hamn_net_ctx *ctx, struct hamn_error **err)

@@ -44,19 +44,18 @@ static void put_bridge_set(struct hamn_buf *b, const struct hamn_nft_bridge *br,
 
 static void put_guard_and_hooks(struct hamn_buf *b)
 {
-	hamn_buf_puts(b,
-		      "\tchain guard {\n"
-		      "\t\ttype filter hook prerouting priority raw; policy accept;\n"
-		      "\t\tiifname != \"lo\" ip daddr 127.0.0.0/8 counter drop\n"
-		      "\t}\n\n"
-		      "\tchain prerouting {\n"
-		      "\t\ttype nat hook prerouting priority dstnat; policy accept;\n"
-		      "\t\tfib daddr type local jump publish\n"
-		      "\t}\n\n"
-		      "\tchain output {\n"
-		      "\t\ttype nat hook output priority -100; policy accept;\n"
-		      "\t\tfib daddr type local jump publish\n"
-		      "\t}\n\n");
+	hamn_buf_puts(b, "\tchain guard {\n"
+			 "\t\ttype filter hook prerouting priority raw; policy accept;\n"
+			 "\t\tiifname != \"lo\" ip daddr 127.0.0.0/8 counter drop\n"
+			 "\t}\n\n"
+			 "\tchain prerouting {\n"
+			 "\t\ttype nat hook prerouting priority dstnat; policy accept;\n"
+			 "\t\tfib daddr type local jump publish\n"
+			 "\t}\n\n"
+			 "\tchain output {\n"
+			 "\t\ttype nat hook output priority -100; policy accept;\n"
+			 "\t\tfib daddr type local jump publish\n"
+			 "\t}\n\n");
 }
 
 static void put_publish(struct hamn_buf *b, const struct hamn_nft_port *p, size_t n)
@@ -118,9 +117,9 @@ static void put_forward(struct hamn_buf *b, const struct hamn_nft_bridge *br, si
 		if (!br[i].icc)
 			hamn_buf_printf(b, "\t\tiifname \"%s\" oifname \"%s\" counter drop\n", name,
 					name);
-		hamn_buf_printf(b,
-				"\t\tiifname \"%s\" oifname != \"%s\" oifname @bridges counter drop\n",
-				name, name);
+		hamn_buf_printf(
+			b, "\t\tiifname \"%s\" oifname != \"%s\" oifname @bridges counter drop\n",
+			name, name);
 	}
 	hamn_buf_puts(b, "\t}\n");
 }

@@ -18,18 +18,18 @@
 struct hamn_nft_bridge {
 	const char *ifname;
 	struct hamn_ipv4_net subnet;
-	bool internal;		/* nothing in or out but through the bridge itself */
-	bool masquerade;	/* outbound NAT (ignored when internal) */
-	bool icc;		/* containers of this bridge may talk to each other */
+	bool internal;	 /* nothing in or out but through the bridge itself */
+	bool masquerade; /* outbound NAT (ignored when internal) */
+	bool icc;	 /* containers of this bridge may talk to each other */
 };
 
 struct hamn_nft_port {
-	int proto;		/* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP */
-	uint32_t host_ip;	/* 0 = every local address */
+	int proto;	  /* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP */
+	uint32_t host_ip; /* 0 = every local address */
 	uint16_t host_port;
 	uint32_t ct_ip;
 	uint16_t ct_port;
-	const char *tag;	/* a short comment naming the owner (endpoint id prefix) */
+	const char *tag; /* a short comment naming the owner (endpoint id prefix) */
 };
 
 /*

@@ -63,7 +63,7 @@ static int split_spec(char *s, char **ip, char **host, char **ctr)
 
 	*ip = *host = NULL;
 	if (c2 && strchr(c2 + 1, ':'))
-		return -1;	/* an unbracketed IPv6 address */
+		return -1; /* an unbracketed IPv6 address */
 	if (!c1) {
 		*ctr = s;
 	} else if (!c2) {
@@ -92,7 +92,7 @@ static int check_host_ip(const char *ip, char out[16], const char *spec, struct 
 	if (hamn_ipv4_parse(ip, &a, NULL) < 0)
 		return hamn_error_setq(err, EINVAL, "invalid port spec '%s': bad host IP '%s'",
 				       spec, ip);
-	if (a != 0)	/* 0.0.0.0 means every address, as "" does */
+	if (a != 0) /* 0.0.0.0 means every address, as "" does */
 		hamn_ipv4_str(a, out);
 	return 0;
 }
@@ -106,9 +106,9 @@ static int expand(const char *spec, int proto, const char *ip, uint16_t hlo, uin
 	bool host_range = n_ctr == 1 && n_host > 1;
 
 	if (n_host && n_host != n_ctr && !host_range)
-		return hamn_error_setq(err, EINVAL,
-				       "invalid port spec '%s': host and container ranges differ in size",
-				       spec);
+		return hamn_error_setq(
+			err, EINVAL,
+			"invalid port spec '%s': host and container ranges differ in size", spec);
 	v = xcalloc(n_ctr, sizeof(*v));
 	for (size_t i = 0; i < n_ctr; i++) {
 		v[i].proto = proto;
@@ -138,18 +138,19 @@ int hamn_net_port_parse(const char *spec, struct hamn_net_port **out, size_t *n_
 	if (slash) {
 		*slash = '\0';
 		if (parse_proto(slash + 1, &proto) < 0)
-			return hamn_error_setq(err, EINVAL, "invalid port spec '%s': bad protocol '%s'",
-					       spec, slash + 1);
+			return hamn_error_setq(err, EINVAL,
+					       "invalid port spec '%s': bad protocol '%s'", spec,
+					       slash + 1);
 	}
 	if (split_spec(s, &ip, &host, &ctr) < 0)
-		return hamn_error_setq(err, EINVAL,
-				       "invalid port spec '%s': too many colons (IPv6 is not supported)",
-				       spec);
+		return hamn_error_setq(
+			err, EINVAL,
+			"invalid port spec '%s': too many colons (IPv6 is not supported)", spec);
 	if (check_host_ip(ip, ipbuf, spec, err) < 0)
 		return -1;
 	if (parse_range(ctr, false, &clo, &chi) < 0)
-		return hamn_error_setq(err, EINVAL, "invalid port spec '%s': bad container port '%s'",
-				       spec, ctr);
+		return hamn_error_setq(
+			err, EINVAL, "invalid port spec '%s': bad container port '%s'", spec, ctr);
 	if (host && *host && parse_range(host, true, &hlo, &hhi) < 0)
 		return hamn_error_setq(err, EINVAL, "invalid port spec '%s': bad host port '%s'",
 				       spec, host);
@@ -167,8 +168,8 @@ int hamn_net_mode_parse(const char *mode, struct hamn_net_mode *out, struct hamn
 		out->kind = HAMN_NET_MODE_NONE;
 	} else if (str_has_prefix(mode, "container:")) {
 		if (!mode[10])
-			return hamn_error_setq(err, EINVAL,
-					       "invalid network mode '%s': no container given", mode);
+			return hamn_error_setq(
+				err, EINVAL, "invalid network mode '%s': no container given", mode);
 		out->kind = HAMN_NET_MODE_CONTAINER;
 		out->ref = xstrdup(mode + 10);
 	} else {

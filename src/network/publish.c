@@ -50,8 +50,8 @@ static int reserve(int proto, uint32_t ip, uint16_t *port)
 	return fd;
 }
 
-static int reserve_error(struct hamn_error **err, int errnum, uint32_t ip, unsigned lo,
-			 unsigned hi, int proto)
+static int reserve_error(struct hamn_error **err, int errnum, uint32_t ip, unsigned lo, unsigned hi,
+			 int proto)
 {
 	char a[HAMN_IPV4_STR_MAX];
 
@@ -140,7 +140,8 @@ int ports_rebind(struct port_map *v, size_t n, struct hamn_error **err)
 }
 
 static int publish_locked(struct hamn_net_ctx *ctx, struct endpoint *ep,
-			  const struct hamn_net_port *ports, size_t n_ports, struct hamn_error **err)
+			  const struct hamn_net_port *ports, size_t n_ports,
+			  struct hamn_error **err)
 {
 	struct port_map *v = NULL, *old = ep->ports;
 	size_t n = 0, n_old = ep->n_ports;

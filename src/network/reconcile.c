@@ -35,14 +35,10 @@ static void drop_network(struct hamn_net_ctx *ctx, size_t idx, struct hamn_error
 	struct network *n = ctx->nets[idx];
 	struct hamn_error *e = NULL;
 
-	while (n->n_eps > 0) {
-		if (ep_remove_locked(ctx, n->eps[n->n_eps - 1], false, false, &e) < 0) {
+	/* with EP_RM_FORCE every endpoint goes, errors or not */
+	while (n->n_eps > 0)
+		if (ep_remove_locked(ctx, n->eps[n->n_eps - 1], EP_RM_FORCE, &e) < 0)
 			note(err, &e, rc);
-			break;
-		}
-	}
-	if (n->n_eps > 0)
-		return;
 	if (state_delete(ctx, n, &e) < 0) {
 		note(err, &e, rc);
 		return;
@@ -72,12 +68,13 @@ static void drop_endpoints(struct hamn_net_ctx *ctx, const struct hamn_net_live_
 		struct network *n = ctx->nets[i];
 
 		for (size_t e = n->n_eps; e-- > 0;) {
-			const struct hamn_net_live_endpoint *l = find_live(live, n_live, n->eps[e]->id);
+			const struct hamn_net_live_endpoint *l =
+				find_live(live, n_live, n->eps[e]->id);
 			struct hamn_error *er = NULL;
 
 			if (l && l->netns_fd >= 0)
 				continue;
-			if (ep_remove_locked(ctx, n->eps[e], true, false, &er) < 0)
+			if (ep_remove_locked(ctx, n->eps[e], EP_RM_SAVE | EP_RM_FORCE, &er) < 0)
 				note(err, &er, rc);
 		}
 	}

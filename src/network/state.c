@@ -31,11 +31,12 @@ static json_t *ports_to_json(const struct endpoint *ep)
 	for (size_t i = 0; i < ep->n_ports; i++) {
 		const struct port_map *p = &ep->ports[i];
 
-		json_array_append_new(
-			arr, json_pack("{s:s, s:s, s:i, s:i}", "proto", hamn_net_proto_name(p->proto),
-				       "host_ip", p->host_ip ? hamn_ipv4_str(p->host_ip, ip) : "",
-				       "host_port", (int)p->host_port, "container_port",
-				       (int)p->container_port));
+		json_array_append_new(arr,
+				      json_pack("{s:s, s:s, s:i, s:i}", "proto",
+						hamn_net_proto_name(p->proto), "host_ip",
+						p->host_ip ? hamn_ipv4_str(p->host_ip, ip) : "",
+						"host_port", (int)p->host_port, "container_port",
+						(int)p->container_port));
 	}
 	return arr;
 }
@@ -99,8 +100,10 @@ int parse_mac(const char *s, uint8_t mac[6])
 	unsigned v[6];
 	char tail;
 
-	if (!s || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-			 &tail) != 6 || strlen(s) != 17)
+	if (!s ||
+	    sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+		   &tail) != 6 ||
+	    strlen(s) != 17)
 		return -1;
 	for (int i = 0; i < 6; i++)
 		mac[i] = (uint8_t)v[i];
@@ -147,7 +150,7 @@ static int ep_ports_from_json(json_t *arr, struct endpoint *ep, struct hamn_erro
 	if (!arr)
 		return 0;
 	ep->ports = xcalloc(json_array_size(arr) + 1, sizeof(*ep->ports));
-	json_array_foreach(arr, i, v) {
+	json_array_foreach (arr, i, v) {
 		if (port_from_json(v, &ep->ports[ep->n_ports], err) < 0)
 			return hamn_error_wrap(err, "ports[%zu]", i);
 		ep->n_ports++;
@@ -155,8 +158,7 @@ static int ep_ports_from_json(json_t *arr, struct endpoint *ep, struct hamn_erro
 	return 0;
 }
 
-static int copy_name(char dst[IFNAMSIZ], const char *src, const char *what,
-		     struct hamn_error **err)
+static int copy_name(char dst[IFNAMSIZ], const char *src, const char *what, struct hamn_error **err)
 {
 	if (!src || strlen(src) >= IFNAMSIZ)
 		return hamn_error_setq(err, EINVAL, "bad %s", what);
@@ -271,7 +273,7 @@ struct network *net_from_json(json_t *j, struct hamn_error **err)
 			hamn_error_setq(err, EINVAL, "bridge network without ipam");
 		goto fail;
 	}
-	json_array_foreach(eps, i, v) {
+	json_array_foreach (eps, i, v) {
 		struct endpoint *ep = ep_from_json(v, err);
 
 		if (!ep) {

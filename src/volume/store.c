@@ -64,7 +64,7 @@ int vol_no_such(const char *name, struct hamn_error **err)
 /* ---- open ---- */
 
 /* Delete ".tmp-*" and ".trash-*" leftovers of a crash. */
-static void sweep_leftovers(struct hamn_volume_store *st)
+void hamn_volume_store_sweep(struct hamn_volume_store *st)
 {
 	_cleanup_closedir_ DIR *d = NULL;
 	int fd = openat(st->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -102,7 +102,6 @@ struct hamn_volume_store *hamn_volume_store_open(const char *root, struct hamn_e
 		hamn_error_set(err, errno, "open '%s'", st->dir);
 		goto fail;
 	}
-	sweep_leftovers(st);
 	return st;
 fail:
 	hamn_volume_store_free(st);

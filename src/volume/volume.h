@@ -46,10 +46,15 @@ typedef void (*hamn_volume_event_fn)(void *ud, const char *action, const char *n
 
 /*
  * Open the volumes of root (--root): <root>/volumes is created 0700 when
- * missing; leftovers of a crash (half-made or half-removed volumes) are
- * deleted. The caller owns the store.
+ * missing. Cheap (one fd): a container's monitor opens its own for
+ * copy-up. The caller owns the store.
  */
 struct hamn_volume_store *hamn_volume_store_open(const char *root, struct hamn_error **err);
+/*
+ * Delete the leftovers of a crash (half-made or half-removed volumes). Only
+ * the daemon, once at start: it would delete a volume being made right now.
+ */
+void hamn_volume_store_sweep(struct hamn_volume_store *st);
 /* Safe on NULL. */
 void hamn_volume_store_free(struct hamn_volume_store *st);
 HAMN_DEFINE_CLEANUP(hamn_volume_store, hamn_volume_store_free)
@@ -181,6 +186,7 @@ struct hamn_mount {
 	bool anonymous;		/* volume: made for this container only */
 	char *tmpfs_options;	/* tmpfs: mount data such as "size=65536k,mode=1777"; or NULL */
 	char *mode;		/* the text after the second ':' of -v ("ro,z"), else "" */
+	bool tmpfs_map;		/* tmpfs from HostConfig.Tmpfs: not in inspect's Mounts (docker) */
 	json_t *volume_labels;	/* volume from --mount: labels for an implicitly made volume */
 	json_t *volume_options;	/* volume from --mount: driver options for it */
 };
@@ -319,7 +325,8 @@ bool hamn_volume_needs_populate(struct hamn_volume_store *st, const struct hamn_
 /*
  * The container inspect "Mounts" entry of m: {Type, Name (volumes), Source,
  * Destination, Driver (volumes), Mode, RW, Propagation}. st may be NULL
- * (Source of a volume then stays empty). New reference.
+ * (Source of a volume then stays empty). NULL for a HostConfig.Tmpfs mount,
+ * which docker does not list. New reference.
  */
 json_t *hamn_mount_inspect_json(struct hamn_volume_store *st, const struct hamn_mount *m);
 

@@ -51,10 +51,9 @@ static int open_netns(const char *path, int *fd, struct hamn_error **err)
 	return 0;
 }
 
-static int cmd_create(struct server *s, char **argv, struct hamn_buf *out,
-		      struct hamn_error **err)
+static int cmd_create(struct server *s, char **argv, struct hamn_buf *out, struct hamn_error **err)
 {
-	struct hamn_net_create_opts o = { .name = argv[1] };
+	struct hamn_net_create_opts o = {.name = argv[1]};
 	_cleanup_json_ json_t *opts = json_object();
 	_cleanup_free_ char *id = NULL;
 
@@ -96,9 +95,8 @@ static int parse_ports(const char *spec, struct hamn_net_port **ports, size_t *n
 	return 0;
 }
 
-static int connect_args(char **argv, struct hamn_net_endpoint_opts *o, char ***aliases,
-			char ***dns, struct hamn_net_port **ports, size_t *n_ports,
-			struct hamn_error **err)
+static int connect_args(char **argv, struct hamn_net_endpoint_opts *o, char ***aliases, char ***dns,
+			struct hamn_net_port **ports, size_t *n_ports, struct hamn_error **err)
 {
 	for (char **a = argv; *a; a++) {
 		const char *v;
@@ -124,8 +122,7 @@ static int connect_args(char **argv, struct hamn_net_endpoint_opts *o, char ***a
 	return 0;
 }
 
-static int cmd_connect(struct server *s, char **argv, struct hamn_buf *out,
-		       struct hamn_error **err)
+static int cmd_connect(struct server *s, char **argv, struct hamn_buf *out, struct hamn_error **err)
 {
 	struct hamn_net_endpoint_opts o = HAMN_NET_ENDPOINT_OPTS_INIT;
 	_cleanup_strv_ char **aliases = NULL, **dns = NULL;
@@ -150,8 +147,7 @@ static int cmd_connect(struct server *s, char **argv, struct hamn_buf *out,
 	return 0;
 }
 
-static int cmd_publish(struct server *s, char **argv, struct hamn_buf *out,
-		       struct hamn_error **err)
+static int cmd_publish(struct server *s, char **argv, struct hamn_buf *out, struct hamn_error **err)
 {
 	_cleanup_free_ struct hamn_net_port *ports = NULL;
 	size_t n = 0;
@@ -227,8 +223,7 @@ static int new_netns(int *fd, struct hamn_error **err)
  * bench NET N: N containers, each in a fresh netns as `run --rm` would have:
  * connect, disconnect, drop the netns. Prints the mean cost of each half.
  */
-static int cmd_bench(struct server *s, char **argv, struct hamn_buf *out,
-		     struct hamn_error **err)
+static int cmd_bench(struct server *s, char **argv, struct hamn_buf *out, struct hamn_error **err)
 {
 	struct hamn_net_endpoint_opts o = HAMN_NET_ENDPOINT_OPTS_INIT;
 	int64_t add_ns = 0, rm_ns = 0, n;
@@ -287,8 +282,7 @@ static int cmd_reconcile(struct server *s, char **argv, struct hamn_error **err)
 	return rc;
 }
 
-static int run_command(struct server *s, char **argv, struct hamn_buf *out,
-		       struct hamn_error **err)
+static int run_command(struct server *s, char **argv, struct hamn_buf *out, struct hamn_error **err)
 {
 	const char *c = argv[0];
 
@@ -463,7 +457,7 @@ static int serve_args(int argc, char **argv, struct serve_opts *o, struct hamn_e
 static int serve(int argc, char **argv, struct hamn_error **err)
 {
 	struct serve_opts o;
-	struct server s = { 0 };
+	struct server s = {0};
 	int rc;
 
 	memset(&o, 0, sizeof(o));

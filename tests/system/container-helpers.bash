@@ -26,6 +26,10 @@ containers_teardown_file() {
 				"http://d/containers/$id?force=1"
 		done
 	fi
+	# a test may have restarted the daemon: its pid file knows the current one
+	if [ -f "$HAMND_EXEC_ROOT/hamnd.pid" ]; then
+		HAMND_PID=$(cat "$HAMND_EXEC_ROOT/hamnd.pid")
+	fi
 	stop_hamnd
 	check_no_leftovers
 }

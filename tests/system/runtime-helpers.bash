@@ -42,7 +42,7 @@ cfg() {
 # args ARG...: set process.args.
 args() {
 	local arr
-	arr=$(printf '%s\0' "$@" | jq -Rs 'split("\u0000") | .[:-1]')
+	arr=$(python3 -c 'import json, sys; print(json.dumps(sys.argv[1:]))' "$@")
 	cfg '.process.args = $a' --argjson a "$arr"
 }
 
@@ -106,7 +106,7 @@ rt_teardown() {
 }
 
 status_is() {
-	[ "$(rt_status "$1")" = "$2" ]
+	[ "$(rt_status "$1" 2>/dev/null)" = "$2" ]
 }
 
 # wait_status ID STATUS: poll until the container has that status (10 s).

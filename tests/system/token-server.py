@@ -8,8 +8,8 @@ Answers GET /token?service=S&scope=repository:NAME:ACTIONS... with a JWT
 (RS256, signed with `openssl dgst` using key K; its certificate C goes in the
 x5c header, and is what the registry's auth.token.rootcertbundle trusts).
 Basic credentials U:P get every action they ask for; anonymous requests get
-none. --first-expired makes the first token already expired, so a client
-must notice the registry's 401 and fetch a new one. Each token request is
+none. --first-expired makes the first token given to the user already
+expired, so a client must notice the registry's 401 and fetch a new one. Each token request is
 logged to stderr as "token N user=U scopes=...".
 """
 import argparse
@@ -31,6 +31,7 @@ ap.add_argument("--first-expired", action="store_true")
 ARGS = ap.parse_args()
 LOCK = threading.Lock()
 COUNT = [0]
+USER_TOKENS = [0]
 
 
 def b64url(data):
@@ -103,7 +104,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with LOCK:
             COUNT[0] += 1
             n = COUNT[0]
-        expired = ARGS.first_expired and n == 1
+            if user:
+                USER_TOKENS[0] += 1
+            expired = ARGS.first_expired and user and USER_TOKENS[0] == 1
         sys.stderr.write("token %d user=%s scopes=%s expired=%s\n" %
                          (n, user or "-", ",".join(q.get("scope", [])), expired))
         sys.stderr.flush()

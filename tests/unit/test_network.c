@@ -31,7 +31,7 @@ static uint32_t ip(const char *s)
 
 static struct hamn_ipv4_net net(const char *s)
 {
-	struct hamn_ipv4_net n = { 0, 0 };
+	struct hamn_ipv4_net n = {0, 0};
 
 	assert_int_equal(hamn_ipv4_net_parse(s, &n, NULL), 0);
 	return n;
@@ -54,8 +54,9 @@ static void prefixes_parse_and_normalise(void **state)
 	struct hamn_ipv4_net n;
 	struct hamn_error *err = NULL;
 	char buf[HAMN_IPV4_NET_STR_MAX];
-	const char *bad[] = { "10.0.0.0", "10.0.0/24", "10.0.0.0/33", "10.0.0.0/-1", "x/8",
-			      "10.0.0.0/", "10.0.0.0/+8", "10.0.0.0/8x", "", "1.2.3.4.5/8" };
+	const char *bad[] = {"10.0.0.0", "10.0.0/24",  "10.0.0.0/33", "10.0.0.0/-1",
+			     "x/8",	 "10.0.0.0/",  "10.0.0.0/+8", "10.0.0.0/8x",
+			     "",	 "1.2.3.4.5/8"};
 
 	(void)state;
 	n = net("10.1.2.77/24");
@@ -64,14 +65,14 @@ static void prefixes_parse_and_normalise(void **state)
 	assert_int_equal(n.len, 0);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		expect_errno(hamn_ipv4_net_parse(bad[i], &n, &err), &err, EINVAL);
-	assert_true(hamn_ipv4_net_contains(&(struct hamn_ipv4_net){ ip("10.1.0.0"), 16 },
+	assert_true(hamn_ipv4_net_contains(&(struct hamn_ipv4_net){ip("10.1.0.0"), 16},
 					   ip("10.1.255.3")));
 }
 
 static void prefixes_overlap(void **state)
 {
-	struct hamn_ipv4_net a = net("10.0.0.0/8"), b = net("10.20.0.0/16"),
-			     c = net("11.0.0.0/8"), d = net("10.20.1.0/24");
+	struct hamn_ipv4_net a = net("10.0.0.0/8"), b = net("10.20.0.0/16"), c = net("11.0.0.0/8"),
+			     d = net("10.20.1.0/24");
 
 	(void)state;
 	assert_true(hamn_ipv4_net_overlaps(&a, &b));
@@ -83,9 +84,9 @@ static void prefixes_overlap(void **state)
 
 static void subnet_pick_avoids_routes_and_networks(void **state)
 {
-	struct hamn_ipam_pool pools[2] = { { net("10.10.0.0/16"), 24 }, { net("10.20.0.0/16"), 24 } };
-	struct hamn_ipv4_net taken[3] = { net("10.10.0.0/24"), net("10.10.1.128/25"),
-					  net("192.0.2.0/24") };
+	struct hamn_ipam_pool pools[2] = {{net("10.10.0.0/16"), 24}, {net("10.20.0.0/16"), 24}};
+	struct hamn_ipv4_net taken[3] = {net("10.10.0.0/24"), net("10.10.1.128/25"),
+					 net("192.0.2.0/24")};
 	struct hamn_ipv4_net out;
 	struct hamn_error *err = NULL;
 	char buf[HAMN_IPV4_NET_STR_MAX];
@@ -104,9 +105,8 @@ static void subnet_pick_avoids_routes_and_networks(void **state)
 
 static void subnet_pick_docker_defaults(void **state)
 {
-	struct hamn_ipam_pool pools[2] = { { net("172.17.0.0/16"), 16 },
-					   { net("172.18.0.0/16"), 16 } };
-	struct hamn_ipv4_net taken[1] = { net("172.17.0.0/16") }, out;
+	struct hamn_ipam_pool pools[2] = {{net("172.17.0.0/16"), 16}, {net("172.18.0.0/16"), 16}};
+	struct hamn_ipv4_net taken[1] = {net("172.17.0.0/16")}, out;
 	char buf[HAMN_IPV4_NET_STR_MAX];
 
 	(void)state;
@@ -158,7 +158,7 @@ static void ipam_released_address_is_reused_last(void **state)
 	assert_int_equal(c, a);
 	/* never twice: everything is in use now */
 	assert_int_equal(hamn_ipam_alloc(&ipam, &c, NULL), -1);
-	hamn_ipam_free(&ipam, ip("10.9.9.9"));	/* unknown: ignored */
+	hamn_ipam_free(&ipam, ip("10.9.9.9")); /* unknown: ignored */
 	hamn_ipam_release_all(&ipam);
 }
 
@@ -186,7 +186,8 @@ static void ipam_static_addresses(void **state)
 static void ipam_range_and_bad_setups(void **state)
 {
 	struct hamn_ipam ipam;
-	struct hamn_ipv4_net s = net("10.0.0.0/24"), r = net("10.0.0.128/25"), bad = net("10.1.0.0/25");
+	struct hamn_ipv4_net s = net("10.0.0.0/24"), r = net("10.0.0.128/25"),
+			     bad = net("10.1.0.0/25");
 	struct hamn_ipv4_net s31 = net("10.0.0.0/31");
 	struct hamn_error *err = NULL;
 	uint32_t a;
@@ -236,8 +237,10 @@ static void ipam_state_survives_a_reload(void **state)
 static void ipam_reload_rejects_inconsistent_state(void **state)
 {
 	const char *bad[] = {
-		"{\"subnet\":\"10.0.0.0/24\",\"range\":\"10.0.0.0/24\",\"allocated\":[\"10.0.0.2\",\"10.0.0.2\"]}",
-		"{\"subnet\":\"10.0.0.0/24\",\"range\":\"10.0.0.0/24\",\"allocated\":[\"10.0.1.2\"]}",
+		"{\"subnet\":\"10.0.0.0/24\",\"range\":\"10.0.0.0/24\","
+		"\"allocated\":[\"10.0.0.2\",\"10.0.0.2\"]}",
+		"{\"subnet\":\"10.0.0.0/24\",\"range\":\"10.0.0.0/24\","
+		"\"allocated\":[\"10.0.1.2\"]}",
 		"{\"subnet\":\"10.0.0.0/24\",\"range\":\"10.0.0.0/24\",\"allocated\":[7]}",
 		"{\"subnet\":\"10.0.0.0/24\",\"range\":\"10.1.0.0/24\"}",
 		"{\"subnet\":\"banana\",\"range\":\"10.0.0.0/24\"}",
@@ -268,7 +271,7 @@ static void ipam_reload_rejects_inconsistent_state(void **state)
 /* A query header (id 0xbeef, RD, one question) followed by raw bytes. */
 static size_t raw_query(uint8_t *pkt, const void *body, size_t body_len, uint16_t qdcount)
 {
-	static const uint8_t hdr[12] = { 0xbe, 0xef, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0 };
+	static const uint8_t hdr[12] = {0xbe, 0xef, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};
 
 	memcpy(pkt, hdr, 12);
 	hamn_dns_put16(pkt + 4, qdcount);
@@ -280,7 +283,8 @@ static void dns_query_round_trip(void **state)
 {
 	uint8_t pkt[512];
 	struct hamn_dns_query q;
-	size_t len = hamn_dns_write_query(0x1234, "Web.Example.", HAMN_DNS_TYPE_A, pkt, sizeof(pkt));
+	size_t len =
+		hamn_dns_write_query(0x1234, "Web.Example.", HAMN_DNS_TYPE_A, pkt, sizeof(pkt));
 
 	(void)state;
 	assert_int_equal(len, 12 + 13 + 4);
@@ -316,7 +320,8 @@ static void check_a_answer(const uint8_t *pkt, size_t len, uint16_t id, size_t n
 	assert_int_equal(hamn_dns_read_name(pkt, len, &off, name, sizeof(name), NULL, NULL), 0);
 	off += 4;
 	for (size_t i = 0; i < n; i++) {
-		assert_int_equal(hamn_dns_read_name(pkt, len, &off, name, sizeof(name), NULL, NULL), 0);
+		assert_int_equal(hamn_dns_read_name(pkt, len, &off, name, sizeof(name), NULL, NULL),
+				 0);
 		assert_string_equal(name, owner);
 		assert_int_equal(hamn_dns_get16(pkt + off), HAMN_DNS_TYPE_A);
 		assert_int_equal(hamn_dns_get16(pkt + off + 8), 4);
@@ -332,7 +337,7 @@ static void dns_answer_a_records(void **state)
 {
 	uint8_t pkt[512], out[512];
 	struct hamn_dns_query q;
-	uint32_t addrs[2] = { ip("10.0.0.2"), ip("10.0.0.3") };
+	uint32_t addrs[2] = {ip("10.0.0.2"), ip("10.0.0.3")};
 	size_t len = hamn_dns_write_query(42, "web", HAMN_DNS_TYPE_A, pkt, sizeof(pkt));
 
 	(void)state;
@@ -351,18 +356,18 @@ static void dns_answer_a_records(void **state)
 
 static void dns_parse_hostile_headers(void **state)
 {
-	uint8_t pkt[64] = { 0 };
+	uint8_t pkt[64] = {0};
 	struct hamn_dns_query q;
-	static const uint8_t name[] = { 3, 'w', 'e', 'b', 0, 0, 1, 0, 1 };
+	static const uint8_t name[] = {3, 'w', 'e', 'b', 0, 0, 1, 0, 1};
 	size_t len;
 
 	(void)state;
 	assert_int_equal(hamn_dns_parse_query(pkt, 0, &q), HAMN_DNS_PARSE_DROP);
 	len = raw_query(pkt, name, sizeof(name), 1);
 	assert_int_equal(hamn_dns_parse_query(pkt, 11, &q), HAMN_DNS_PARSE_DROP);
-	pkt[2] |= 0x80;	/* a response: never answered */
+	pkt[2] |= 0x80; /* a response: never answered */
 	assert_int_equal(hamn_dns_parse_query(pkt, len, &q), HAMN_DNS_PARSE_DROP);
-	pkt[2] = 0x01 | (2 << 3);	/* opcode STATUS */
+	pkt[2] = 0x01 | (2 << 3); /* opcode STATUS */
 	assert_int_equal(hamn_dns_parse_query(pkt, len, &q), HAMN_DNS_PARSE_NOTIMP);
 	assert_int_equal(q.id, 0xbeef);
 	len = raw_query(pkt, name, sizeof(name), 0);
@@ -381,14 +386,14 @@ static void dns_parse_hostile_names(void **state)
 		uint8_t body[16];
 		size_t len;
 	} cases[] = {
-		{ "label past the end", { 10, 'a', 'b' }, 3 },
-		{ "no terminating zero", { 1, 'a' }, 2 },
-		{ "pointer to itself", { 0xc0, 12, 0, 1, 0, 1 }, 6 },
-		{ "pointer forward", { 0xc0, 20, 0, 1, 0, 1, 0, 0, 1, 'a', 0 }, 11 },
-		{ "pointer into the header", { 0xc0, 2, 0, 1, 0, 1 }, 6 },
-		{ "half a pointer", { 1, 'a', 0xc0 }, 3 },
-		{ "label type 0x40", { 0x41, 'a', 0, 0, 1, 0, 1 }, 7 },
-		{ "label type 0x80", { 0x81, 'a', 0, 0, 1, 0, 1 }, 7 },
+		{"label past the end", {10, 'a', 'b'}, 3},
+		{"no terminating zero", {1, 'a'}, 2},
+		{"pointer to itself", {0xc0, 12, 0, 1, 0, 1}, 6},
+		{"pointer forward", {0xc0, 20, 0, 1, 0, 1, 0, 0, 1, 'a', 0}, 11},
+		{"pointer into the header", {0xc0, 2, 0, 1, 0, 1}, 6},
+		{"half a pointer", {1, 'a', 0xc0}, 3},
+		{"label type 0x40", {0x41, 'a', 0, 0, 1, 0, 1}, 7},
+		{"label type 0x80", {0x81, 'a', 0, 0, 1, 0, 1}, 7},
 	};
 	uint8_t pkt[64];
 	struct hamn_dns_query q;
@@ -405,7 +410,7 @@ static void dns_parse_hostile_names(void **state)
 static void dns_compression_loops_are_refused(void **state)
 {
 	/* at 12: "a" then a pointer to 20; at 20: "b" then a pointer back to 12 */
-	uint8_t pkt[64] = { 0 };
+	uint8_t pkt[64] = {0};
 	char name[HAMN_DNS_TEXT_NAME_MAX];
 	size_t off;
 
@@ -414,10 +419,10 @@ static void dns_compression_loops_are_refused(void **state)
 	pkt[20] = 1, pkt[21] = 'b', pkt[22] = 0xc0, pkt[23] = 12;
 	off = 12;
 	assert_int_equal(hamn_dns_read_name(pkt, 30, &off, name, sizeof(name), NULL, NULL), -1);
-	off = 20;	/* starting at the second one: 20 -> 12 -> 20 is a loop too */
+	off = 20; /* starting at the second one: 20 -> 12 -> 20 is a loop too */
 	assert_int_equal(hamn_dns_read_name(pkt, 30, &off, name, sizeof(name), NULL, NULL), -1);
 	/* a proper backward chain: 30 -> 20 ("b") -> 12? no: 20's pointer must go below 20 */
-	pkt[22] = 0;	/* "b." at 20 ends there */
+	pkt[22] = 0; /* "b." at 20 ends there */
 	pkt[30] = 1, pkt[31] = 'c', pkt[32] = 0xc0, pkt[33] = 20;
 	off = 30;
 	assert_int_equal(hamn_dns_read_name(pkt, 40, &off, name, sizeof(name), NULL, NULL), 0);
@@ -427,7 +432,7 @@ static void dns_compression_loops_are_refused(void **state)
 
 static void dns_oversized_names_are_refused(void **state)
 {
-	uint8_t pkt[600] = { 0 };
+	uint8_t pkt[600] = {0};
 	size_t pos = 12, off = 12;
 	char name[HAMN_DNS_TEXT_NAME_MAX];
 	struct hamn_dns_query q;
@@ -448,7 +453,8 @@ static void dns_oversized_names_are_refused(void **state)
 	pkt[12 + 3 * 64] = 61;
 	memmove(pkt + 12 + 3 * 64 + 1 + 61, pkt + 12 + 4 * 64, 5);
 	off = 12;
-	assert_int_equal(hamn_dns_read_name(pkt, 12 + 255, &off, name, sizeof(name), NULL, NULL), 0);
+	assert_int_equal(hamn_dns_read_name(pkt, 12 + 255, &off, name, sizeof(name), NULL, NULL),
+			 0);
 	assert_int_equal(strlen(name), 63 * 3 + 61 + 3);
 	/* a too small output buffer is an error, not an overflow */
 	off = 12;
@@ -457,7 +463,7 @@ static void dns_oversized_names_are_refused(void **state)
 
 static void dns_odd_bytes_are_escaped(void **state)
 {
-	static const uint8_t body[] = { 3, 'a', '.', 0, 2, '\\', 'B', 0, 0, 1, 0, 1 };
+	static const uint8_t body[] = {3, 'a', '.', 0, 2, '\\', 'B', 0, 0, 1, 0, 1};
 	uint8_t pkt[64];
 	struct hamn_dns_query q;
 	size_t len = raw_query(pkt, body, sizeof(body), 1);
@@ -480,7 +486,7 @@ static void dns_random_packets_never_crash(void **state)
 		for (size_t k = 0; k < len; k++)
 			pkt[k] = (uint8_t)rand_r(&seed);
 		if (len > 12 && (i & 1)) {
-			pkt[2] &= 0x07;	/* make half of them look like queries */
+			pkt[2] &= 0x07; /* make half of them look like queries */
 			pkt[4] = 0, pkt[5] = 1;
 		}
 		if (hamn_dns_parse_query(pkt, len, &q) == HAMN_DNS_PARSE_OK) {
@@ -502,15 +508,15 @@ static void dns_response_matching(void **state)
 	assert_int_equal(hamn_dns_parse_query(pkt, len, &q), HAMN_DNS_PARSE_OK);
 	memcpy(resp, pkt, len);
 	rlen = len;
-	assert_false(hamn_dns_response_matches(resp, rlen, q.qwire, q.qwire_len));	/* no QR */
+	assert_false(hamn_dns_response_matches(resp, rlen, q.qwire, q.qwire_len)); /* no QR */
 	resp[2] |= 0x80;
 	assert_true(hamn_dns_response_matches(resp, rlen, q.qwire, q.qwire_len));
-	resp[13] = 'W';	/* 0x20 case randomisation is fine */
+	resp[13] = 'W'; /* 0x20 case randomisation is fine */
 	assert_true(hamn_dns_response_matches(resp, rlen, q.qwire, q.qwire_len));
 	resp[14] = 'x';
 	assert_false(hamn_dns_response_matches(resp, rlen, q.qwire, q.qwire_len));
 	resp[14] = 'e';
-	resp[rlen - 3] = HAMN_DNS_TYPE_AAAA;	/* other type */
+	resp[rlen - 3] = HAMN_DNS_TYPE_AAAA; /* other type */
 	assert_false(hamn_dns_response_matches(resp, rlen, q.qwire, q.qwire_len));
 	assert_false(hamn_dns_response_matches(resp, 11, q.qwire, q.qwire_len));
 }
@@ -518,9 +524,13 @@ static void dns_response_matching(void **state)
 static void dns_ptr_names(void **state)
 {
 	uint32_t a;
-	const char *bad[] = { "1.2.3.in-addr.arpa", "256.1.1.1.in-addr.arpa", "1.2.3.4.in-addr.arpa.x",
-			      "1.2.3.4.ip6.arpa", "a.2.3.4.in-addr.arpa", "1111.2.3.4.in-addr.arpa",
-			      "" };
+	const char *bad[] = {"1.2.3.in-addr.arpa",
+			     "256.1.1.1.in-addr.arpa",
+			     "1.2.3.4.in-addr.arpa.x",
+			     "1.2.3.4.ip6.arpa",
+			     "a.2.3.4.in-addr.arpa",
+			     "1111.2.3.4.in-addr.arpa",
+			     ""};
 
 	(void)state;
 	assert_int_equal(hamn_dns_parse_ptr_name("4.3.2.1.IN-ADDR.ARPA", &a), 0);
@@ -533,18 +543,16 @@ static void dns_ptr_names(void **state)
 /* Embedded DNS answers                                                 */
 /* ------------------------------------------------------------------ */
 
-static char *alpha_names[] = { "alpha", "web", NULL };
-static char *beta_names[] = { "beta", NULL };
-static char *gamma_names[] = { "gamma", NULL };
-static char *web2_names[] = { "web2", "web", NULL };
+static char *alpha_names[] = {"alpha", "web", NULL};
+static char *beta_names[] = {"beta", NULL};
+static char *gamma_names[] = {"gamma", NULL};
+static char *web2_names[] = {"web2", "web", NULL};
 
 /* c1 and c2 on net A, c3 and c2 on net B; "web" is an alias of two containers on A */
 static struct hamn_dns_record records[] = {
-	{ "e1", "c1", "A", alpha_names, 0x0a000002 },
-	{ "e2", "c2", "A", beta_names, 0x0a000003 },
-	{ "e3", "c3", "B", gamma_names, 0x0a010002 },
-	{ "e4", "c2", "B", beta_names, 0x0a010003 },
-	{ "e5", "c4", "A", web2_names, 0x0a000004 },
+	{"e1", "c1", "A", alpha_names, 0x0a000002}, {"e2", "c2", "A", beta_names, 0x0a000003},
+	{"e3", "c3", "B", gamma_names, 0x0a010002}, {"e4", "c2", "B", beta_names, 0x0a010003},
+	{"e5", "c4", "A", web2_names, 0x0a000004},
 };
 
 static enum hamn_dns_verdict ask(const char *cid, bool fwd, const char *name, uint16_t type,
@@ -564,7 +572,7 @@ static void dns_resolve_scoped_to_the_containers_networks(void **state)
 {
 	uint8_t out[512];
 	size_t len;
-	uint32_t beta_a = 0x0a000003, gamma = 0x0a010002, webs[2] = { 0x0a000002, 0x0a000004 };
+	uint32_t beta_a = 0x0a000003, gamma = 0x0a010002, webs[2] = {0x0a000002, 0x0a000004};
 
 	(void)state;
 	assert_int_equal(ask("c1", true, "beta", HAMN_DNS_TYPE_A, out, &len), HAMN_DNS_ANSWERED);
@@ -678,9 +686,26 @@ static void port_specs(void **state)
 
 static void port_specs_bad(void **state)
 {
-	const char *bad[] = { "", "abc", "8080:80/xyz", "70000:80", "8080:0", "0", "8000-8001:80-82",
-			      "[::1]:80:80", "::1:80:80", "80-70", "1.2.3:80:80", "8080:-80",
-			      "8080:+80", "a:b:c:d", "8080:80/", "-1:80", "80-", "1.2.3.4:x:80" };
+	const char *bad[] = {
+		"",
+		"abc",
+		"8080:80/xyz",
+		"70000:80",
+		"8080:0",
+		"0",
+		"8000-8001:80-82",
+		"[::1]:80:80",
+		"::1:80:80",
+		"80-70",
+		"1.2.3:80:80",
+		"8080:-80",
+		"8080:+80",
+		"a:b:c:d",
+		"8080:80/",
+		"-1:80",
+		"80-",
+		"1.2.3.4:x:80",
+	};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -733,9 +758,9 @@ static const char hosts_head[] = "127.0.0.1\tlocalhost\n"
 
 static void hosts_files(void **state)
 {
-	char *ips[] = { "10.0.0.2", "10.1.0.2", NULL };
-	char *extra[] = { "db:10.9.9.9", "v6=::1", "br:[fe80::1]", NULL };
-	struct hamn_net_hosts_opts o = { .hostname = "4f2a", .ips = ips };
+	char *ips[] = {"10.0.0.2", "10.1.0.2", NULL};
+	char *extra[] = {"db:10.9.9.9", "v6=::1", "br:[fe80::1]", NULL};
+	struct hamn_net_hosts_opts o = {.hostname = "4f2a", .ips = ips};
 	_cleanup_free_ char *want = NULL;
 	char *text = NULL;
 	struct hamn_error *err = NULL;
@@ -773,8 +798,8 @@ static const char host_resolv[] = "# managed by someone\n"
 
 static void resolv_files(void **state)
 {
-	struct hamn_net_resolv_opts o = { .host_resolv = host_resolv, .embedded_dns = true };
-	char *dns[] = { "1.1.1.1", NULL }, *opts[] = { "attempts:3", NULL };
+	struct hamn_net_resolv_opts o = {.host_resolv = host_resolv, .embedded_dns = true};
+	char *dns[] = {"1.1.1.1", NULL}, *opts[] = {"attempts:3", NULL};
 	char *text;
 	char **ns;
 
@@ -864,13 +889,13 @@ static const char golden_ruleset[] =
 	"}\n";
 
 static const struct hamn_nft_bridge golden_bridges[] = {
-	{ "hamn0", { 0xac110000, 16 }, false, true, true },
-	{ "br-int", { 0x0a090000, 24 }, true, true, false },
+	{"hamn0", {0xac110000, 16}, false, true, true},
+	{"br-int", {0x0a090000, 24}, true, true, false},
 };
 
 static const struct hamn_nft_port golden_ports[] = {
-	{ IPPROTO_TCP, 0x7f000001, 8080, 0xac110002, 80, "ep=1" },
-	{ IPPROTO_UDP, 0, 5353, 0xac110003, 53, NULL },
+	{IPPROTO_TCP, 0x7f000001, 8080, 0xac110002, 80, "ep=1"},
+	{IPPROTO_UDP, 0, 5353, 0xac110003, 53, NULL},
 };
 
 static void nft_ruleset_text(void **state)
@@ -890,7 +915,8 @@ static void nft_ruleset_text(void **state)
 /* When root, let libnftables check the scripts without touching the kernel's rules. */
 static void nft_ruleset_is_valid_nft(void **state)
 {
-	_cleanup_free_ char *text = hamn_nft_ruleset("hamn_unit", golden_bridges, 2, golden_ports, 2);
+	_cleanup_free_ char *text =
+		hamn_nft_ruleset("hamn_unit", golden_bridges, 2, golden_ports, 2);
 	_cleanup_free_ char *empty = hamn_nft_ruleset("hamn_unit", NULL, 0, NULL, 0);
 	struct nft_ctx *nft;
 

@@ -191,9 +191,12 @@ static int prune(struct cli *cli, const char *path, const char *list_key, const 
 			printf("Deleted %s:\n", id_key);
 		if (json_is_string(item))
 			printf("%s\n", json_string_value(item));
+		else if (json_object_get(item, "Untagged")) /* docker's wording */
+			printf("untagged: %s\n",
+			       json_string_value(json_object_get(item, "Untagged")) ?: "");
 		else
-			printf("%s\n", json_string_value(json_object_get(item, "Deleted")) ?:
-				       json_string_value(json_object_get(item, "Untagged")) ?: "");
+			printf("deleted: %s\n",
+			       json_string_value(json_object_get(item, "Deleted")) ?: "");
 	}
 	printf("\nTotal reclaimed space: %lldB\n",
 	       (long long)json_integer_value(json_object_get(res, "SpaceReclaimed")));
