@@ -9,7 +9,7 @@ libjansson-dev libyaml-dev libarchive-dev libcurl4-openssl-dev libssl-dev
 libsqlite3-dev libmicrohttpd-dev libseccomp-dev libnl-route-3-dev libnftables-dev
 libcmocka-dev libgnutls28-dev
 bats busybox-static jq curl python3 python3-docker util-linux iproute2 nftables hyperfine
-crun runc
+crun runc docker-compose
 docker-registry skopeo apache2-utils openssl
 "
 

@@ -10,6 +10,7 @@
  * containers use, and words errors as dockerd does where clients show them.
  */
 #include "api/images.h"
+#include "volume/volume.h"
 #include "engine/engine.h"
 #include "image/image.h"
 
@@ -480,22 +481,24 @@ static int df_images(struct hamn_image_store *st, json_t *images, json_t *contai
 	return rc;
 }
 
-/* docker system df: images, containers (the engine's list with sizes), no volumes yet. */
+/* docker system df: images, containers (the engine's list with sizes), volumes (with usage). */
 static int system_df(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
 {
 	struct hamn_engine_list_opts o = { .all = true, .size = true };
 	struct hamn_image_store *st = store_of(ctx);
-	_cleanup_json_ json_t *images = NULL, *containers = NULL;
+	_cleanup_json_ json_t *images = NULL, *containers = NULL, *volumes = NULL;
 	int64_t layers_size = 0;
 
 	if (!(containers = hamn_engine_container_list(ctx, &o, err)) ||
 	    !(images = hamn_image_list_json(st, NULL, err)) ||
+	    !(volumes = hamn_volume_list(hamn_engine_volumes(ctx), NULL, 0, true, err)) ||
 	    df_images(st, images, containers, &layers_size, err) < 0)
 		return -1;
 	return hamn_api_reply_json(req, 200,
-				   json_pack("{s:I,s:O,s:O,s:[],s:[],s:i}", "LayersSize",
+				   json_pack("{s:I,s:O,s:O,s:O,s:[],s:i}", "LayersSize",
 					     (json_int_t)layers_size, "Images", images, "Containers",
-					     containers, "Volumes", "BuildCache", "BuilderSize", 0));
+					     containers, "Volumes", volumes, "BuildCache", "BuilderSize",
+					     0));
 }
 
 /* ---- registration ---- */

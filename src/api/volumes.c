@@ -18,9 +18,10 @@ static int string_map(json_t *body, const char *key, json_t **out, struct hamn_e
 
 	if (hamn_json_get_object_opt(body, key, key, out, err) < 0)
 		return -1;
-	json_object_foreach(*out, k, v)
+	json_object_foreach (*out, k, v)
 		if (!json_is_string(v))
-			return hamn_error_setq(err, EINVAL, "json: cannot unmarshal %s into Go "
+			return hamn_error_setq(err, EINVAL,
+					       "json: cannot unmarshal %s into Go "
 					       "value of type string (%s.%s)",
 					       json_is_number(v) ? "number" : "value", key, k);
 	return 0;
@@ -30,7 +31,7 @@ static int string_map(json_t *body, const char *key, json_t **out, struct hamn_e
 static int h_create(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
 {
 	_cleanup_json_ json_t *body = NULL;
-	struct hamn_volume_create_opts o = { 0 };
+	struct hamn_volume_create_opts o = {0};
 	json_t *v;
 
 	if (hamn_api_req_json(req, HAMN_API_JSON_OPTIONAL, &body, err) < 0)

@@ -8,9 +8,11 @@
  */
 #include "distribution/distribution.h"
 
+#include <signal.h>
 #include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #define CONFIG_MAX (4u << 20)
 #define HELPER_OUT_MAX (1u << 20)
@@ -326,6 +328,29 @@ static const char *helper_for(json_t *cfg, const char *key)
 	return nonempty(h) ? h : NULL;
 }
 
+/*
+ * Write input to a helper that may already have exited: EPIPE instead of a
+ * SIGPIPE that would kill the caller (blocked for this thread, and a pending
+ * one taken back before unblocking; the caller's dispositions are untouched).
+ */
+static void write_input(int fd, const char *input)
+{
+	sigset_t pipe_set, old;
+	struct timespec zero = { 0, 0 };
+	struct hamn_error *err = NULL;
+
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+	if (hamn_write_all(fd, input, strlen(input), &err) < 0) {
+		hamn_error_free(&err);	/* a helper that does not read: its status says why */
+		if (!sigismember(&old, SIGPIPE))
+			while (sigtimedwait(&pipe_set, NULL, &zero) == SIGPIPE)
+				;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
 /* Run docker-credential-<name> <action> with input on stdin; *out gets stdout. */
 static int run_helper(const char *name, const char *action, const char *input, char **out,
 		      int *status_out, struct hamn_error **err)
@@ -349,8 +374,7 @@ static int run_helper(const char *name, const char *action, const char *input, c
 	cleanup_closep(&in[0]);
 	cleanup_closep(&outp[1]);
 	in[0] = outp[1] = -1;
-	if (hamn_write_all(in[1], input, strlen(input), err) < 0)
-		hamn_error_free(err);	/* a helper that does not read: its status says why */
+	write_input(in[1], input);
 	cleanup_closep(&in[1]);
 	in[1] = -1;
 	for (;;) {

@@ -252,7 +252,7 @@ int hamn_engine_container_create(struct hamn_engine *e, const char *name, json_t
 	table_add(e, c);
 	pthread_mutex_unlock(&e->lock);
 
-	if (make_dir(e, c, err) < 0) {
+	if (ctr_volumes_resolve(e, c, err) < 0 || make_dir(e, c, err) < 0) {
 		undo_dir(e, c->id);
 		pthread_mutex_lock(&e->lock);
 		table_del(e, c);

@@ -379,7 +379,8 @@ struct hamn_engine *hamn_engine_new(const struct hamn_engine_config *cfg,
 		hamn_error_set(err, errno, "epoll/eventfd");
 		goto fail;
 	}
-	if (open_dirs(e, err) < 0 || open_images(e, err) < 0 || load_seccomp(e, err) < 0)
+	if (open_dirs(e, err) < 0 || engine_volumes_open(e, err) < 0 || open_images(e, err) < 0 ||
+	    load_seccomp(e, err) < 0)
 		goto fail;
 	e->base_spec = spec_base();
 	if (watcher_start(e, err) < 0 || reconcile(e, err) < 0)
@@ -433,6 +434,7 @@ void hamn_engine_free(struct hamn_engine *e)
 	if (e->img_db)
 		sqlite3_close(e->img_db);
 	store_close(e->store);
+	hamn_volume_store_free(e->volumes);
 	for (int *fd = &e->root_fd; fd <= &e->exec_ctrs_fd; fd++)
 		if (*fd >= 0)
 			close(*fd);

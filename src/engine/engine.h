@@ -90,6 +90,10 @@ HAMN_DEFINE_CLEANUP(hamn_engine, hamn_engine_free)
 /* The image store opened on hamn.db (owned by the engine). */
 struct hamn_image_store *hamn_engine_images(struct hamn_engine *e);
 
+struct hamn_volume_store;
+/* The volume store of --root (owned by the engine; it knows which containers use a volume). */
+struct hamn_volume_store *hamn_engine_volumes(struct hamn_engine *e);
+
 /* Is image_id used by a container? (hamn_image_in_use_fn for rmi/prune; ud = the engine) */
 bool hamn_engine_image_in_use(const char *image_id, void *ud);
 

@@ -505,7 +505,7 @@ static int parse_misc(json_t *hc, struct ctr_config *c, struct hamn_error **err)
 /* Fields hamn does not implement: refuse anything but their zero value. */
 static int refuse_unsupported(json_t *hc, struct hamn_error **err)
 {
-	static const char *const keys[] = { "VolumesFrom", "Devices", "DeviceRequests",
+	static const char *const keys[] = { "Devices", "DeviceRequests",
 					    "DeviceCgroupRules", "BlkioWeightDevice",
 					    "BlkioDeviceReadBps", "BlkioDeviceWriteBps",
 					    "BlkioDeviceReadIOps", "BlkioDeviceWriteIOps", NULL };

@@ -14,6 +14,7 @@
 #include "image/image.h"
 #include "oci/image.h"
 #include "oci/oci.h"
+#include "volume/volume.h"
 
 #define ID_LEN 64
 #define SHORT_ID_LEN 12
@@ -213,6 +214,7 @@ struct container {
 	char *path;		/* process path (first arg) */
 	json_t *config_json;	/* merged Config as stored */
 	json_t *host_json;	/* HostConfig as stored */
+	json_t *mount_points;	/* resolved mounts (volumes.c), the record's MountPoints; or NULL */
 	struct ctr_config cfg;	/* parsed from the two */
 	struct ctr_state st;
 
@@ -387,6 +389,7 @@ struct hamn_engine {
 	sqlite3 *img_db;	/* the image store's connection */
 	struct hamn_image_store *images;
 	struct engine_store *store;
+	struct hamn_volume_store *volumes;	/* volumes.c */
 
 	pthread_mutex_t lock;	/* the table and every container's state */
 	pthread_cond_t cond;	/* broadcast at every state change */
@@ -529,5 +532,33 @@ char *ctr_command_string(const struct ctr_config *c);
 
 /* paths */
 char *ctr_dir_path(struct hamn_engine *e, const char *id);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Volumes and mounts (volumes.c, on src/volume) */
+
+/* Open the volume store of e->root, sweep a crash's leftovers, answer which containers use what. */
+int engine_volumes_open(struct hamn_engine *e, struct hamn_error **err);
+/* Replace c's mounts with l (volumes placed under root/volumes). */
+void ctr_mounts_set(struct ctr_config *c, const struct hamn_mount_list *l, const char *root);
+/*
+ * At create (c reserved, lock not held): plan c's mounts from its HostConfig,
+ * merged Config.Volumes and --volumes-from, check bind sources, create the
+ * volumes it needs; sets c->cfg.mounts and c->mount_points.
+ */
+int ctr_volumes_resolve(struct hamn_engine *e, struct container *c, struct hamn_error **err);
+/* At load: the record's MountPoints (if any) into c. */
+int ctr_volumes_load(struct container *c, json_t *record, const char *root,
+		     struct hamn_error **err);
+/*
+ * At start (lock not held): put src/volume's OCI mounts into spec (missing -v
+ * sources and named volumes are made) and return the copy-up list for the
+ * monitor ([{"name","dest"}], new reference), or NULL with *err.
+ */
+json_t *ctr_volumes_start(struct hamn_engine *e, const struct container *c, json_t *spec,
+			  struct hamn_error **err);
+/* In the monitor, rootfs mounted: copy image content into new volumes (req "populate"). */
+int ctr_volumes_populate(json_t *req, int rootfd, struct hamn_error **err);
+/* After c was removed: remove its anonymous volumes nobody else uses (errors logged). */
+void ctr_volumes_remove_anonymous(struct hamn_engine *e, struct container *c);
 
 #endif

@@ -22,7 +22,17 @@ int ctr_signal_locked(struct hamn_engine *e, struct container *c, int sig,
 	(void)e;
 	if (c->mon_fd < 0)
 		return hamn_error_setq(err, EBUSY, "Container %s is not running", c->id);
-	return mon_send(c->mon_fd, &m, NULL, 0, err);
+	if (mon_send(c->mon_fd, &m, NULL, 0, err) == 0)
+		return 0;
+	/*
+	 * The monitor is going: its container exited and the engine thread is
+	 * about to record it. Nothing is left to signal; callers wait for that.
+	 */
+	if ((*err)->errnum == EPIPE || (*err)->errnum == ECONNRESET) {
+		hamn_error_free(err);
+		return 0;
+	}
+	return -1;
 }
 
 /* Wait (lock held) until c is no longer running or the monotonic deadline passes. */
@@ -297,7 +307,6 @@ int hamn_engine_container_remove(struct hamn_engine *e, const char *ref, bool fo
 	struct container *c = ctr_get(e, ref, err);
 	int r;
 
-	(void)volumes;	/* no anonymous volumes yet: nothing to remove */
 	if (!c)
 		return -1;
 	/* a forced remove must not wait behind a long stop: kill first, outside op_lock */
@@ -314,6 +323,8 @@ int hamn_engine_container_remove(struct hamn_engine *e, const char *ref, bool fo
 	pthread_mutex_lock(&c->op_lock);
 	r = ctr_remove_op(e, c, force, err);
 	pthread_mutex_unlock(&c->op_lock);
+	if (r == 0 && volumes)
+		ctr_volumes_remove_anonymous(e, c);
 	ctr_put(e, c);
 	return r;
 }

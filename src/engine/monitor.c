@@ -227,6 +227,9 @@ static void mon_prepare_rootfs(struct mon *m)
 				err->msg);
 		close(fd);
 	}
+	/* new volumes get the image's content, as docker's copy-up (volumes.c) */
+	if (ctr_volumes_populate(m->req, rootfd, &err) < 0)
+		mon_die(m, err->errnum, 128, "%s", err->msg);
 }
 
 static void mon_load_spec(struct mon *m)

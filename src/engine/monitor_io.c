@@ -296,7 +296,8 @@ static size_t build_pollset(struct mon *m, struct pollfd *p)
 			ev |= POLLIN;
 		if (c->pending.len)
 			ev |= POLLOUT;
-		p[n++] = (struct pollfd){ .fd = ev ? c->fd : -1, .events = ev };
+		/* always watched: POLLHUP (reported without asking) says the client is gone */
+		p[n++] = (struct pollfd){ .fd = c->fd, .events = ev };
 	}
 	for (size_t i = 0; i < m->n_conns; i++)
 		p[n++] = (struct pollfd){ .fd = m->conns[i], .events = POLLIN };
@@ -343,7 +344,10 @@ static void handle_events(struct mon *m, struct pollfd *p, size_t n)
 
 		if (p[base + i].revents & POLLOUT)
 			mon_client_flush(m, c);
-		if (p[base + i].revents & (POLLIN | POLLHUP | POLLERR))
+		/* both directions shut (hamnd's API stopped, or a reset): the client is gone */
+		if (p[base + i].revents & (POLLHUP | POLLERR))
+			c->gone = true;
+		else if (p[base + i].revents & POLLIN)
 			mon_client_read(m, c);
 	}
 	/* connections: walk backwards, a closed one is swapped with the last */

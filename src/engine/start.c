@@ -120,17 +120,22 @@ static json_t *prepare_launch(struct hamn_engine *e, struct container *c,
 			      struct hamn_error **err)
 {
 	_cleanup_free_ char *lower = NULL, *rootfs = NULL;
-	_cleanup_json_ json_t *spec = NULL;
+	_cleanup_json_ json_t *spec = NULL, *populate = NULL;
 	_cleanup_close_ int xfd = -1;
+	json_t *req;
 
 	lower = hamn_image_lowerdir(e->images, c->image_id, err);
 	if (!lower)
 		return NULL;
-	if (ensure_sources(&c->cfg, err) < 0)
+	/* a record from before volumes.c has no mount points: its mounts as they were */
+	if (!c->mount_points && ensure_sources(&c->cfg, err) < 0)
 		return NULL;
 	rootfs = xasprintf("%s/containers/%s/merged", e->root, c->id);
 	spec = spec_build(e, c, rootfs, err);
 	if (!spec)
+		return NULL;
+	populate = ctr_volumes_start(e, c, spec, err);
+	if (!populate)
 		return NULL;
 	if (mkdirat(e->exec_ctrs_fd, c->id, 0700) < 0 && errno != EEXIST)
 		return hamn_error_set(err, errno, "create the monitor directory"), NULL;
@@ -139,7 +144,9 @@ static json_t *prepare_launch(struct hamn_engine *e, struct container *c,
 		return hamn_error_set(err, errno, "open the container directory"), NULL;
 	/* a stale exit record would be taken for this run's after a crash */
 	unlinkat(xfd, "exit.json", 0);
-	return launch_request(e, c, spec, lower);
+	req = launch_request(e, c, spec, lower);
+	json_object_set(req, "populate", populate);
+	return req;
 }
 
 static void finish_slots(struct attach_slot *list)
@@ -222,21 +229,38 @@ static bool take_seccomp(struct hamn_engine *e, json_t *req, char key[SECCOMP_KE
 	return true;
 }
 
-static int launch(struct hamn_engine *e, struct container *c, json_t *req,
-		  struct hamn_error **err)
+/* Our copies of the clients the monitor now has are not needed any more (lock taken). */
+static void drop_handed_fds(struct hamn_engine *e, struct container *c)
 {
+	pthread_mutex_lock(&e->lock);
+	for (struct attach_slot *s = c->handed; s; s = s->next) {
+		if (s->fd >= 0) {
+			close(s->fd);
+			s->fd = -1;
+		}
+	}
+	pthread_mutex_unlock(&e->lock);
+}
+
+/*
+ * Have the zygote fork the monitor and wait for its first word in *m.
+ * Returns our end of its connection, or -1 with *m a START_FAILED saying why.
+ */
+static int launch_monitor(struct hamn_engine *e, struct container *c, json_t *req,
+			  struct mon_msg *m)
+{
+	_cleanup_error_ struct hamn_error *err = NULL;
 	_cleanup_free_ char *text = NULL, *sc_json = NULL;
 	char sc_key[SECCOMP_KEY_LEN + 1];
-	bool has_sc;
-	struct attach_slot *handed;
-	int sv[2], fds[16];
+	int sv[2], fds[16], r = -1;
 	size_t n_fds = 1;
-	struct mon_msg m;
+	bool has_sc;
 	pid_t pid;
-	int r;
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return hamn_error_set(err, errno, "socketpair");
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		hamn_error_set(&err, errno, "socketpair");
+		goto failed;
+	}
 	fds[0] = sv[1];
 	pthread_mutex_lock(&e->lock);
 	wait_attach_ready(e, c);
@@ -244,35 +268,43 @@ static int launch(struct hamn_engine *e, struct container *c, json_t *req,
 	pthread_mutex_unlock(&e->lock);
 	has_sc = take_seccomp(e, req, sc_key, &sc_json);
 	text = hamn_json_dump(req);
-	r = zygote_launch(&e->zygote, text, has_sc ? sc_key : NULL, sc_json, fds, n_fds, &pid, err);
-	/* the monitor has its own copies of the clients now (or never will) */
-	pthread_mutex_lock(&e->lock);
-	for (struct attach_slot *s = c->handed; s; s = s->next) {
-		if (s->fd >= 0 && r == 0) {
-			close(s->fd);
-			s->fd = -1;
-		}
+	r = zygote_launch(&e->zygote, text, has_sc ? sc_key : NULL, sc_json, fds, n_fds, &pid,
+			  &err);
+	close(sv[1]);
+	if (r == 0) {
+		drop_handed_fds(e, c);
+		r = await_monitor(sv[0], m, &err);
 	}
-	pthread_mutex_unlock(&e->lock);
-	if (r < 0 ||
-	    (close(sv[1]), sv[1] = -1, await_monitor(sv[0], &m, err) < 0)) {
-		if (sv[1] >= 0)
-			close(sv[1]);
-		close(sv[0]);
-		m.type = MON_START_FAILED;
-		m.pid = 128;
-		snprintf(m.text, sizeof(m.text), "%s", (*err)->msg);
-		hamn_error_free(err);
-	}
+	if (r == 0 && m->type == MON_STARTED)
+		return sv[0];
+	close(sv[0]);
+	if (r == 0)
+		return -1;	/* START_FAILED: m says why */
+failed:
+	memset(m, 0, sizeof(*m));
+	m->type = MON_START_FAILED;
+	m->pid = 128;
+	snprintf(m->text, sizeof(m->text), "%s", err->msg);
+	return -1;
+}
+
+static int launch(struct hamn_engine *e, struct container *c, json_t *req,
+		  struct hamn_error **err)
+{
+	struct attach_slot *handed;
+	struct mon_msg m;
+	int sock = launch_monitor(e, c, req, &m);
+
 	pthread_mutex_lock(&e->lock);
-	if (launched_locked(e, c, m.type == MON_STARTED ? sv[0] : -1, &m, err) == 0) {
+	if (launched_locked(e, c, sock, &m, err) == 0) {
 		pthread_mutex_unlock(&e->lock);
 		return 0;
 	}
-	if (m.type == MON_STARTED) {
-		close(sv[0]);
+	if (sock >= 0) {
+		close(sock);
 		c->mon_fd = -1;
 	}
+	/* the clients of a launch that failed are done with */
 	handed = c->handed;
 	c->handed = NULL;
 	pthread_mutex_unlock(&e->lock);

@@ -186,5 +186,7 @@ json_t *ctr_record_json(const struct container *c)
 
 	if (!doc)
 		hamn_bug("cannot build the record of %s", c->id);
+	if (c->mount_points)
+		json_object_set(doc, "MountPoints", c->mount_points);
 	return doc;
 }

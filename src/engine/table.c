@@ -27,6 +27,8 @@ static void ctr_free(struct container *c)
 		json_decref(c->config_json);
 	if (c->host_json)
 		json_decref(c->host_json);
+	if (c->mount_points)
+		json_decref(c->mount_points);
 	ctr_config_release(&c->cfg);
 	free(c->st.error);
 	free(c->list_cache);
@@ -180,6 +182,7 @@ struct container *ctr_from_record(const char *root, const char *id, const char *
 	c->host_json = json_incref(json_object_get(obj, "HostConfig"));
 	if (!json_is_object(c->config_json) || !json_is_object(c->host_json) ||
 	    ctr_config_parse(c->config_json, c->host_json, root, &c->cfg, err) < 0 ||
+	    ctr_volumes_load(c, obj, root, err) < 0 ||
 	    ctr_state_from_json(json_object_get(obj, "State"), &c->st, err) < 0) {
 		if (!err || !*err)
 			hamn_error_setq(err, EINVAL, "bad container record '%s'", id);

@@ -121,8 +121,12 @@ void engine_auto_remove_worker(struct hamn_engine *e, struct container *c)
 	_cleanup_error_ struct hamn_error *err = NULL;
 
 	pthread_mutex_lock(&c->op_lock);
-	if (ctr_remove_op(e, c, true, &err) < 0 && err->errnum != ENOENT)
-		log_warn("auto-remove container %s: %s", c->id, err->msg);
+	if (ctr_remove_op(e, c, true, &err) < 0) {
+		if (err->errnum != ENOENT)
+			log_warn("auto-remove container %s: %s", c->id, err->msg);
+	} else {
+		ctr_volumes_remove_anonymous(e, c);	/* --rm takes its anonymous volumes too */
+	}
 	pthread_mutex_unlock(&c->op_lock);
 }
 

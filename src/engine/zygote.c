@@ -16,8 +16,9 @@
  * linux.seccomp JSON to compile and keep, or 'L' + key + '\n' + a launch
  * JSON with the monitor's fds. The zygote answers each with one message
  * (pid = the new monitor, or code = errno). The zygote ignores SIGCHLD so
- * its children never linger as zombies, and exits when hamnd's end
- * closes. It does not kill its children: monitors outlive hamnd.
+ * its children never linger as zombies. When hamnd's end closes it waits
+ * for its monitors to finish (never killing them: containers outlive
+ * hamnd) and then exits; a new hamnd starts a new zygote.
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -117,6 +118,20 @@ static void zygote_fork(int sock, char *blob, size_t len, int *fds, size_t n_fds
 		reply->code = errno;
 }
 
+/*
+ * hamnd is gone: stay until the last monitor we forked has exited, so that
+ * every one of them is reaped here (SIGCHLD is ignored: the kernel reaps
+ * them) rather than left as a zombie of an init that may not reap.
+ */
+static void zygote_exit(void) __attribute__((noreturn));
+
+static void zygote_exit(void)
+{
+	while (wait(NULL) > 0 || errno == EINTR)
+		;
+	_exit(0);
+}
+
 static void zygote_serve(int sock) __attribute__((noreturn));
 
 static void zygote_serve(int sock)
@@ -131,7 +146,7 @@ static void zygote_serve(int sock)
 
 		r = mon_recv_blob(sock, &req, &len, fds, 16, &n_fds, &err);
 		if (r <= 0)
-			_exit(0);
+			zygote_exit();
 		if (req[0] == 'S')
 			zcache_compile(req, len, &reply);
 		else if (req[0] == 'L')
@@ -142,7 +157,7 @@ static void zygote_serve(int sock)
 			close(fds[i]);
 		free(req);
 		if (mon_send(sock, &reply, NULL, 0, &err) < 0)
-			_exit(0);
+			zygote_exit();
 	}
 }
 
@@ -160,6 +175,8 @@ int hamn_engine_zygote_main(int sock)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	prctl(PR_SET_NAME, "hamnd-zygote", 0, 0, 0);
+	/* the orphans of a monitor that was killed come to us, and are reaped here */
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	zygote_close_others(sock);
 	zygote_serve(sock);
 }
@@ -295,8 +312,11 @@ void zygote_stop(struct zygote *z)
 	if (z->pid > 0) {
 		int st;
 
-		/* it exits on EOF; reap it so it does not stay a zombie of hamnd */
-		while (waitpid(z->pid, &st, 0) < 0 && errno == EINTR)
+		/*
+		 * It exits once its monitors are gone, which may be long after us
+		 * (containers outlive hamnd): reap it only if it is done already.
+		 */
+		while (waitpid(z->pid, &st, WNOHANG) < 0 && errno == EINTR)
 			;
 		z->pid = -1;
 	}

@@ -16,9 +16,9 @@
 #define WALK_MAX_DEPTH 512
 
 struct hamn_volume_store {
-	char *dir;		/* <root>/volumes */
-	int dirfd;		/* O_PATH of dir */
-	pthread_mutex_t lock;	/* serialises create and remove */
+	char *dir;	      /* <root>/volumes */
+	int dirfd;	      /* O_PATH of dir */
+	pthread_mutex_t lock; /* serialises create and remove */
 	hamn_volume_users_fn users_fn;
 	void *users_ud;
 	hamn_volume_event_fn event_fn;
@@ -29,9 +29,9 @@ struct hamn_volume_store {
 struct vol_meta {
 	char *name;
 	char *driver;
-	char *created_at;	/* RFC 3339 seconds, UTC: "2026-11-29T10:55:20Z" */
-	json_t *labels;		/* object or NULL (docker shows null) */
-	json_t *options;	/* object or NULL */
+	char *created_at; /* RFC 3339 seconds, UTC: "2026-11-29T10:55:20Z" */
+	json_t *labels;	  /* object or NULL (docker shows null) */
+	json_t *options;  /* object or NULL */
 	bool populated;
 };
 

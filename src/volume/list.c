@@ -6,8 +6,8 @@
 
 #include "volume/internal.h"
 
-static const char *const list_keys[] = { "dangling", "driver", "label", "name", NULL };
-static const char *const prune_keys[] = { "label", "label!", NULL };
+static const char *const list_keys[] = {"dangling", "driver", "label", "name", NULL};
+static const char *const prune_keys[] = {"label", "label!", NULL};
 
 static bool key_allowed(const char *key, const char *const *allowed)
 {
@@ -58,7 +58,7 @@ static bool label_matches(json_t *labels, const char *want)
 struct match_state {
 	struct hamn_volume_store *st;
 	const struct vol_meta *m;
-	int in_use;		/* -1: not asked yet */
+	int in_use; /* -1: not asked yet */
 };
 
 static bool in_use(struct match_state *s)
@@ -98,7 +98,7 @@ static bool filter_passes(struct match_state *s, const struct hamn_volume_filter
 static bool passes(struct hamn_volume_store *st, const struct vol_meta *m,
 		   const struct hamn_volume_filter *f, size_t n)
 {
-	struct match_state s = { st, m, -1 };
+	struct match_state s = {st, m, -1};
 
 	for (size_t i = 0; i < n; i++)
 		if (!filter_passes(&s, &f[i]))
@@ -134,8 +134,8 @@ static char **volume_names(struct hamn_volume_store *st, struct hamn_error **err
 	return names;
 }
 
-json_t *hamn_volume_list(struct hamn_volume_store *st, const struct hamn_volume_filter *f,
-			 size_t n, bool usage, struct hamn_error **err)
+json_t *hamn_volume_list(struct hamn_volume_store *st, const struct hamn_volume_filter *f, size_t n,
+			 bool usage, struct hamn_error **err)
 {
 	_cleanup_strv_ char **names = NULL;
 	json_t *arr;
@@ -170,14 +170,14 @@ static bool prune_one(struct hamn_volume_store *st, const char *name, int64_t *s
 {
 	_cleanup_error_ struct hamn_error *err = NULL;
 	_cleanup_free_ char *data = xasprintf("%s/_data", name);
-	_cleanup_close_ int dfd = openat(st->dirfd, data, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-								 O_CLOEXEC);
+	_cleanup_close_ int dfd =
+		openat(st->dirfd, data, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	int64_t size = dfd < 0 ? 0 : vol_tree_size(dfd);
 
 	if (hamn_volume_remove(st, name, false, &err) < 0) {
 		if (err->errnum != EBUSY && err->errnum != ENOENT)
-			log_kv(HAMN_LOG_WARN, "prune: cannot remove a volume", "name=%s error=\"%s\"",
-			       name, err->msg);
+			log_kv(HAMN_LOG_WARN, "prune: cannot remove a volume",
+			       "name=%s error=\"%s\"", name, err->msg);
 		return false;
 	}
 	*space += size > 0 ? size : 0;

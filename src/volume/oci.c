@@ -35,8 +35,8 @@ static json_t *bind_obj(const char *dest, const char *source, bool recursive, bo
 
 	json_array_append_new(opts, json_string(recursive ? "rbind" : "bind"));
 	json_array_append_new(opts, json_string(ro ? "ro" : "rw"));
-	json_array_append_new(opts, json_string(propagation && propagation[0] ? propagation
-									     : "rprivate"));
+	json_array_append_new(
+		opts, json_string(propagation && propagation[0] ? propagation : "rprivate"));
 	return oci_obj(dest, "bind", source, opts);
 }
 
@@ -46,8 +46,10 @@ static json_t *bind_mount(const struct hamn_mount *m, struct hamn_error **err)
 
 	if (stat(m->source, &sb) < 0) {
 		if (errno != ENOENT || !m->create_source)
-			return hamn_error_setq(err, EINVAL, "invalid mount config for type \"bind\": "
-					       "bind source path does not exist: %s", m->source),
+			return hamn_error_setq(err, EINVAL,
+					       "invalid mount config for type \"bind\": "
+					       "bind source path does not exist: %s",
+					       m->source),
 			       NULL;
 		/* -v makes a missing source directory, as docker does */
 		if (hamn_mkdir_p(AT_FDCWD, m->source, 0755, err) < 0)
@@ -70,18 +72,22 @@ static json_t *driver_mount(const struct hamn_mount *m, json_t *opts, struct ham
 	if (bind || !streq(type, "tmpfs")) {
 		if (!device || !device[0])
 			return hamn_error_setq(err, EINVAL, "mount volume '%s': no device given",
-					       m->source), NULL;
+					       m->source),
+			       NULL;
 		if (bind && (device[0] != '/' || stat(device, &sb) < 0))
-			return hamn_error_setq(err, EINVAL, "mount volume '%s': device '%s' does "
-					       "not exist", m->source, device), NULL;
+			return hamn_error_setq(err, EINVAL,
+					       "mount volume '%s': device '%s' does "
+					       "not exist",
+					       m->source, device),
+			       NULL;
 	}
 	if (bind)
 		return bind_obj(m->destination, device, strv_contains(parts, "rbind"),
 				m->readonly || strv_contains(parts, "ro"), m->propagation);
 	arr = json_array();
 	push_opts(arr, o, true);
-	json_array_append_new(arr, json_string(m->readonly || strv_contains(parts, "ro") ? "ro"
-											 : "rw"));
+	json_array_append_new(arr,
+			      json_string(m->readonly || strv_contains(parts, "ro") ? "ro" : "rw"));
 	return oci_obj(m->destination, type, device && device[0] ? device : type, arr);
 }
 
@@ -93,9 +99,10 @@ static json_t *volume_mount(struct hamn_volume_store *st, const struct hamn_moun
 
 	if (!hamn_volume_exists(st, m->source)) {
 		/* removed since create (or never made): docker's -v makes it again */
-		struct hamn_volume_create_opts o = { .name = m->source, .labels = m->volume_labels,
-						     .driver_opts = m->volume_options,
-						     .anonymous = m->anonymous };
+		struct hamn_volume_create_opts o = {.name = m->source,
+						    .labels = m->volume_labels,
+						    .driver_opts = m->volume_options,
+						    .anonymous = m->anonymous};
 		json_t *v = hamn_volume_create(st, &o, NULL, err);
 
 		if (!v)

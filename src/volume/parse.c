@@ -63,8 +63,10 @@ int hamn_mount_clean_dest(const char *path, char **out, struct hamn_error **err)
 	size_t depth = 0;
 
 	if (!path || path[0] != '/')
-		return hamn_error_setq(err, EINVAL, "invalid mount path: '%s' mount path must be "
-				       "absolute", path ? path : "");
+		return hamn_error_setq(err, EINVAL,
+				       "invalid mount path: '%s' mount path must be "
+				       "absolute",
+				       path ? path : "");
 	parts = str_split(path, '/');
 	starts = xcalloc(strv_len(parts) + 1, sizeof(*starts));
 	for (size_t i = 0; parts[i]; i++) {
@@ -83,7 +85,8 @@ int hamn_mount_clean_dest(const char *path, char **out, struct hamn_error **err)
 	}
 	if (!b.len) {
 		hamn_buf_release(&b);
-		return hamn_error_setq(err, EINVAL, "invalid specification: destination can't be '/'");
+		return hamn_error_setq(err, EINVAL,
+				       "invalid specification: destination can't be '/'");
 	}
 	*out = hamn_buf_steal(&b);
 	return 0;
@@ -93,8 +96,8 @@ int hamn_mount_clean_dest(const char *path, char **out, struct hamn_error **err)
 
 static bool is_propagation(const char *s)
 {
-	static const char *const names[] = { "shared", "rshared", "slave", "rslave",
-					     "private", "rprivate", NULL };
+	static const char *const names[] = {"shared",  "rshared",  "slave", "rslave",
+					    "private", "rprivate", NULL};
 
 	for (size_t i = 0; names[i]; i++)
 		if (streq(s, names[i]))
@@ -198,9 +201,8 @@ static int mount_error(struct hamn_error **err, const char *type, const char *fm
 /* Fields that belong to another type are refused, as docker does. */
 static int refuse_fields(json_t *obj, const char *type, struct hamn_error **err)
 {
-	static const char *const fields[][2] = { { "BindOptions", "bind" },
-						 { "VolumeOptions", "volume" },
-						 { "TmpfsOptions", "tmpfs" } };
+	static const char *const fields[][2] = {
+		{"BindOptions", "bind"}, {"VolumeOptions", "volume"}, {"TmpfsOptions", "tmpfs"}};
 
 	for (size_t i = 0; i < 3; i++) {
 		json_t *v = json_object_get(obj, fields[i][0]);
@@ -221,12 +223,15 @@ static int api_bind(json_t *obj, const char *src, struct hamn_mount *m, struct h
 	if (!src || !src[0])
 		return mount_error(err, "bind", "field Source must not be empty");
 	if (src[0] != '/')
-		return mount_error(err, "bind", "invalid mount path: '%s' mount path must be "
-				   "absolute", src);
+		return mount_error(err, "bind",
+				   "invalid mount path: '%s' mount path must be "
+				   "absolute",
+				   src);
 	if (hamn_json_get_object_opt(obj, "BindOptions", "Mount.BindOptions", &bo, err) < 0 ||
-	    hamn_json_get_string_opt(bo, "Propagation", "BindOptions.Propagation", &prop, err) < 0 ||
-	    hamn_json_get_bool_opt(bo, "NonRecursive", "BindOptions.NonRecursive", &nonrec,
-				   err) < 0)
+	    hamn_json_get_string_opt(bo, "Propagation", "BindOptions.Propagation", &prop, err) <
+		    0 ||
+	    hamn_json_get_bool_opt(bo, "NonRecursive", "BindOptions.NonRecursive", &nonrec, err) <
+		    0)
 		return -1;
 	if (prop && prop[0] && !is_propagation(prop))
 		return mount_error(err, "bind", "invalid propagation mode: %s", prop);
@@ -237,8 +242,7 @@ static int api_bind(json_t *obj, const char *src, struct hamn_mount *m, struct h
 	return 0;
 }
 
-static int api_volume(json_t *obj, const char *src, struct hamn_mount *m,
-		      struct hamn_error **err)
+static int api_volume(json_t *obj, const char *src, struct hamn_mount *m, struct hamn_error **err)
 {
 	json_t *vo = NULL, *labels = NULL, *dc = NULL, *opts = NULL;
 	const char *driver = NULL;
@@ -247,14 +251,16 @@ static int api_volume(json_t *obj, const char *src, struct hamn_mount *m,
 	if (hamn_json_get_object_opt(obj, "VolumeOptions", "Mount.VolumeOptions", &vo, err) < 0 ||
 	    hamn_json_get_bool_opt(vo, "NoCopy", "VolumeOptions.NoCopy", &nocopy, err) < 0 ||
 	    hamn_json_get_object_opt(vo, "Labels", "VolumeOptions.Labels", &labels, err) < 0 ||
-	    hamn_json_get_object_opt(vo, "DriverConfig", "VolumeOptions.DriverConfig", &dc,
-				     err) < 0 ||
+	    hamn_json_get_object_opt(vo, "DriverConfig", "VolumeOptions.DriverConfig", &dc, err) <
+		    0 ||
 	    hamn_json_get_string_opt(dc, "Name", "DriverConfig.Name", &driver, err) < 0 ||
 	    hamn_json_get_object_opt(dc, "Options", "DriverConfig.Options", &opts, err) < 0)
 		return -1;
 	if (driver && driver[0] && !streq(driver, "local"))
-		return hamn_error_setq(err, ENOENT, "error looking up volume plugin %s: plugin "
-				       "\"%s\" not found", driver, driver);
+		return hamn_error_setq(err, ENOENT,
+				       "error looking up volume plugin %s: plugin "
+				       "\"%s\" not found",
+				       driver, driver);
 	if (vol_check_driver_opts(opts, err) < 0)
 		return hamn_error_wrap(err, "invalid mount config for type \"volume\"");
 	m->type = HAMN_MOUNT_VOLUME;
@@ -323,7 +329,8 @@ int hamn_mount_parse_api(json_t *obj, struct hamn_mount *m, struct hamn_error **
 
 	memset(m, 0, sizeof(*m));
 	if (!json_is_object(obj))
-		return hamn_error_setq(err, EINVAL, "invalid mount config: a mount must be an "
+		return hamn_error_setq(err, EINVAL,
+				       "invalid mount config: a mount must be an "
 				       "object");
 	if (hamn_json_get_string_opt(obj, "Type", "Mount.Type", &type, err) < 0 ||
 	    hamn_json_get_string_opt(obj, "Source", "Mount.Source", &src, err) < 0 ||
@@ -354,9 +361,11 @@ int hamn_mount_parse_api(json_t *obj, struct hamn_mount *m, struct hamn_error **
 
 static const char *opposite(const char *flag)
 {
-	static const char *const pairs[][2] = { { "exec", "noexec" }, { "suid", "nosuid" },
-						{ "dev", "nodev" }, { "atime", "noatime" },
-						{ "diratime", "nodiratime" } };
+	static const char *const pairs[][2] = {{"exec", "noexec"},
+					       {"suid", "nosuid"},
+					       {"dev", "nodev"},
+					       {"atime", "noatime"},
+					       {"diratime", "nodiratime"}};
 
 	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
 		if (streq(flag, pairs[i][0]))
@@ -441,8 +450,8 @@ int hamn_mount_parse_volumes_from(const char *spec, char **ref_out, int *mode_ou
 			if (streq(opts[i], "ro") || streq(opts[i], "rw"))
 				*mode_out = streq(opts[i], "ro");
 			else if (!streq(opts[i], "z") && !streq(opts[i], "Z"))
-				return hamn_error_setq(err, EINVAL, "invalid mode for volumes-from: %s",
-						       p[1]);
+				return hamn_error_setq(err, EINVAL,
+						       "invalid mode for volumes-from: %s", p[1]);
 		}
 	}
 	*ref_out = xstrdup(p[0]);

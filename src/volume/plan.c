@@ -103,7 +103,7 @@ static int add_mounts(json_t *hc, struct hamn_mount_list *out, char ***dests,
 
 	if (hamn_json_get_array_opt(hc, "Mounts", "HostConfig.Mounts", &arr, err) < 0)
 		return -1;
-	json_array_foreach(arr, i, mo) {
+	json_array_foreach (arr, i, mo) {
 		struct hamn_mount m;
 
 		if (hamn_mount_parse_api(mo, &m, err) < 0 ||
@@ -123,11 +123,12 @@ static int add_tmpfs(json_t *hc, struct hamn_mount_list *out, char ***dests,
 
 	if (hamn_json_get_object_opt(hc, "Tmpfs", "HostConfig.Tmpfs", &map, err) < 0)
 		return -1;
-	json_object_foreach(map, k, v) {
+	json_object_foreach (map, k, v) {
 		struct hamn_mount m;
 
 		if (!json_is_string(v))
-			return hamn_error_setq(err, EINVAL, "HostConfig.Tmpfs: values must be "
+			return hamn_error_setq(err, EINVAL,
+					       "HostConfig.Tmpfs: values must be "
 					       "strings");
 		if (hamn_mount_parse_tmpfs(k, json_string_value(v), &m, err) < 0 ||
 		    (add_explicit(out, dests, &m) < 0 && duplicate(m.destination, err) < 0)) {
@@ -139,8 +140,7 @@ static int add_tmpfs(json_t *hc, struct hamn_mount_list *out, char ***dests,
 }
 
 /* An anonymous volume for every Config.Volumes path nothing else mounts. */
-static int add_config_volumes(json_t *volumes, struct hamn_mount_list *out,
-			      struct hamn_error **err)
+static int add_config_volumes(json_t *volumes, struct hamn_mount_list *out, struct hamn_error **err)
 {
 	const char *k;
 	json_t *v;
@@ -149,7 +149,7 @@ static int add_config_volumes(json_t *volumes, struct hamn_mount_list *out,
 		return 0;
 	if (!json_is_object(volumes))
 		return hamn_error_setq(err, EINVAL, "Config.Volumes must be an object");
-	json_object_foreach(volumes, k, v) {
+	json_object_foreach (volumes, k, v) {
 		_cleanup_free_ char *dest = NULL;
 		struct hamn_mount *m;
 
@@ -188,7 +188,8 @@ static int name_anonymous(struct hamn_mount_list *l, const char *id, struct hamn
 		if (m->type != HAMN_MOUNT_VOLUME || m->source)
 			continue;
 		if (!id || !id[0])
-			return hamn_error_setq(err, EINVAL, "an anonymous volume needs a container id");
+			return hamn_error_setq(err, EINVAL,
+					       "an anonymous volume needs a container id");
 		m->source = anonymous_name(id, m->destination);
 	}
 	return 0;
@@ -219,9 +220,12 @@ int hamn_mounts_check_sources(const struct hamn_mount_list *l, struct hamn_error
 		struct stat sb;
 
 		if (m->type == HAMN_MOUNT_BIND && !m->create_source && stat(m->source, &sb) < 0)
-			return hamn_error_setq(err, EINVAL, "invalid mount config for type \"bind\": "
-					       "bind source path does not exist: %s", m->source);
-		if (m->type == HAMN_MOUNT_VOLUME && vol_check_driver_opts(m->volume_options, err) < 0)
+			return hamn_error_setq(err, EINVAL,
+					       "invalid mount config for type \"bind\": "
+					       "bind source path does not exist: %s",
+					       m->source);
+		if (m->type == HAMN_MOUNT_VOLUME &&
+		    vol_check_driver_opts(m->volume_options, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -234,9 +238,10 @@ int hamn_volume_mounts_prepare(struct hamn_volume_store *st, const struct hamn_m
 
 	for (size_t i = 0; i < l->n; i++) {
 		const struct hamn_mount *m = &l->items[i];
-		struct hamn_volume_create_opts o = { .name = m->source, .labels = m->volume_labels,
-						     .driver_opts = m->volume_options,
-						     .anonymous = m->anonymous };
+		struct hamn_volume_create_opts o = {.name = m->source,
+						    .labels = m->volume_labels,
+						    .driver_opts = m->volume_options,
+						    .anonymous = m->anonymous};
 		bool made = false;
 		json_t *v;
 
@@ -279,13 +284,13 @@ int hamn_volume_remove_anonymous(struct hamn_volume_store *st, const struct hamn
 		users = vol_users(st, m->source);
 		for (size_t j = 0; users && users[j]; j++)
 			if (!streq(users[j], container_id))
-				goto next;	/* another container still uses it */
+				goto next; /* another container still uses it */
 		if (hamn_volume_remove(st, m->source, true, &err) < 0)
 			log_kv(HAMN_LOG_WARN, "cannot remove an anonymous volume",
 			       "name=%s error=\"%s\"", m->source, err->msg);
 		else
 			removed++;
-next:;
+	next:;
 	}
 	return removed;
 }
@@ -303,16 +308,15 @@ json_t *hamn_mounts_to_json(const struct hamn_mount_list *l)
 
 	for (size_t i = 0; i < l->n; i++) {
 		const struct hamn_mount *m = &l->items[i];
-		json_t *o = json_pack("{s:s, s:s?, s:s, s:b, s:s?, s:b, s:b, s:b, s:b, s:s?, s:s, "
-				      "s:b, s:O?, s:O?}",
-				      "Type", type_name(m->type), "Source", m->source, "Destination",
-				      m->destination, "ReadOnly", m->readonly, "Propagation",
-				      m->propagation, "NonRecursive", m->nonrecursive, "CreateSource",
-				      m->create_source, "NoCopy", m->nocopy, "Anonymous",
-				      m->anonymous, "TmpfsOptions", m->tmpfs_options, "Mode",
-				      m->mode ? m->mode : "", "TmpfsMap", m->tmpfs_map,
-				      "VolumeLabels", m->volume_labels, "VolumeOptions",
-				      m->volume_options);
+		json_t *o = json_pack(
+			"{s:s, s:s?, s:s, s:b, s:s?, s:b, s:b, s:b, s:b, s:s?, s:s, "
+			"s:b, s:O?, s:O?}",
+			"Type", type_name(m->type), "Source", m->source, "Destination",
+			m->destination, "ReadOnly", m->readonly, "Propagation", m->propagation,
+			"NonRecursive", m->nonrecursive, "CreateSource", m->create_source, "NoCopy",
+			m->nocopy, "Anonymous", m->anonymous, "TmpfsOptions", m->tmpfs_options,
+			"Mode", m->mode ? m->mode : "", "TmpfsMap", m->tmpfs_map, "VolumeLabels",
+			m->volume_labels, "VolumeOptions", m->volume_options);
 
 		if (!o)
 			hamn_bug("cannot serialise the mount at %s", m->destination);
@@ -375,7 +379,7 @@ int hamn_mounts_from_json(json_t *arr, struct hamn_mount_list *out, struct hamn_
 		return 0;
 	if (!json_is_array(arr))
 		return hamn_error_setq(err, EINVAL, "bad mount record: not an array");
-	json_array_foreach(arr, i, o) {
+	json_array_foreach (arr, i, o) {
 		if (mount_from_json(o, hamn_mount_list_add(out), err) < 0) {
 			hamn_mount_list_release(out);
 			return -1;

@@ -20,15 +20,15 @@
 struct seen_link {
 	dev_t dev;
 	ino_t ino;
-	char *path;	/* in the destination, relative to its top ("a/b/file") */
+	char *path; /* in the destination, relative to its top ("a/b/file") */
 };
 
 struct copy_ctx {
-	int top;			/* the destination's top directory */
-	dev_t dev;			/* the source's filesystem */
-	struct seen_link *links;	/* files with more than one link, as copied */
+	int top;		 /* the destination's top directory */
+	dev_t dev;		 /* the source's filesystem */
+	struct seen_link *links; /* files with more than one link, as copied */
 	size_t n_links;
-	struct hamn_buf path;		/* the entry being copied, relative to the top */
+	struct hamn_buf path; /* the entry being copied, relative to the top */
 };
 
 static int copy_dir(struct copy_ctx *c, int src, int dst, int depth, struct hamn_error **err);
@@ -41,7 +41,7 @@ static const char *cur_path(struct copy_ctx *c)
 /* Owner (tolerating EPERM when not root), mode and times of an open fd. */
 static int set_attrs_fd(struct copy_ctx *c, int fd, const struct stat *sb, struct hamn_error **err)
 {
-	struct timespec ts[2] = { sb->st_atim, sb->st_mtim };
+	struct timespec ts[2] = {sb->st_atim, sb->st_mtim};
 
 	if (fchown(fd, sb->st_uid, sb->st_gid) < 0 && errno != EPERM)
 		return hamn_error_set(err, errno, "chown '%s'", cur_path(c));
@@ -56,7 +56,7 @@ static int set_attrs_fd(struct copy_ctx *c, int fd, const struct stat *sb, struc
 static int set_attrs_at(struct copy_ctx *c, int dst, const char *name, const struct stat *sb,
 			struct hamn_error **err)
 {
-	struct timespec ts[2] = { sb->st_atim, sb->st_mtim };
+	struct timespec ts[2] = {sb->st_atim, sb->st_mtim};
 
 	if (fchownat(dst, name, sb->st_uid, sb->st_gid, AT_SYMLINK_NOFOLLOW) < 0 && errno != EPERM)
 		return hamn_error_set(err, errno, "chown '%s'", cur_path(c));
@@ -127,7 +127,7 @@ static int link_known(struct copy_ctx *c, int dst, const char *name, const struc
 					&err);
 		if (dfd >= 0 && linkat(dfd, base, dst, name, 0) == 0)
 			return 1;
-		return 0;	/* copy it instead */
+		return 0; /* copy it instead */
 	}
 	return 0;
 }
@@ -137,11 +137,11 @@ static void remember_link(struct copy_ctx *c, const struct stat *sb)
 	if (sb->st_nlink < 2)
 		return;
 	c->links = xreallocarray(c->links, c->n_links + 1, sizeof(*c->links));
-	c->links[c->n_links++] = (struct seen_link){ sb->st_dev, sb->st_ino, xstrdup(c->path.data) };
+	c->links[c->n_links++] = (struct seen_link){sb->st_dev, sb->st_ino, xstrdup(c->path.data)};
 }
 
-static int copy_file(struct copy_ctx *c, int src, int dst, const char *name,
-		     const struct stat *sb, struct hamn_error **err)
+static int copy_file(struct copy_ctx *c, int src, int dst, const char *name, const struct stat *sb,
+		     struct hamn_error **err)
 {
 	_cleanup_close_ int in = -1, out = -1;
 	struct stat now;
@@ -155,7 +155,8 @@ static int copy_file(struct copy_ctx *c, int src, int dst, const char *name,
 	if (fstat(in, &now) < 0)
 		return hamn_error_set(err, errno, "stat '%s'", cur_path(c));
 	if (!same_file(&now, sb))
-		return hamn_error_setq(err, EAGAIN, "'%s' changed while it was copied", cur_path(c));
+		return hamn_error_setq(err, EAGAIN, "'%s' changed while it was copied",
+				       cur_path(c));
 	out = openat(dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (out < 0)
 		return hamn_error_set(err, errno, "create '%s'", cur_path(c));
@@ -179,7 +180,8 @@ static int copy_symlink(struct copy_ctx *c, int src, int dst, const char *name,
 	if (n < 0)
 		return hamn_error_set(err, errno, "read the link '%s'", cur_path(c));
 	if ((size_t)n >= size)
-		return hamn_error_setq(err, EAGAIN, "'%s' changed while it was copied", cur_path(c));
+		return hamn_error_setq(err, EAGAIN, "'%s' changed while it was copied",
+				       cur_path(c));
 	target[n] = '\0';
 	if (symlinkat(target, dst, name) < 0)
 		return hamn_error_set(err, errno, "create the link '%s'", cur_path(c));
@@ -193,7 +195,7 @@ static int copy_subdir(struct copy_ctx *c, int src, int dst, const char *name,
 	struct stat now;
 
 	if (sb->st_dev != c->dev)
-		return 0;	/* another mount: not part of the image's content */
+		return 0; /* another mount: not part of the image's content */
 	if (depth >= WALK_MAX_DEPTH)
 		return hamn_error_setq(err, ELOOP, "'%s' is nested too deeply", cur_path(c));
 	in = openat(src, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -202,7 +204,8 @@ static int copy_subdir(struct copy_ctx *c, int src, int dst, const char *name,
 	if (fstat(in, &now) < 0)
 		return hamn_error_set(err, errno, "stat '%s'", cur_path(c));
 	if (!same_file(&now, sb))
-		return hamn_error_setq(err, EAGAIN, "'%s' changed while it was copied", cur_path(c));
+		return hamn_error_setq(err, EAGAIN, "'%s' changed while it was copied",
+				       cur_path(c));
 	if (mkdirat(dst, name, 0700) < 0)
 		return hamn_error_set(err, errno, "create '%s'", cur_path(c));
 	out = openat(dst, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -235,7 +238,7 @@ static int copy_entry(struct copy_ctx *c, int src, int dst, const char *name, in
 			return hamn_error_set(err, errno, "create '%s'", cur_path(c));
 		return set_attrs_at(c, dst, name, &sb, err);
 	default:
-		return 0;	/* sockets belong to a process, not to the content */
+		return 0; /* sockets belong to a process, not to the content */
 	}
 }
 
@@ -275,7 +278,7 @@ static int copy_dir(struct copy_ctx *c, int src, int dst, int depth, struct hamn
 
 int vol_copy_tree(int src, int dst, struct hamn_error **err)
 {
-	struct copy_ctx c = { .top = dst, .path = HAMN_BUF_INIT };
+	struct copy_ctx c = {.top = dst, .path = HAMN_BUF_INIT};
 	struct stat sb;
 	int r = -1;
 
@@ -298,7 +301,10 @@ int vol_copy_tree(int src, int dst, struct hamn_error **err)
 struct size_ctx {
 	dev_t dev;
 	int64_t total;
-	struct { dev_t dev; ino_t ino; } *seen;
+	struct {
+		dev_t dev;
+		ino_t ino;
+	} * seen;
 	size_t n_seen;
 };
 
@@ -349,7 +355,7 @@ static void size_dir(struct size_ctx *s, int dirfd, int depth)
 
 int64_t vol_tree_size(int dirfd)
 {
-	struct size_ctx s = { 0 };
+	struct size_ctx s = {0};
 	struct stat sb;
 
 	if (fstat(dirfd, &sb) < 0)

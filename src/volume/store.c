@@ -47,13 +47,15 @@ int hamn_volume_name_check(const char *name, struct hamn_error **err)
 	if (hamn_volume_name_valid(name))
 		return 0;
 	if (name && strlen(name) == 1 && is_alnum(name[0]))
-		return hamn_error_setq(err, EINVAL, "volume name is too short, names should be at "
+		return hamn_error_setq(err, EINVAL,
+				       "volume name is too short, names should be at "
 				       "least two alphanumeric characters");
-	return hamn_error_setq(err, EINVAL,
-			       "create %s: \"%s\" includes invalid characters for a local volume "
-			       "name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended "
-			       "to pass a host directory, use absolute path",
-			       name ? name : "", name ? name : "");
+	return hamn_error_setq(
+		err, EINVAL,
+		"create %s: \"%s\" includes invalid characters for a local volume "
+		"name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended "
+		"to pass a host directory, use absolute path",
+		name ? name : "", name ? name : "");
 }
 
 int vol_no_such(const char *name, struct hamn_error **err)
@@ -81,8 +83,8 @@ void hamn_volume_store_sweep(struct hamn_volume_store *st)
 		if (!str_has_prefix(de->d_name, ".tmp-") && !str_has_prefix(de->d_name, ".trash-"))
 			continue;
 		if (hamn_rm_rf(st->dirfd, de->d_name, &err) < 0)
-			log_kv(HAMN_LOG_WARN, "cannot remove a volume leftover", "path=%s/%s error=\"%s\"",
-			       st->dir, de->d_name, err->msg);
+			log_kv(HAMN_LOG_WARN, "cannot remove a volume leftover",
+			       "path=%s/%s error=\"%s\"", st->dir, de->d_name, err->msg);
 	}
 }
 
@@ -119,15 +121,13 @@ void hamn_volume_store_free(struct hamn_volume_store *st)
 	free(st);
 }
 
-void hamn_volume_store_set_users_fn(struct hamn_volume_store *st, hamn_volume_users_fn fn,
-				    void *ud)
+void hamn_volume_store_set_users_fn(struct hamn_volume_store *st, hamn_volume_users_fn fn, void *ud)
 {
 	st->users_fn = fn;
 	st->users_ud = ud;
 }
 
-void hamn_volume_store_set_event_fn(struct hamn_volume_store *st, hamn_volume_event_fn fn,
-				    void *ud)
+void hamn_volume_store_set_event_fn(struct hamn_volume_store *st, hamn_volume_event_fn fn, void *ud)
 {
 	st->event_fn = fn;
 	st->event_ud = ud;
@@ -170,7 +170,7 @@ static json_t *string_map_or_null(json_t *v)
 
 	if (!json_is_object(v))
 		return NULL;
-	json_object_foreach(v, k, x)
+	json_object_foreach (v, k, x)
 		if (!json_is_string(x))
 			return NULL;
 	return json_incref(v);
@@ -208,10 +208,10 @@ int vol_meta_read(struct hamn_volume_store *st, const char *name, struct vol_met
 
 int vol_meta_write(int voldirfd, const struct vol_meta *m, struct hamn_error **err)
 {
-	_cleanup_json_ json_t *doc = json_pack("{s:s, s:s, s:s, s:O?, s:O?, s:b}", "Name", m->name,
-					       "Driver", m->driver, "CreatedAt", m->created_at,
-					       "Labels", m->labels, "Options", m->options,
-					       "Populated", m->populated);
+	_cleanup_json_ json_t *doc =
+		json_pack("{s:s, s:s, s:s, s:O?, s:O?, s:b}", "Name", m->name, "Driver", m->driver,
+			  "CreatedAt", m->created_at, "Labels", m->labels, "Options", m->options,
+			  "Populated", m->populated);
 	_cleanup_free_ char *text = NULL;
 
 	if (!doc)
@@ -244,10 +244,12 @@ int vol_check_driver_opts(json_t *opts, struct hamn_error **err)
 		return 0;
 	if (!json_is_object(opts))
 		return hamn_error_setq(err, EINVAL, "volume driver options must be an object");
-	json_object_foreach(opts, k, v) {
+	json_object_foreach (opts, k, v) {
 		if (!json_is_string(v))
-			return hamn_error_setq(err, EINVAL, "volume driver option \"%s\" must be a "
-					       "string", k);
+			return hamn_error_setq(err, EINVAL,
+					       "volume driver option \"%s\" must be a "
+					       "string",
+					       k);
 		if (!streq(k, "type") && !streq(k, "o") && !streq(k, "device"))
 			return hamn_error_setq(err, EINVAL, "invalid option key: \"%s\"", k);
 	}
@@ -269,9 +271,10 @@ static int check_labels(json_t *labels, struct hamn_error **err)
 		return 0;
 	if (!json_is_object(labels))
 		return hamn_error_setq(err, EINVAL, "volume labels must be an object");
-	json_object_foreach(labels, k, v)
+	json_object_foreach (labels, k, v)
 		if (!json_is_string(v))
-			return hamn_error_setq(err, EINVAL, "volume label \"%s\" must be a string", k);
+			return hamn_error_setq(err, EINVAL, "volume label \"%s\" must be a string",
+					       k);
 	return 0;
 }
 
@@ -317,13 +320,12 @@ static int create_locked(struct hamn_volume_store *st, const struct vol_meta *m,
 		log_kv(HAMN_LOG_WARN, "cannot fsync a new volume", "name=%s errno=%s", m->name,
 		       hamn_errno_name(errno));
 	return 0;
-fail:
-	{
-		_cleanup_error_ struct hamn_error *e2 = NULL;
+fail : {
+	_cleanup_error_ struct hamn_error *e2 = NULL;
 
-		/* the temp dir must not outlive a failure; open() would sweep it anyway */
-		hamn_rm_rf(st->dirfd, tmp, &e2);
-	}
+	/* the temp dir must not outlive a failure; open() would sweep it anyway */
+	hamn_rm_rf(st->dirfd, tmp, &e2);
+}
 	return -1;
 }
 
@@ -332,8 +334,10 @@ static int create_checks(const struct hamn_volume_create_opts *o, struct hamn_er
 	if (o->name && o->name[0] && hamn_volume_name_check(o->name, err) < 0)
 		return -1;
 	if (o->driver && o->driver[0] && !streq(o->driver, "local"))
-		return hamn_error_setq(err, ENOENT, "error looking up volume plugin %s: plugin "
-				       "\"%s\" not found", o->driver, o->driver);
+		return hamn_error_setq(err, ENOENT,
+				       "error looking up volume plugin %s: plugin "
+				       "\"%s\" not found",
+				       o->driver, o->driver);
 	if (check_labels(o->labels, err) < 0 || vol_check_driver_opts(o->driver_opts, err) < 0)
 		return -1;
 	return 0;
@@ -354,7 +358,7 @@ static json_t *labels_for(const struct hamn_volume_create_opts *o)
 json_t *hamn_volume_create(struct hamn_volume_store *st, const struct hamn_volume_create_opts *o,
 			   bool *created_out, struct hamn_error **err)
 {
-	struct vol_meta m = { 0 };
+	struct vol_meta m = {0};
 	json_t *out = NULL;
 	bool created = false;
 	int r;
@@ -408,12 +412,13 @@ json_t *hamn_volume_inspect(struct hamn_volume_store *st, const char *name, bool
 	if (usage) {
 		_cleanup_strv_ char **users = vol_users(st, name);
 		_cleanup_free_ char *data = xasprintf("%s/" DATA_DIR, name);
-		_cleanup_close_ int dfd = openat(st->dirfd, data,
-						 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		_cleanup_close_ int dfd =
+			openat(st->dirfd, data, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 		json_object_set_new(o, "UsageData",
 				    json_pack("{s:I, s:I}", "RefCount", (json_int_t)strv_len(users),
-					      "Size", (json_int_t)(dfd < 0 ? -1 : vol_tree_size(dfd))));
+					      "Size",
+					      (json_int_t)(dfd < 0 ? -1 : vol_tree_size(dfd))));
 	}
 	vol_meta_release(&m);
 	return o;
@@ -557,5 +562,5 @@ int hamn_volume_populate(struct hamn_volume_store *st, const char *name, int src
 		return -1;
 	r = populate_locked(vfd, &m, src_dirfd, err);
 	vol_meta_release(&m);
-	return r;	/* the lock goes with vfd */
+	return r; /* the lock goes with vfd */
 }

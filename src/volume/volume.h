@@ -76,11 +76,11 @@ bool hamn_volume_name_valid(const char *name);
 int hamn_volume_name_check(const char *name, struct hamn_error **err);
 
 struct hamn_volume_create_opts {
-	const char *name;	/* NULL or "": a new random 64-hex name */
-	const char *driver;	/* NULL, "" or "local"; anything else is ENOENT (no such plugin) */
-	json_t *labels;		/* object of strings, or NULL (borrowed) */
-	json_t *driver_opts;	/* object of strings: type, o, device; or NULL (borrowed) */
-	bool anonymous;		/* add the label HAMN_VOLUME_ANON_LABEL */
+	const char *name;    /* NULL or "": a new random 64-hex name */
+	const char *driver;  /* NULL, "" or "local"; anything else is ENOENT (no such plugin) */
+	json_t *labels;	     /* object of strings, or NULL (borrowed) */
+	json_t *driver_opts; /* object of strings: type, o, device; or NULL (borrowed) */
+	bool anonymous;	     /* add the label HAMN_VOLUME_ANON_LABEL */
 };
 
 /*
@@ -107,7 +107,7 @@ bool hamn_volume_exists(struct hamn_volume_store *st, const char *name);
 
 /* A filter of GET /volumes or POST /volumes/prune: key and NULL-terminated values. */
 struct hamn_volume_filter {
-	const char *key;	/* "dangling", "driver", "label", "label!", "name" */
+	const char *key; /* "dangling", "driver", "label", "label!", "name" */
 	char *const *values;
 };
 
@@ -122,8 +122,8 @@ int hamn_volume_filters_check(const struct hamn_volume_filter *f, size_t n, bool
  * GET /volumes: an array of volume objects (sorted by name) passing every
  * filter; with usage, each has UsageData. EINVAL for bad filters.
  */
-json_t *hamn_volume_list(struct hamn_volume_store *st, const struct hamn_volume_filter *f,
-			 size_t n, bool usage, struct hamn_error **err);
+json_t *hamn_volume_list(struct hamn_volume_store *st, const struct hamn_volume_filter *f, size_t n,
+			 bool usage, struct hamn_error **err);
 
 /*
  * Remove a volume and its data. A volume in use is EBUSY "remove X: volume
@@ -177,7 +177,7 @@ struct hamn_mount {
 	 * volume until hamn_mounts_plan names it); tmpfs: NULL.
 	 */
 	char *source;
-	char *destination;	/* absolute and clean: no "..", "." or empty parts, no trailing '/' */
+	char *destination; /* absolute and clean: no "..", "." or empty parts, no trailing '/' */
 	bool readonly;
 	char *propagation;	/* bind: "rprivate" unless given; NULL otherwise */
 	bool nonrecursive;	/* bind: bind-nonrecursive (sub-mounts not carried over) */
@@ -188,7 +188,7 @@ struct hamn_mount {
 	char *mode;		/* the text after the second ':' of -v ("ro,z"), else "" */
 	bool tmpfs_map;		/* tmpfs from HostConfig.Tmpfs: not in inspect's Mounts (docker) */
 	json_t *volume_labels;	/* volume from --mount: labels for an implicitly made volume */
-	json_t *volume_options;	/* volume from --mount: driver options for it */
+	json_t *volume_options; /* volume from --mount: driver options for it */
 };
 
 struct hamn_mount_list {
@@ -253,10 +253,10 @@ typedef int (*hamn_mounts_lookup_fn)(const char *ref, void *ud, struct hamn_moun
 				     struct hamn_error **err);
 
 struct hamn_mount_plan_input {
-	json_t *host_config;	/* Binds, Mounts, Tmpfs, VolumesFrom (borrowed; may be NULL) */
-	json_t *volumes;	/* Config.Volumes merged with the image's {"/p":{}} (may be NULL) */
-	const char *container_id;	/* names anonymous volumes (required when there are any) */
-	hamn_mounts_lookup_fn lookup;	/* for VolumesFrom (NULL: VolumesFrom is EINVAL) */
+	json_t *host_config; /* Binds, Mounts, Tmpfs, VolumesFrom (borrowed; may be NULL) */
+	json_t *volumes;     /* Config.Volumes merged with the image's {"/p":{}} (may be NULL) */
+	const char *container_id;     /* names anonymous volumes (required when there are any) */
+	hamn_mounts_lookup_fn lookup; /* for VolumesFrom (NULL: VolumesFrom is EINVAL) */
 	void *lookup_ud;
 };
 
@@ -319,7 +319,8 @@ int hamn_volume_remove_anonymous(struct hamn_volume_store *st, const struct hamn
 json_t *hamn_volume_oci_mount(struct hamn_volume_store *st, const struct hamn_mount *m,
 			      struct hamn_error **err);
 
-/* Should the engine call hamn_volume_populate for m at start (a volume, not nocopy, not populated)? */
+/* Should the engine call hamn_volume_populate for m at start (a volume, not nocopy, not populated)?
+ */
 bool hamn_volume_needs_populate(struct hamn_volume_store *st, const struct hamn_mount *m);
 
 /*

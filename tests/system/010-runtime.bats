@@ -67,10 +67,10 @@ teardown() {
 	args /bin/sh -c 'hostname; echo pid=$$; ps -o pid | wc -l'
 	id=$(new_id)
 	rt_run run --bundle "$BUNDLE" "$id"
-	[ "${lines[1]}" = "hamn-test" ]
-	[ "${lines[2]}" = "pid=1" ]
+	[ "${lines[0]}" = "hamn-test" ]
+	[ "${lines[1]}" = "pid=1" ]
 	# header + sh + ps (+ wc) at most: nothing of the host
-	[ "${lines[3]}" -le 4 ]
+	[ "${lines[2]}" -le 4 ]
 }
 
 @test "capabilities: the default set, nothing inheritable or ambient" {
@@ -97,10 +97,10 @@ teardown() {
 	args /bin/sh -c 'stat -c "%F %t:%T" /proc/keys /proc/timer_list; cat /proc/keys /proc/timer_list | wc -c; ls /sys/firmware | wc -l'
 	id=$(new_id)
 	rt_run run --bundle "$BUNDLE" "$id"
+	[ "${lines[0]}" = "character special file 1:3" ]
 	[ "${lines[1]}" = "character special file 1:3" ]
-	[ "${lines[2]}" = "character special file 1:3" ]
+	[ "${lines[2]}" = 0 ]
 	[ "${lines[3]}" = 0 ]
-	[ "${lines[4]}" = 0 ]
 }
 
 @test "read-only paths and root: writes are refused" {
@@ -113,7 +113,7 @@ teardown() {
 }
 
 @test "default devices: nodes, links and ptmx" {
-	args /bin/sh -c 'stat -c "%n %F %t:%T %a" /dev/null /dev/zero /dev/full /dev/random /dev/urandom /dev/tty; readlink /dev/ptmx /dev/fd /dev/stdin /dev/stdout /dev/stderr; test -d /dev/shm && echo shm'
+	args /bin/sh -c 'stat -c "%n %F %t:%T %a" /dev/null /dev/zero /dev/full /dev/random /dev/urandom /dev/tty; for l in ptmx fd stdin stdout stderr; do readlink /dev/$l; done; test -d /dev/shm && echo shm'
 	id=$(new_id)
 	rt_run run --bundle "$BUNDLE" "$id"
 	[[ "$output" == *"/dev/null character special file 1:3 666"* ]]
@@ -129,8 +129,8 @@ teardown() {
 	args /bin/sh -c 'stat -c "%F %t:%T %a" /dev/myfull; head -c 4 /dev/myfull | wc -c; mknod /dev/mem c 1 1 && head -c1 /dev/mem; echo rc=$?'
 	id=$(new_id)
 	rt_run run --bundle "$BUNDLE" "$id"
-	[ "${lines[1]}" = "character special file 1:7 660" ]
-	[ "${lines[2]}" = 4 ]
+	[ "${lines[0]}" = "character special file 1:7 660" ]
+	[ "${lines[1]}" = 4 ]
 	[[ "$output" == *"Operation not permitted"* ]]
 }
 
@@ -219,7 +219,7 @@ teardown() {
 	rt_run ps --format json "$id"
 	[ "$output" = "[$pid]" ]
 	rt_run ps "$id"
-	[[ "${lines[1]}" == *PID* ]]
+	[[ "${lines[0]}" == *PID* ]]
 	[[ "$output" == *"sleep 60"* ]]
 	rt_run list --format json
 	[ "$(jq -r --arg id "$id" '.[] | select(.id == $id) | .status' <<<"$output")" = running ]
@@ -233,13 +233,13 @@ teardown() {
 	rt_run run -d --bundle "$BUNDLE" "$id"
 	pid=$(rt_pid "$id")
 	rt_run exec "$id" /bin/sh -c 'hostname; ps -o pid,comm | grep -c sleep; grep CapEff /proc/self/status; echo $HOSTNAME_X'
-	[ "${lines[1]}" = hamn-test ]
-	[ "${lines[2]}" = 1 ]
+	[ "${lines[0]}" = hamn-test ]
+	[ "${lines[1]}" = 1 ]
 	[[ "$output" == *"00000000a80425fb"* ]]
 	[ "$(readlink /proc/"$pid"/ns/net)" != "$(readlink /proc/self/ns/net)" ]
 	rt_run 5 exec "$id" /bin/sh -c 'exit 5'
 	rt_run exec --env HAMN_X=42 --cwd /etc --user 1000:1000 "$id" /bin/sh -c 'echo $HAMN_X $(pwd) $(id -u)'
-	[ "${lines[1]}" = "42 /etc 1000" ]
+	[ "${lines[0]}" = "42 /etc 1000" ]
 	rt_run exec -d --pid-file "$BATS_TEST_TMPDIR/epid" "$id" /bin/sleep 30
 	epid=$(cat "$BATS_TEST_TMPDIR/epid")
 	grep -q "^$epid$" <(rt ps --format json "$id" | jq '.[]')
@@ -305,9 +305,9 @@ teardown() {
 	args /bin/sh -c 'id -u; cat /proc/self/uid_map; head -c 3 /dev/zero | wc -c; echo hi > /tmp/f && stat -c %u /tmp/f'
 	id=$(new_id)
 	rt_run run --bundle "$BUNDLE" "$id"
-	[ "${lines[1]}" = 0 ]
-	[[ "${lines[2]}" == *"0"*"200000"*"65536"* ]]
-	[ "${lines[3]}" = 3 ]
+	[ "${lines[0]}" = 0 ]
+	[[ "${lines[1]}" == *"0"*"200000"*"65536"* ]]
+	[ "${lines[2]}" = 3 ]
 	[ "$(stat -c %u "$BUNDLE/rootfs/tmp/f")" = 200000 ]
 }
 
@@ -321,7 +321,7 @@ teardown() {
 	args /bin/sh -c 'readlink /proc/self/ns/net'
 	b=$(new_id)
 	rt_run run --bundle "$BUNDLE" "$b"
-	[ "${lines[1]}" = "$(readlink /proc/"$apid"/ns/net)" ]
+	[ "${lines[0]}" = "$(readlink /proc/"$apid"/ns/net)" ]
 }
 
 @test "hooks: each kind runs with the state on stdin" {
@@ -354,8 +354,8 @@ teardown() {
 	args /bin/sh -c 'cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni'
 	id=$(new_id)
 	rt_run run --bundle "$BUNDLE" "$id"
-	[ "${lines[1]}" = 1 ]
-	[ "${lines[2]}" = 4000 ]
+	[ "${lines[0]}" = 1 ]
+	[ "${lines[1]}" = 4000 ]
 }
 
 @test "rlimits, umask, oom_score_adj and no_new_privs are applied" {
@@ -364,11 +364,11 @@ teardown() {
 	args /bin/sh -c 'ulimit -n; ulimit -Hn; umask; cat /proc/self/oom_score_adj; grep NoNewPrivs /proc/self/status'
 	id=$(new_id)
 	rt_run run --bundle "$BUNDLE" "$id"
-	[ "${lines[1]}" = 123 ]
-	[ "${lines[2]}" = 456 ]
-	[ "${lines[3]}" = 0077 ]
-	[ "${lines[4]}" = 100 ]
-	[[ "${lines[5]}" == *1 ]]
+	[ "${lines[0]}" = 123 ]
+	[ "${lines[1]}" = 456 ]
+	[ "${lines[2]}" = 0077 ]
+	[ "${lines[3]}" = 100 ]
+	[[ "${lines[4]}" == *1 ]]
 }
 
 @test "spec writes a default config that runs, and refuses to overwrite it" {
@@ -410,7 +410,7 @@ teardown() {
 	rt_run run -d --bundle "$BUNDLE" "$id"
 	rt_run update --pids-limit 42 "$id"
 	rt_run exec "$id" /bin/sh -c 'cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max'
-	[ "${lines[1]}" = 42 ]
+	[ "${lines[0]}" = 42 ]
 }
 
 @test "cgroup: the container sees its own cgroup read-only" {

@@ -69,7 +69,7 @@ setup() {
 	dk logs -f "$n" >"$BATS_TEST_TMPDIR/follow" 2>&1 &
 	local follower=$!
 	run_dk stop -t 1 "$n"
-	wait_for 10 not kill -0 "$follower"
+	wait_for 10 not alive "$follower"
 	grep -q tick "$BATS_TEST_TMPDIR/follow"
 	run_dk inspect -f '{{.State.Status}} {{.State.ExitCode}} {{.State.Running}}' "$n"
 	[ "$output" = "exited 137 false" ]

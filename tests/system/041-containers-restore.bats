@@ -28,7 +28,7 @@ setup() {
 crash_hamnd() {
 	HAMND_PID=$(cat "$HAMND_EXEC_ROOT/hamnd.pid")
 	kill -KILL "$HAMND_PID"
-	wait_for 10 not kill -0 "$HAMND_PID"
+	wait_for 10 not alive "$HAMND_PID"
 	HAMND_PID=
 }
 
@@ -55,7 +55,7 @@ crash_hamnd() {
 	run_dk stop -t 1 "$n"
 	run_dk inspect -f '{{.State.Status}} {{.State.ExitCode}}' "$n"
 	[ "$output" = "exited 137" ]
-	wait_for 10 not kill -0 "$mon"
+	wait_for 10 not alive "$mon"
 	run_dk rm "$n"
 }
 
@@ -109,7 +109,7 @@ crash_hamnd() {
 	mon=$(monitor_pid "$n")
 	kill -KILL "$mon"
 	wait_for 10 is_state "$n" exited
-	wait_for 10 not kill -0 "$pid"
+	wait_for 10 not alive "$pid"
 	run_dk inspect -f '{{.State.ExitCode}} {{.State.Error}}' "$n"
 	[[ "$output" == "255 the container's monitor exited unexpectedly"* ]]
 	run_dk rm "$n"

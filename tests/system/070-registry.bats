@@ -385,6 +385,27 @@ summary() {
 
 }
 
+@test "a manifest that does not hash to its digest is refused" {
+	local digest
+	digest=$(cat "$REG_DIR/fixture.digest")
+	start_py tamper registry-proxy.py --upstream "$PLAIN" --tamper-manifest
+	run_hamn 1 pull "127.0.0.1:$PY_PORT/fixture@$digest"
+	[[ "$output" == *"digest mismatch"* ]]
+	# by tag: the body no longer matches the registry's Docker-Content-Digest
+	run_hamn 1 pull "127.0.0.1:$PY_PORT/fixture:v1"
+	[[ "$output" == *"digest mismatch"* ]]
+	no_image "127.0.0.1:$PY_PORT/fixture:v1"
+}
+
+@test "on a terminal the CLI redraws one line per layer" {
+	random_image tty 100000
+	skopeo_push "$BATS_TEST_TMPDIR/tty" t "$PLAIN/tty:v1"
+	run_cmd script -qec "$HAMN_BIN -H unix://$HAMN_SOCK pull $PLAIN/tty:v1" /dev/null
+	[[ "$output" == *$'\033['*A* ]]
+	[[ "$output" == *"Pull complete"* ]]
+	image_id "$PLAIN/tty:v1"
+}
+
 @test "a proxy that cuts the connection half-way: the pull resumes and succeeds" {
 	random_image cut 300000
 	skopeo_push "$BATS_TEST_TMPDIR/cut" t "$PLAIN/cut:v1"

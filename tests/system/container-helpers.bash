@@ -50,6 +50,11 @@ check_no_leftovers() {
 	fi
 }
 
+# alive PID: is the process there? (quietly, for wait_for)
+alive() {
+	kill -0 "$1" 2>/dev/null
+}
+
 # not CMD...: succeed only when CMD fails.
 not() {
 	if "$@"; then

@@ -13,6 +13,8 @@ damaged:
              each blob, then drop the connection (later requests, such as a
              Range request that resumes it, pass through untouched)
   --slow MS  sleep MS milliseconds between 64 KiB pieces of a blob body
+  --tamper-manifest  add a space to every manifest body (same JSON, another
+             digest; Docker-Content-Digest still names the original)
 
 It logs one line per request to stderr ("GET /v2/... 206 range=bytes=N-").
 Loopback only; it never contacts anything but --upstream.
@@ -27,6 +29,7 @@ import threading
 import time
 
 BLOB = re.compile(r"^/v2/.+/blobs/sha256:[0-9a-f]{64}$")
+MANIFEST = re.compile(r"^/v2/.+/manifests/[^/]+$")
 HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
        "proxy-authorization", "proxy-authenticate"}
 
@@ -43,6 +46,7 @@ def parse_args():
     p.add_argument("--corrupt", action="store_true")
     p.add_argument("--cut", action="store_true")
     p.add_argument("--slow", type=int, default=0)
+    p.add_argument("--tamper-manifest", action="store_true")
     p.add_argument("--min", type=int, default=4096)
     return p.parse_args()
 
@@ -80,6 +84,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.send_header(k, v)
         self.end_headers()
 
+    def send_tampered(self, resp):
+        data = resp.read() + b" "
+        self.send_response(resp.status)
+        for k, v in resp.getheaders():
+            if k.lower() not in HOP and k.lower() != "content-length":
+                self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def pump(self, resp, length, corrupt_at=-1, stop_at=-1):
         sent = 0
         while sent < length:
@@ -103,6 +117,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         try:
             self.log_message("%s %s %d range=%s", self.command, self.path, resp.status,
                              self.headers.get("Range", "-"))
+            if ARGS.tamper_manifest and self.command == "GET" and resp.status == 200 and \
+                    MANIFEST.match(self.path.split("?")[0]):
+                self.send_tampered(resp)
+                return
             if not self.damaged_blob(resp):
                 self.send_head(resp)
                 data = resp.read() if self.command != "HEAD" else b""

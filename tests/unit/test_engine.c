@@ -247,7 +247,7 @@ static void mounts_are_parsed(void **state)
 	(void)state;
 	config_fails("{\"Image\":\"x\"}", "{\"Binds\":[\"/a:/\"]}", EINVAL,
 		     "destination can't be '/'");
-	config_fails("{\"Image\":\"x\"}", "{\"Binds\":[\"/a\"]}", EINVAL,
+	config_fails("{\"Image\":\"x\"}", "{\"Binds\":[\"/a:/b:ro:x\"]}", EINVAL,
 		     "invalid volume specification");
 	config_fails("{\"Image\":\"x\"}", "{\"Binds\":[\"/a:/b\",\"/c:/b\"]}", EINVAL,
 		     "Duplicate mount point: /b");

@@ -104,10 +104,9 @@ static int store_teardown(void **state)
 	return 0;
 }
 
-static json_t *create(struct hamn_volume_store *st, const char *name, json_t *labels,
-		      json_t *opts)
+static json_t *create(struct hamn_volume_store *st, const char *name, json_t *labels, json_t *opts)
 {
-	struct hamn_volume_create_opts o = { .name = name, .labels = labels, .driver_opts = opts };
+	struct hamn_volume_create_opts o = {.name = name, .labels = labels, .driver_opts = opts};
 	struct hamn_error *err = NULL;
 	json_t *v = hamn_volume_create(st, &o, NULL, &err);
 
@@ -234,9 +233,19 @@ static void bind_anonymous(void **state)
 
 static void bind_invalid(void **state)
 {
-	static const char *const bad[] = { "a:/b:ro:x", ":/x", "vol:", "vol:rel", "/h:/c:rw,ro",
-					   "/h:/c:nocopy", "bad name:/x", "/h:/c:foo", "/h:/",
-					   "x:/data", "", "rel", NULL };
+	static const char *const bad[] = {"a:/b:ro:x",
+					  ":/x",
+					  "vol:",
+					  "vol:rel",
+					  "/h:/c:rw,ro",
+					  "/h:/c:nocopy",
+					  "bad name:/x",
+					  "/h:/c:foo",
+					  "/h:/",
+					  "x:/data",
+					  "",
+					  "rel",
+					  NULL};
 	struct hamn_error *err = NULL;
 	struct hamn_mount m;
 
@@ -270,19 +279,24 @@ static void api_forms(void **state)
 	struct hamn_mount m;
 
 	(void)state;
-	assert_int_equal(parse_api_text("{\"Type\":\"bind\",\"Source\":\"/src\",\"Target\":\"/t\","
-					"\"ReadOnly\":true,\"BindOptions\":{\"Propagation\":\"rslave\","
-					"\"NonRecursive\":true}}", &m, &err), 0);
+	assert_int_equal(
+		parse_api_text("{\"Type\":\"bind\",\"Source\":\"/src\",\"Target\":\"/t\","
+			       "\"ReadOnly\":true,\"BindOptions\":{\"Propagation\":\"rslave\","
+			       "\"NonRecursive\":true}}",
+			       &m, &err),
+		0);
 	assert_int_equal(m.type, HAMN_MOUNT_BIND);
 	assert_true(m.readonly && m.nonrecursive && !m.create_source);
 	assert_string_equal(m.propagation, "rslave");
 	hamn_mount_release(&m);
 
-	assert_int_equal(parse_api_text("{\"Type\":\"volume\",\"Source\":\"v1\",\"Target\":\"/d\","
-					"\"VolumeOptions\":{\"NoCopy\":true,\"Labels\":{\"a\":\"b\"},"
-					"\"DriverConfig\":{\"Name\":\"local\",\"Options\":{\"type\":"
-					"\"tmpfs\",\"device\":\"tmpfs\",\"o\":\"size=1m\"}}}}", &m,
-					&err), 0);
+	assert_int_equal(
+		parse_api_text("{\"Type\":\"volume\",\"Source\":\"v1\",\"Target\":\"/d\","
+			       "\"VolumeOptions\":{\"NoCopy\":true,\"Labels\":{\"a\":\"b\"},"
+			       "\"DriverConfig\":{\"Name\":\"local\",\"Options\":{\"type\":"
+			       "\"tmpfs\",\"device\":\"tmpfs\",\"o\":\"size=1m\"}}}}",
+			       &m, &err),
+		0);
 	assert_int_equal(m.type, HAMN_MOUNT_VOLUME);
 	assert_string_equal(m.source, "v1");
 	assert_true(m.nocopy);
@@ -295,8 +309,11 @@ static void api_forms(void **state)
 	assert_null(m.source);
 	hamn_mount_release(&m);
 
-	assert_int_equal(parse_api_text("{\"Type\":\"tmpfs\",\"Target\":\"/tmp/x\",\"TmpfsOptions\":"
-					"{\"SizeBytes\":67108864,\"Mode\":448}}", &m, &err), 0);
+	assert_int_equal(
+		parse_api_text("{\"Type\":\"tmpfs\",\"Target\":\"/tmp/x\",\"TmpfsOptions\":"
+			       "{\"SizeBytes\":67108864,\"Mode\":448}}",
+			       &m, &err),
+		0);
 	assert_int_equal(m.type, HAMN_MOUNT_TMPFS);
 	assert_string_equal(m.tmpfs_options, "noexec,nosuid,nodev,size=64m,mode=700");
 	assert_false(m.tmpfs_map);
@@ -338,7 +355,9 @@ static void api_invalid(void **state)
 	}
 	/* a volume plugin hamn does not have is a 404, as docker's */
 	assert_int_equal(parse_api_text("{\"Type\":\"volume\",\"Target\":\"/t\",\"VolumeOptions\":"
-					"{\"DriverConfig\":{\"Name\":\"nfsplug\"}}}", &m, &err), -1);
+					"{\"DriverConfig\":{\"Name\":\"nfsplug\"}}}",
+					&m, &err),
+			 -1);
 	assert_int_equal(err->errnum, ENOENT);
 	hamn_error_free(&err);
 	hamn_mount_release(&m);
@@ -422,12 +441,12 @@ static int lookup_other(const char *ref, void *ud, struct hamn_mount_list *out,
 	return 0;
 }
 
-static int plan_text(const char *hc, const char *vols, const char *id,
-		     struct hamn_mount_list *out, struct hamn_error **err)
+static int plan_text(const char *hc, const char *vols, const char *id, struct hamn_mount_list *out,
+		     struct hamn_error **err)
 {
 	json_t *h = json_loads(hc, 0, NULL), *v = vols ? json_loads(vols, 0, NULL) : NULL;
-	struct hamn_mount_plan_input in = { .host_config = h, .volumes = v, .container_id = id,
-					    .lookup = lookup_other };
+	struct hamn_mount_plan_input in = {
+		.host_config = h, .volumes = v, .container_id = id, .lookup = lookup_other};
 	int r;
 
 	assert_non_null(h);
@@ -448,15 +467,16 @@ static void plan_precedence(void **state)
 	assert_int_equal(plan_text("{\"VolumesFrom\":[\"other:ro\"],\"Binds\":[\"data:/srv\","
 				   "\"/ctr\"],\"Mounts\":[{\"Type\":\"tmpfs\",\"Target\":\"/t\"}],"
 				   "\"Tmpfs\":{\"/run\":\"size=1m\"}}",
-				   "{\"/srv\":{},\"/var/lib/x\":{},\"/ctr/\":{}}", "c0ffee", &l, &err),
+				   "{\"/srv\":{},\"/var/lib/x\":{},\"/ctr/\":{}}", "c0ffee", &l,
+				   &err),
 			 0);
 	assert_int_equal(l.n, 6);
 	m = hamn_mount_list_find(&l, "/shared");
 	assert_non_null(m);
-	assert_true(m->readonly);		/* :ro applied */
-	assert_null(hamn_mount_list_find(&l, "/scratch"));	/* tmpfs not shared */
+	assert_true(m->readonly);			   /* :ro applied */
+	assert_null(hamn_mount_list_find(&l, "/scratch")); /* tmpfs not shared */
 	m = hamn_mount_list_find(&l, "/srv");
-	assert_int_equal(m->type, HAMN_MOUNT_VOLUME);	/* the bind replaced volumes-from's */
+	assert_int_equal(m->type, HAMN_MOUNT_VOLUME); /* the bind replaced volumes-from's */
 	assert_string_equal(m->source, "data");
 	m = hamn_mount_list_find(&l, "/ctr");
 	assert_true(m->anonymous);
@@ -496,8 +516,9 @@ static void plan_errors(void **state)
 	assert_string_equal(err->msg, "Duplicate mount point: /x");
 	hamn_error_free(&err);
 	hamn_mount_list_release(&l);
-	assert_int_equal(plan_text("{\"Binds\":[\"a1:/x\"],\"Tmpfs\":{\"/x\":\"\"}}", NULL, "id",
-				   &l, &err), -1);
+	assert_int_equal(
+		plan_text("{\"Binds\":[\"a1:/x\"],\"Tmpfs\":{\"/x\":\"\"}}", NULL, "id", &l, &err),
+		-1);
 	hamn_mount_list_release(&l);
 	expect_einval(-1, &err);
 	assert_int_equal(plan_text("{\"VolumesFrom\":[\"ghost\"]}", NULL, "id", &l, &err), -1);
@@ -519,7 +540,8 @@ static void record_round_trip(void **state)
 	assert_int_equal(plan_text("{\"Binds\":[\"vol:/v:ro\",\"/h:/b:rshared\"],\"Mounts\":"
 				   "[{\"Type\":\"volume\",\"Target\":\"/m\",\"VolumeOptions\":"
 				   "{\"Labels\":{\"k\":\"v\"}}}],\"Tmpfs\":{\"/t\":\"size=1m\"}}",
-				   NULL, "abc", &l, &err), 0);
+				   NULL, "abc", &l, &err),
+			 0);
 	j = hamn_mounts_to_json(&l);
 	assert_int_equal(hamn_mounts_from_json(j, &back, &err), 0);
 	j2 = hamn_mounts_to_json(&back);
@@ -546,7 +568,7 @@ static void store_create_inspect(void **state)
 	json_t *v = create(f->st, "vol", labels, NULL), *again;
 	_cleanup_free_ char *mp = hamn_volume_mountpoint(f->st, "vol");
 	_cleanup_free_ char *voldir = xasprintf("%s/volumes/vol", f->root);
-	struct hamn_volume_create_opts o = { .name = "vol" };
+	struct hamn_volume_create_opts o = {.name = "vol"};
 	bool created = true;
 	struct stat sb;
 	const char *at;
@@ -579,8 +601,9 @@ static void store_create_inspect(void **state)
 	assert_string_equal(err->msg, "get nosuchvol: no such volume");
 	hamn_error_free(&err);
 	v = hamn_volume_inspect(f->st, "vol", true, &err);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(v, "UsageData"),
-							    "RefCount")), 0);
+	assert_int_equal(
+		json_integer_value(json_object_get(json_object_get(v, "UsageData"), "RefCount")),
+		0);
 	json_decref(v);
 }
 
@@ -588,7 +611,7 @@ static void store_create_errors(void **state)
 {
 	struct fixture *f = *state;
 	struct hamn_error *err = NULL;
-	struct hamn_volume_create_opts o = { .name = "x" };
+	struct hamn_volume_create_opts o = {.name = "x"};
 	json_t *opts;
 
 	expect_einval(hamn_volume_create(f->st, &o, NULL, &err) ? 0 : -1, &err);
@@ -615,7 +638,7 @@ static void store_random_and_anonymous(void **state)
 {
 	struct fixture *f = *state;
 	struct hamn_error *err = NULL;
-	struct hamn_volume_create_opts o = { .anonymous = true };
+	struct hamn_volume_create_opts o = {.anonymous = true};
 	json_t *v = hamn_volume_create(f->st, &o, NULL, &err);
 	const char *name = json_string_value(json_object_get(v, "Name"));
 
@@ -626,8 +649,8 @@ static void store_random_and_anonymous(void **state)
 
 static size_t list_count(struct hamn_volume_store *st, const char *key, const char *value)
 {
-	char *vals[] = { (char *)value, NULL };
-	struct hamn_volume_filter flt = { key, vals };
+	char *vals[] = {(char *)value, NULL};
+	struct hamn_volume_filter flt = {key, vals};
 	struct hamn_error *err = NULL;
 	json_t *arr = hamn_volume_list(st, &flt, key ? 1 : 0, false, &err);
 	size_t n;
@@ -643,8 +666,8 @@ static void store_list_filters(void **state)
 	struct fixture *f = *state;
 	struct hamn_error *err = NULL;
 	json_t *l1 = json_pack("{s:s}", "env", "prod"), *l2 = json_pack("{s:s}", "env", "dev");
-	char *bad_vals[] = { "maybe", NULL };
-	struct hamn_volume_filter bad = { "dangling", bad_vals };
+	char *bad_vals[] = {"maybe", NULL};
+	struct hamn_volume_filter bad = {"dangling", bad_vals};
 
 	json_decref(create(f->st, "busy", l1, NULL));
 	json_decref(create(f->st, "idle", l2, NULL));
@@ -697,8 +720,8 @@ static void store_prune(void **state)
 	struct hamn_error *err = NULL;
 	json_t *keep = json_pack("{s:s}", "keep", "1"), *res;
 	_cleanup_free_ char *file = NULL;
-	char *vals[] = { "keep", NULL };
-	struct hamn_volume_filter flt = { "label!", vals };
+	char *vals[] = {"keep", NULL};
+	struct hamn_volume_filter flt = {"label!", vals};
 
 	json_decref(create(f->st, "busy", NULL, NULL));
 	json_decref(create(f->st, "unused1", NULL, NULL));
@@ -708,8 +731,9 @@ static void store_prune(void **state)
 	res = hamn_volume_prune(f->st, &flt, 1, &err);
 	assert_non_null(res);
 	assert_int_equal(json_array_size(json_object_get(res, "VolumesDeleted")), 1);
-	assert_string_equal(json_string_value(json_array_get(json_object_get(res, "VolumesDeleted"),
-							     0)), "unused1");
+	assert_string_equal(
+		json_string_value(json_array_get(json_object_get(res, "VolumesDeleted"), 0)),
+		"unused1");
 	assert_int_equal(json_integer_value(json_object_get(res, "SpaceReclaimed")), 5);
 	json_decref(res);
 	assert_true(hamn_volume_exists(f->st, "busy"));
@@ -731,7 +755,7 @@ static void store_leftovers_swept(void **state)
 	assert_int_equal(list_count(f->st, NULL, NULL), 0);
 	st2 = hamn_volume_store_open(f->root, &err);
 	assert_non_null(st2);
-	assert_int_equal(stat(tmp, &sb), 0);	/* open alone leaves them: a monitor opens it too */
+	assert_int_equal(stat(tmp, &sb), 0); /* open alone leaves them: a monitor opens it too */
 	hamn_volume_store_sweep(st2);
 	assert_int_equal(stat(tmp, &sb), -1);
 	assert_int_equal(stat(trash, &sb), -1);
@@ -745,7 +769,7 @@ static void store_remove_anonymous(void **state)
 	struct hamn_error *err = NULL;
 	struct hamn_mount *m;
 	char **created = NULL;
-	static const char *const names[] = { "anon1", "shared_anon", "named1" };
+	static const char *const names[] = {"anon1", "shared_anon", "named1"};
 
 	for (size_t i = 0; i < 3; i++) {
 		m = hamn_mount_list_add(&l);
@@ -800,8 +824,8 @@ static void populate_copies_without_following_links(void **state)
 	p = xasprintf("%s/fifo", src);
 	assert_int_equal(mkfifo(p, 0600), 0);
 
-	assert_true(hamn_volume_needs_populate(f->st, &(struct hamn_mount){
-		.type = HAMN_MOUNT_VOLUME, .source = "filled" }));
+	assert_true(hamn_volume_needs_populate(
+		f->st, &(struct hamn_mount){.type = HAMN_MOUNT_VOLUME, .source = "filled"}));
 	sfd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	assert_int_equal(hamn_volume_populate(f->st, "filled", sfd, &err), 0);
 	assert_true(hamn_volume_populated(f->st, "filled"));
@@ -812,11 +836,11 @@ static void populate_copies_without_following_links(void **state)
 	assert_string_equal(text, "hello");
 	assert_int_equal(stat(p, &sb), 0);
 	assert_int_equal(sb.st_mode & 07777, 0640);
-	assert_int_equal(sb.st_nlink, 2);	/* the hard link was kept as one */
+	assert_int_equal(sb.st_nlink, 2); /* the hard link was kept as one */
 	free(p);
 	p = xasprintf("%s/passwd-link", data);
 	assert_int_equal(lstat(p, &sb), 0);
-	assert_true(S_ISLNK(sb.st_mode));	/* copied as a link, never as /etc/passwd */
+	assert_true(S_ISLNK(sb.st_mode)); /* copied as a link, never as /etc/passwd */
 	n = readlink(p, buf, sizeof(buf) - 1);
 	assert_true(n > 0);
 	buf[n] = '\0';
@@ -830,7 +854,7 @@ static void populate_copies_without_following_links(void **state)
 	assert_int_equal(lstat(p, &sb), 0);
 	assert_true(S_ISFIFO(sb.st_mode));
 	assert_int_equal(stat(data, &sb2), 0);
-	assert_int_equal(sb2.st_mode & 07777, 0750);	/* the top's mode follows the image */
+	assert_int_equal(sb2.st_mode & 07777, 0750); /* the top's mode follows the image */
 
 	/* once populated, never again */
 	free(p);
@@ -840,8 +864,8 @@ static void populate_copies_without_following_links(void **state)
 	free(p);
 	p = xasprintf("%s/later", data);
 	assert_int_equal(lstat(p, &sb), -1);
-	assert_false(hamn_volume_needs_populate(f->st, &(struct hamn_mount){
-		.type = HAMN_MOUNT_VOLUME, .source = "filled" }));
+	assert_false(hamn_volume_needs_populate(
+		f->st, &(struct hamn_mount){.type = HAMN_MOUNT_VOLUME, .source = "filled"}));
 }
 
 static void populate_skips_non_empty_and_empty_source(void **state)
@@ -915,12 +939,12 @@ static void oci_mounts(void **state)
 	assert_int_equal(hamn_mount_parse_bind(spec, &m, &err), 0);
 	o = oci_of(f->st, &m);
 	opts_are(o, "[\"rbind\",\"ro\",\"rprivate\"]");
-	assert_int_equal(stat(missing, &sb), 0);	/* -v made the source */
+	assert_int_equal(stat(missing, &sb), 0); /* -v made the source */
 	json_decref(o);
 	hamn_mount_release(&m);
 
 	assert_int_equal(hamn_mount_parse_bind("autovol:/data", &m, &err), 0);
-	o = oci_of(f->st, &m);	/* made on the fly, as docker's -v */
+	o = oci_of(f->st, &m); /* made on the fly, as docker's -v */
 	mp = hamn_volume_mountpoint(f->st, "autovol");
 	assert_string_equal(json_string_value(json_object_get(o, "source")), mp);
 	assert_string_equal(json_string_value(json_object_get(o, "type")), "bind");
@@ -954,9 +978,11 @@ static void oci_mounts(void **state)
 	hamn_mount_release(&m);
 
 	assert_int_equal(parse_api_text("{\"Type\":\"bind\",\"Source\":\"/nonexistent-hamn\","
-					"\"Target\":\"/x\"}", &m, &err), 0);
+					"\"Target\":\"/x\"}",
+					&m, &err),
+			 0);
 	{
-		struct hamn_mount_list l = { &m, 1 };
+		struct hamn_mount_list l = {&m, 1};
 
 		expect_einval(hamn_mounts_check_sources(&l, &err), &err);
 	}
@@ -992,9 +1018,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(store_remove_in_use, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(store_prune, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(store_leftovers_swept, store_setup, store_teardown),
-		cmocka_unit_test_setup_teardown(store_remove_anonymous, store_setup, store_teardown),
-		cmocka_unit_test_setup_teardown(populate_copies_without_following_links, store_setup,
+		cmocka_unit_test_setup_teardown(store_remove_anonymous, store_setup,
 						store_teardown),
+		cmocka_unit_test_setup_teardown(populate_copies_without_following_links,
+						store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(populate_skips_non_empty_and_empty_source,
 						store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(oci_mounts, store_setup, store_teardown),

@@ -48,6 +48,7 @@ static const struct cli_command commands[] = {
 	{ "push", cmd_push, "[OPTIONS] NAME[:TAG]", "Upload an image to a registry" },
 	{ "login", cmd_login, "[OPTIONS] [SERVER]", "Log in to a registry" },
 	{ "logout", cmd_logout, "[SERVER]", "Log out from a registry" },
+	{ "volume", cmd_volume, "COMMAND", "Manage volumes" },
 	{ "version", cmd_version, "", "Show the hamn version information" },
 	{ "info", cmd_info, "", "Display system-wide information" },
 	{ NULL, NULL, NULL, NULL },

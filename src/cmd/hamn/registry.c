@@ -152,7 +152,8 @@ static char *auth_header_for(const char *ref)
 	}
 	if (!a.server_address)
 		a.server_address = xstrdup(key);
-	enc = hamn_dist_auth_encode(&a);
+	/* not logged in: "{}" (e30=), as the docker CLI sends */
+	enc = hamn_dist_auth_encode(hamn_dist_auth_present(&a) ? &a : NULL);
 	return xasprintf("X-Registry-Auth: %s\r\n", enc);
 }
 
@@ -221,6 +222,25 @@ static int stream_progress(struct cli *cli, const char *path, const char *image,
 
 /* ---- pull ---- */
 
+/* POST /images/create?fromImage=REPO[&tag=T][&platform=P], as the docker CLI sends it. */
+static void pull_path(struct hamn_buf *path, const char *repo, const char *tag,
+		      const char *platform)
+{
+	_cleanup_free_ char *erepo = hamn_client_urlencode(repo);
+
+	hamn_buf_printf(path, "/images/create?fromImage=%s", erepo);
+	if (tag) {
+		_cleanup_free_ char *etag = hamn_client_urlencode(tag);
+
+		hamn_buf_printf(path, "&tag=%s", etag);
+	}
+	if (platform) {
+		_cleanup_free_ char *ep = hamn_client_urlencode(platform);
+
+		hamn_buf_printf(path, "&platform=%s", ep);
+	}
+}
+
 int cmd_pull(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -232,7 +252,7 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 	};
 	struct progress p = { .pending = HAMN_BUF_INIT };
 	_cleanup_buf_ struct hamn_buf path = HAMN_BUF_INIT;
-	_cleanup_free_ char *repo = NULL, *tag = NULL, *erepo = NULL;
+	_cleanup_free_ char *repo = NULL, *tag = NULL;
 	const char *platform = NULL;
 	bool all = false, quiet = false;
 	int opt, rc;
@@ -262,18 +282,7 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 			printf("Using default tag: latest\n");
 		tag = xstrdup("latest");
 	}
-	erepo = hamn_client_urlencode(repo);
-	hamn_buf_printf(&path, "/images/create?fromImage=%s", erepo);
-	if (tag) {
-		_cleanup_free_ char *etag = hamn_client_urlencode(tag);
-
-		hamn_buf_printf(&path, "&tag=%s", etag);
-	}
-	if (platform) {
-		_cleanup_free_ char *ep = hamn_client_urlencode(platform);
-
-		hamn_buf_printf(&path, "&platform=%s", ep);
-	}
+	pull_path(&path, repo, tag, platform);
 	rc = stream_progress(cli, path.data, argv[optind], quiet, &p);
 	if (rc == 0 && !all) {
 		_cleanup_free_ char *full = full_name(repo, tag);

@@ -10,7 +10,9 @@
 #include "api/api.h"
 #include "api/containers.h"
 #include "api/images.h"
+#include "api/volumes.h"
 #include "cmd/hamnd/options.h"
+#include "distribution/distribution.h"
 #include "engine/engine.h"
 
 #include <fcntl.h>
@@ -257,13 +259,20 @@ static int register_routes(struct daemon *d, struct hamn_error **err)
 		.info_ctx = d->engine,
 	};
 
-	/* registry settings from the options: see notes/requests.md (distribution) */
-	struct hamn_api_dist_config dist = { .engine = d->engine, .registry = NULL };
+	struct hamn_dist_config reg = {
+		.insecure_registries = d->opts.insecure_registries,
+		.mirrors = d->opts.registry_mirrors,
+		.max_downloads = d->opts.max_downloads > 0 ? (unsigned)d->opts.max_downloads : 0,
+		.max_uploads = d->opts.max_uploads > 0 ? (unsigned)d->opts.max_uploads : 0,
+	};
+	struct hamn_api_dist_config dist = { .engine = d->engine, .registry = &reg };
 
 	if (hamn_api_system_register(d->server, &sys, err) < 0 ||
 	    hamn_api_dist_register(d->server, &dist, err) < 0)
 		return -1;
 	hamn_api_register_images(d->server, d->engine);
+	if (hamn_api_register_volumes(d->server, hamn_engine_volumes(d->engine), err) < 0)
+		return -1;
 	return hamn_api_register_containers(d->server, d->engine, err);
 }
 
@@ -344,19 +353,23 @@ static int stop(struct daemon *d, int sig)
 		pidfile_release(d->opts.pidfile, d->pidfd);
 		_exit(EXIT_SUCCESS);
 	}
-	hamn_api_server_free(d->server);
-	d->server = NULL;
-	/* containers keep running: their monitors outlive us */
+	/*
+	 * The engine goes first: its thread may still close hijacked connections
+	 * (attach clients its monitors are done with), which needs the server.
+	 * Containers keep running: their monitors outlive us.
+	 */
 	hamn_engine_free(d->engine);
 	d->engine = NULL;
+	hamn_api_server_free(d->server);
+	d->server = NULL;
 	log_kv(HAMN_LOG_INFO, "hamnd stopped", "pid=%d", (int)getpid());
 	return EXIT_SUCCESS;
 }
 
 static void cleanup(struct daemon *d)
 {
-	hamn_api_server_free(d->server);
 	hamn_engine_free(d->engine);
+	hamn_api_server_free(d->server);
 	pidfile_release(d->opts.pidfile, d->pidfd);
 	if (d->sigfd >= 0)
 		close(d->sigfd);

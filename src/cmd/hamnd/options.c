@@ -23,6 +23,8 @@ void hamnd_options_release(struct hamnd_options *o)
 	free(o->tls_cert);
 	free(o->tls_key);
 	free(o->tls_ca);
+	hamn_strv_free(o->insecure_registries);
+	hamn_strv_free(o->registry_mirrors);
 }
 
 void hamnd_usage(FILE *out)
@@ -46,6 +48,11 @@ void hamnd_usage(FILE *out)
 		"      --log-file string       write logs to this file instead of stderr\n"
 		"      --cgroup-parent string  parent cgroup of all containers\n"
 		"      --default-pids-limit n  pids limit for containers that set none\n"
+		"      --insecure-registry h   a registry (host[:port] or CIDR) that may use\n"
+		"                              plain HTTP (repeatable)\n"
+		"      --registry-mirror url   a mirror of Docker Hub (repeatable)\n"
+		"      --max-concurrent-downloads n  layers pulled at once (default 3)\n"
+		"      --max-concurrent-uploads n    layers pushed at once (default 5)\n"
 		"      --tlscert string        server certificate (PEM) for tcp:// hosts\n"
 		"      --tlskey string         server key (PEM)\n"
 		"      --tlscacert string      CA (PEM) that must sign client certificates\n"
@@ -93,6 +100,10 @@ enum {
 	OPT_TLSCACERT,
 	OPT_INSECURE_TCP,
 	OPT_PIDS_LIMIT,
+	OPT_INSECURE_REGISTRY,
+	OPT_REGISTRY_MIRROR,
+	OPT_MAX_DOWNLOADS,
+	OPT_MAX_UPLOADS,
 };
 
 static const struct option long_opts[] = {
@@ -108,6 +119,10 @@ static const struct option long_opts[] = {
 	{"cgroup-parent", required_argument, NULL, OPT_CGROUP_PARENT},
 	{"config-file", required_argument, NULL, OPT_CONFIG_FILE},
 	{"default-pids-limit", required_argument, NULL, OPT_PIDS_LIMIT},
+	{"insecure-registry", required_argument, NULL, OPT_INSECURE_REGISTRY},
+	{"registry-mirror", required_argument, NULL, OPT_REGISTRY_MIRROR},
+	{"max-concurrent-downloads", required_argument, NULL, OPT_MAX_DOWNLOADS},
+	{"max-concurrent-uploads", required_argument, NULL, OPT_MAX_UPLOADS},
 	{"tls", optional_argument, NULL, OPT_TLS},
 	{"tlsverify", optional_argument, NULL, OPT_TLSVERIFY},
 	{"tlscert", required_argument, NULL, OPT_TLSCERT},
@@ -125,6 +140,16 @@ static int parse_pids_limit(const char *arg, int64_t *out, struct hamn_error **e
 
 	if (hamn_parse_int64(arg, out, &perr) < 0 || *out < 0)
 		return hamn_error_setq(err, EINVAL, "invalid --default-pids-limit '%s'", arg);
+	return 0;
+}
+
+/* --max-concurrent-downloads / -uploads: a positive count. */
+static int parse_count(const char *name, const char *arg, int64_t *out, struct hamn_error **err)
+{
+	_cleanup_error_ struct hamn_error *perr = NULL;
+
+	if (hamn_parse_int64(arg, out, &perr) < 0 || *out < 1 || *out > 1000)
+		return hamn_error_setq(err, EINVAL, "invalid --%s '%s'", name, arg);
 	return 0;
 }
 
@@ -182,6 +207,16 @@ static int apply_option(int c, const char *arg, struct hamnd_options *o, struct 
 		return parse_flag_bool("insecure-tcp", arg, &o->insecure_tcp, err);
 	case OPT_PIDS_LIMIT:
 		return parse_pids_limit(arg, &o->default_pids_limit, err);
+	case OPT_INSECURE_REGISTRY:
+		strv_push(&o->insecure_registries, arg);
+		return 0;
+	case OPT_REGISTRY_MIRROR:
+		strv_push(&o->registry_mirrors, arg);
+		return 0;
+	case OPT_MAX_DOWNLOADS:
+		return parse_count("max-concurrent-downloads", arg, &o->max_downloads, err);
+	case OPT_MAX_UPLOADS:
+		return parse_count("max-concurrent-uploads", arg, &o->max_uploads, err);
 	case 'v':
 		o->show_version = true;
 		return 0;
@@ -234,6 +269,10 @@ static const char *const known_keys[] = {
 	"tlscacert",
 	"tlscert",
 	"tlskey",
+	"insecure-registries",
+	"registry-mirrors",
+	"max-concurrent-downloads",
+	"max-concurrent-uploads",
 	NULL,
 };
 
@@ -302,6 +341,25 @@ static int file_strings(json_t *root, struct hamnd_options *o, struct hamn_error
 	return 0;
 }
 
+/* The registry client's settings (docs/distribution.md). */
+static int file_registry(json_t *root, struct hamnd_options *o, struct hamn_error **err)
+{
+	if (hamn_json_get_strv_opt(root, "insecure-registries", "insecure-registries",
+				   &o->insecure_registries, err) < 0 ||
+	    hamn_json_get_strv_opt(root, "registry-mirrors", "registry-mirrors",
+				   &o->registry_mirrors, err) < 0 ||
+	    hamn_json_get_int_opt(root, "max-concurrent-downloads", "max-concurrent-downloads",
+				  &o->max_downloads, err) < 0 ||
+	    hamn_json_get_int_opt(root, "max-concurrent-uploads", "max-concurrent-uploads",
+				  &o->max_uploads, err) < 0)
+		return -1;
+	if ((json_object_get(root, "max-concurrent-downloads") && o->max_downloads < 1) ||
+	    (json_object_get(root, "max-concurrent-uploads") && o->max_uploads < 1))
+		return hamn_error_setq(err, EINVAL, "max-concurrent-downloads and "
+				       "max-concurrent-uploads must be at least 1");
+	return 0;
+}
+
 int hamnd_options_parse_file(const char *text, size_t len, struct hamnd_options *o,
 			     struct hamn_error **err)
 {
@@ -317,7 +375,8 @@ int hamnd_options_parse_file(const char *text, size_t len, struct hamnd_options 
 	    file_bool(root, "debug", &o->debug, err) < 0 ||
 	    file_bool(root, "tls", &o->tls, err) < 0 ||
 	    file_bool(root, "tlsverify", &o->tlsverify, err) < 0 ||
-	    hamn_json_get_int_opt(root, "default-pids-limit", "default-pids-limit", &pids, err) < 0)
+	    hamn_json_get_int_opt(root, "default-pids-limit", "default-pids-limit", &pids, err) < 0 ||
+	    file_registry(root, o, err) < 0)
 		return -1;
 	if (json_object_get(root, "default-pids-limit")) {
 		if (pids < 0)
@@ -373,6 +432,15 @@ static void merge(struct hamnd_options *o, struct hamnd_options *f)
 	take_bool(&o->tlsverify, f->tlsverify);
 	if (o->default_pids_limit < 0)
 		o->default_pids_limit = f->default_pids_limit;
+	/* registries: the file's lists come after the flags' */
+	for (char **p = f->insecure_registries; p && *p; p++)
+		strv_push(&o->insecure_registries, *p);
+	for (char **p = f->registry_mirrors; p && *p; p++)
+		strv_push(&o->registry_mirrors, *p);
+	if (o->max_downloads < 0)
+		o->max_downloads = f->max_downloads;
+	if (o->max_uploads < 0)
+		o->max_uploads = f->max_uploads;
 }
 
 /* Make a relative path absolute against the working directory. */

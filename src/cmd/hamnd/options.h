@@ -31,6 +31,10 @@ struct hamnd_options {
 	enum opt_bool tlsverify;	   /* --tlsverify (must stay true when TLS is used) */
 	enum opt_bool insecure_tcp;	   /* --insecure-tcp */
 	int64_t default_pids_limit;	   /* --default-pids-limit; -1 unset */
+	char **insecure_registries;	/* --insecure-registry (repeatable), "insecure-registries" */
+	char **registry_mirrors;	/* --registry-mirror (repeatable), "registry-mirrors" */
+	int64_t max_downloads;		/* --max-concurrent-downloads; -1 unset */
+	int64_t max_uploads;		/* --max-concurrent-uploads; -1 unset */
 	bool show_version, show_help;
 };
 
@@ -38,6 +42,7 @@ struct hamnd_options {
 	{                                                                                          \
 		.debug = OPT_UNSET, .tls = OPT_UNSET, .tlsverify = OPT_UNSET,                      \
 		.insecure_tcp = OPT_UNSET, .default_pids_limit = -1,                               \
+		.max_downloads = -1, .max_uploads = -1,                                            \
 	}
 
 void hamnd_options_release(struct hamnd_options *o);

@@ -1,0 +1,158 @@
+/*
+ * network.h - how the engine wires containers into src/network; internal to
+ * src/engine (network*.c and the hooks in create.c, start.c, watcher.c,
+ * render.c, lifecycle.c, engine.c and monitor.c).
+ *
+ * A container carries the networks it is configured on (docker's
+ * NetworkSettings.Networks: name, id, aliases, static address), kept in
+ * <root>/containers/<id>/networks.json. While it runs, each of them has an
+ * endpoint in src/network, attached by hamnd between the runtime's spawn
+ * and the release of the init (the monitor waits for MON_NET_GO), so the
+ * program sees eth0 from its first instruction. When it stops, its
+ * endpoints are removed before anyone is told of the exit.
+ *
+ * Locking: links change only with both c->op_lock and e->lock held, so
+ * either lock is enough to read them. The live fields (endpoint ids and
+ * their JSON, the netns fd, the published ports) change under e->lock.
+ * The network library has its own lock and never calls back, so it may be
+ * called with e->lock held.
+ */
+#ifndef HAMN_ENGINE_NETWORK_H
+#define HAMN_ENGINE_NETWORK_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "base/base.h"
+#include "network/network.h"
+
+struct hamn_engine;
+struct hamn_engine_config;
+struct container;
+
+/* One network a container is configured on. */
+struct ctr_net_link {
+	char *name;	/* the network's name when it was connected */
+	char *id;	/* its id */
+	char **aliases; /* DNS aliases asked for (NULL: none) */
+	char *ipv4;	/* IPAMConfig.IPv4Address, or NULL */
+	char *mac;	/* MacAddress asked for, or NULL */
+	/* while the container runs */
+	char *endpoint_id; /* NULL when not attached */
+	json_t *live;	   /* the endpoint's EndpointSettings */
+	char ip[16];	   /* its address ("" on host/none) */
+};
+
+struct ctr_net {
+	struct ctr_net_link *links;
+	size_t n_links;
+	int netns_fd;  /* the running container's netns, -1 */
+	json_t *ports; /* NetworkSettings.Ports of the running container, or NULL */
+};
+
+/* The engine's networking (e->net). */
+struct engine_net {
+	struct hamn_net_ctx *ctx;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool ready; /* reconciled with the running containers: endpoints may be added */
+};
+
+/* ---- the engine's side (network.c) ---- */
+
+/*
+ * Open src/network with cfg->network (state under <root>/network, the nft
+ * table named after the exec root unless given). cfg->network NULL leaves
+ * networking off: containers get a netns of their own and nothing in it.
+ * Call after the zygote was forked (the library starts threads).
+ */
+int engine_net_open(struct hamn_engine *e, const struct hamn_engine_config *cfg,
+		    struct hamn_error **err);
+/*
+ * After the containers were reconciled: restore the live state of the running
+ * ones, bring the kernel in line (hamn_net_reconcile) and let starts attach.
+ * Failures are logged.
+ */
+void engine_net_start(struct hamn_engine *e);
+void engine_net_close(struct hamn_engine *e);
+
+/*
+ * At create (c reserved, its directory made, lock not held): check the
+ * network mode and NetworkingConfig of body against what exists, check the
+ * published ports, and record c's networks (networks.json). ENOENT "network
+ * X not found", EINVAL for options a network cannot take.
+ */
+int ctr_net_create(struct hamn_engine *e, struct container *c, json_t *body,
+		   struct hamn_error **err);
+/* At load: c's networks from networks.json (or from its network mode). Logs failures. */
+void ctr_net_load(struct hamn_engine *e, struct container *c);
+/*
+ * At start, before the launch (op_lock held): join another container's netns
+ * (container:<id>), attach host-mode bookkeeping, and ask the monitor to
+ * wait for the attach ("net_wait" in req) when c has a netns of its own.
+ */
+int ctr_net_prepare(struct hamn_engine *e, struct container *c, json_t *spec, json_t *req,
+		    struct hamn_error **err);
+/*
+ * The monitor said MON_NET_WAIT with the netns of c's init (netns_fd,
+ * consumed): attach every network, write /etc/hosts and /etc/resolv.conf,
+ * and answer MON_NET_GO (code 0, or an errno and why) on sock.
+ */
+void ctr_net_handshake(struct hamn_engine *e, struct container *c, int sock, int netns_fd);
+/* Remove c's endpoints (it stopped or never started); lock held / not held. */
+void ctr_net_release_locked(struct hamn_engine *e, struct container *c);
+void ctr_net_release(struct hamn_engine *e, struct container *c);
+/* c was renamed (lock not held): its DNS names follow. */
+void ctr_net_renamed(struct hamn_engine *e, struct container *c);
+void ctr_net_free(struct ctr_net *n);
+
+/* ---- JSON and files (network_json.c) ---- */
+
+/* NetworkSettings of c for inspect (lock held; new reference). */
+json_t *ctr_net_settings_json(const struct container *c);
+/* Set "Ports" and "NetworkSettings" of a /containers/json entry (lock held). */
+void ctr_net_list_fill(const struct container *c, json_t *entry);
+/* Is c on network v (name, id or id prefix of 12+)? For the ps filter (lock held). */
+bool ctr_net_filter_match(const struct container *c, const char *v);
+/* The EndpointSettings of a link that is not attached. */
+json_t *ctr_net_link_json(const struct ctr_net_link *l);
+/* networks.json: write (atomic) and read. */
+int ctr_net_save(struct hamn_engine *e, const struct container *c, struct hamn_error **err);
+struct ctr_net *ctr_net_read(struct hamn_engine *e, const char *id, struct hamn_error **err);
+void ctr_net_link_release(struct ctr_net_link *l);
+/* Append a link (copies). */
+struct ctr_net_link *ctr_net_add_link(struct ctr_net *n, const char *name, const char *id,
+				      char *const *aliases, const char *ipv4, const char *mac);
+
+/*
+ * docker's HostConfig.PortBindings / PublishAllPorts with Config.ExposedPorts
+ * as mappings to publish (*out new, *n_out entries). EINVAL for a bad port,
+ * protocol or address. IPv6 host addresses are skipped (only IPv4 is done).
+ * Pure.
+ */
+int ctr_net_ports_parse(json_t *host_config, json_t *config, struct hamn_net_port **out,
+			size_t *n_out, struct hamn_error **err);
+
+/*
+ * dockerd's --bip ("10.213.5.1/24") as the default bridge's subnet
+ * ("10.213.5.0/24") and gateway ("10.213.5.1"), new strings. EINVAL. Pure.
+ */
+int engine_net_parse_bip(const char *bip, char **subnet, char **gateway, struct hamn_error **err);
+/*
+ * The instance name (nft table, link tags) of a daemon: "hamn" for the
+ * default exec root, else "hamn_" and 8 hex of the sha256 of exec_root. Pure.
+ */
+char *engine_net_instance(const char *exec_root);
+
+/* ---- the monitor's side (network_mon.c) ---- */
+
+/*
+ * In the monitor, after the spawn: send MON_NET_WAIT with the netns of pid
+ * on conn and wait for MON_NET_GO. 0 when networking is ready, else an
+ * errno with why (a NUL-terminated message of at most len bytes).
+ */
+int monitor_net_wait(int conn, pid_t pid, char *why, size_t len);
+
+#endif
