@@ -606,6 +606,12 @@ int hamn_template_exec(const struct hamn_template *t, json_t *v, struct hamn_buf
 
 /* ---- tables ---- */
 
+/* docker's tabwriter: cells padded by 3, columns at least 10 wide */
+static size_t column_width(size_t widest)
+{
+	return widest + 3 < 10 ? 10 : widest + 3;
+}
+
 char *hamn_tabwrite(const char *text)
 {
 	_cleanup_strv_ char **lines = str_split(text, '\n');
@@ -624,7 +630,7 @@ char *hamn_tabwrite(const char *text)
 			break;	/* the empty string after a final newline */
 		for (size_t i = 0; cells[i]; i++) {
 			if (cells[i + 1] && i < 64)
-				hamn_buf_printf(&b, "%-*s", (int)(widths[i] + 3), cells[i]);
+				hamn_buf_printf(&b, "%-*s", (int)column_width(widths[i]), cells[i]);
 			else
 				hamn_buf_puts(&b, cells[i]);
 		}

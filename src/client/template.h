@@ -36,7 +36,7 @@ HAMN_DEFINE_CLEANUP(hamn_template, hamn_template_free)
  */
 bool hamn_template_is_table(const char *format);
 
-/* Align tab-separated lines into columns (docker's tabwriter: padding 3). */
+/* Align tab-separated lines into columns (docker's tabwriter: padding 3, minimum width 10). */
 char *hamn_tabwrite(const char *text);
 
 #endif

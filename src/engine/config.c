@@ -240,7 +240,8 @@ static bool strv_empty(char *const *v)
  * cmd; without one, the image's cmd fills an empty cmd, and the image's
  * entrypoint applies unless the request cleared it ("Entrypoint": [] / [""]).
  */
-static void merge_command(struct ctr_config *c, bool ep_given, const struct hamn_oci_image_exec *img)
+static void merge_command(struct ctr_config *c, bool ep_given,
+			  const struct hamn_oci_image_exec *img)
 {
 	if (c->entrypoint && c->entrypoint[0] && !c->entrypoint[0][0] && !c->entrypoint[1]) {
 		hamn_strv_free(c->entrypoint);

@@ -317,17 +317,26 @@ static void sweep(struct hamn_engine *e, int dirfd)
 
 static int reconcile(struct hamn_engine *e, struct hamn_error **err)
 {
+	_cleanup_free_ struct container **all = NULL;
+	size_t n;
+
 	if (store_load(e->store, load_one, e, err) < 0)
 		return -1;
 	sweep(e, e->ctrs_fd);
 	sweep(e, e->exec_ctrs_fd);
-	pthread_mutex_lock(&e->lock);
-	for (size_t i = 0; i < e->n_ctrs; i++) {
-		struct container *c = e->ctrs[i];
 
-		ctr_ref(c);
-		reconcile_one(e, c);
-		ctr_unref_locked(c);
+	pthread_mutex_lock(&e->lock);
+	/* a snapshot: workers started below (AutoRemove) may change the table meanwhile */
+	n = e->n_ctrs;
+	all = xcalloc(n + 1, sizeof(*all));
+	for (size_t i = 0; i < n; i++) {
+		all[i] = e->ctrs[i];
+		ctr_ref(all[i]);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (all[i]->in_table)
+			reconcile_one(e, all[i]);
+		ctr_unref_locked(all[i]);
 	}
 	pthread_mutex_unlock(&e->lock);
 	return 0;

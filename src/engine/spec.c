@@ -391,7 +391,7 @@ static void resources_json(json_t *lin, const struct spec_env *env, const struct
 				    json_pack("[{s:b, s:s}]", "allow", 1, "access", "rwm"));
 }
 
-/* Every char and block device of the host's /dev (one level of subdirectories), for --privileged. */
+/* Every char and block device of the host's /dev (and one level below), for --privileged. */
 static void host_devices(json_t *arr, const char *dir, int depth)
 {
 	_cleanup_closedir_ DIR *d = opendir(dir);

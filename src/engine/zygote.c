@@ -32,6 +32,7 @@
 #include "runtime/seccomp_bpf.h"
 
 #define ZYGOTE_SNDBUF (8 << 20)
+#define NO_KEY "----------------------------------------------------------------"
 
 static void zygote_close_others(int keep)
 {
@@ -278,8 +279,9 @@ int zygote_launch(struct zygote *z, const char *request, const char *seccomp_key
 		  const char *seccomp_json, const int *fds, size_t n_fds, pid_t *pid_out,
 		  struct hamn_error **err)
 {
-	_cleanup_free_ char *lhead = xasprintf("L%s", seccomp_key ? seccomp_key
-								   : "----------------------------------------------------------------");
+	/* no profile: the key's place holds dashes */
+	_cleanup_free_ char *lhead = xasprintf("L%.*s", SECCOMP_KEY_LEN,
+					       seccomp_key ? seccomp_key : NO_KEY);
 	_cleanup_free_ char *shead = seccomp_key ? xasprintf("S%s", seccomp_key) : NULL;
 	struct mon_msg reply;
 	int r;

@@ -45,7 +45,7 @@ teardown() {
 @test "run: signals sent to the runtime reach the container's init" {
 	args /bin/sh -c 'trap "exit 7" TERM; echo ready; while :; do sleep 0.05; done'
 	id=$(new_id)
-	rt run --bundle "$BUNDLE" "$id" >"$BATS_TEST_TMPDIR/out" &
+	"$HAMN_RUNTIME" --root "$RT_ROOT" run --bundle "$BUNDLE" "$id" >"$BATS_TEST_TMPDIR/out" &
 	runpid=$!
 	wait_for 10 grep -q ready "$BATS_TEST_TMPDIR/out"
 	kill -TERM "$runpid"
@@ -137,7 +137,7 @@ teardown() {
 @test "lifecycle: create, state, start, kill, delete" {
 	args /bin/sleep 60
 	id=$(new_id)
-	rt_run create --bundle "$BUNDLE" --pid-file "$BATS_TEST_TMPDIR/pid" "$id"
+	rt_detached create --bundle "$BUNDLE" --pid-file "$BATS_TEST_TMPDIR/pid" "$id"
 	rt_run state "$id"
 	[ "$(jq -r .status <<<"$output")" = created ]
 	[ "$(jq -r .id <<<"$output")" = "$id" ]
@@ -165,7 +165,7 @@ teardown() {
 @test "lifecycle: delete --force kills a running container; kill --all signals every process" {
 	args /bin/sh -c 'sleep 60 & sleep 60 & wait'
 	id=$(new_id)
-	rt_run run -d --bundle "$BUNDLE" "$id"
+	rt_detached run -d --bundle "$BUNDLE" "$id"
 	pid=$(rt_pid "$id")
 	wait_for 10 eval "[ \$(rt ps --format json $id | jq length) -eq 3 ]"
 	rt_run kill --all "$id" KILL
@@ -175,7 +175,7 @@ teardown() {
 
 	args /bin/sleep 60
 	id=$(new_id)
-	rt_run run -d --bundle "$BUNDLE" "$id"
+	rt_detached run -d --bundle "$BUNDLE" "$id"
 	pid=$(rt_pid "$id")
 	rt_run delete --force "$id"
 	assert_clean "$id" "$pid"
@@ -199,7 +199,7 @@ teardown() {
 @test "pause and resume freeze and thaw the container" {
 	args /bin/sleep 60
 	id=$(new_id)
-	rt_run run -d --bundle "$BUNDLE" "$id"
+	rt_detached run -d --bundle "$BUNDLE" "$id"
 	pid=$(rt_pid "$id")
 	rt_run pause "$id"
 	[ "$(rt_status "$id")" = paused ]
@@ -214,7 +214,7 @@ teardown() {
 @test "ps and list show the container" {
 	args /bin/sleep 60
 	id=$(new_id)
-	rt_run run -d --bundle "$BUNDLE" "$id"
+	rt_detached run -d --bundle "$BUNDLE" "$id"
 	pid=$(rt_pid "$id")
 	rt_run ps --format json "$id"
 	[ "$output" = "[$pid]" ]
@@ -230,7 +230,7 @@ teardown() {
 @test "exec: joins the container's namespaces, keeps its caps, returns the exit code" {
 	args /bin/sleep 60
 	id=$(new_id)
-	rt_run run -d --bundle "$BUNDLE" "$id"
+	rt_detached run -d --bundle "$BUNDLE" "$id"
 	pid=$(rt_pid "$id")
 	rt_run exec "$id" /bin/sh -c 'hostname; ps -o pid,comm | grep -c sleep; grep CapEff /proc/self/status; echo $HOSTNAME_X'
 	[ "${lines[0]}" = hamn-test ]
@@ -240,7 +240,7 @@ teardown() {
 	rt_run 5 exec "$id" /bin/sh -c 'exit 5'
 	rt_run exec --env HAMN_X=42 --cwd /etc --user 1000:1000 "$id" /bin/sh -c 'echo $HAMN_X $(pwd) $(id -u)'
 	[ "${lines[0]}" = "42 /etc 1000" ]
-	rt_run exec -d --pid-file "$BATS_TEST_TMPDIR/epid" "$id" /bin/sleep 30
+	rt_detached exec -d --pid-file "$BATS_TEST_TMPDIR/epid" "$id" /bin/sleep 30
 	epid=$(cat "$BATS_TEST_TMPDIR/epid")
 	grep -q "^$epid$" <(rt ps --format json "$id" | jq '.[]')
 	rt_run 1 exec "$id" /no/such/cmd
@@ -249,7 +249,7 @@ teardown() {
 @test "exec --process runs a process.json" {
 	args /bin/sleep 60
 	id=$(new_id)
-	rt_run run -d --bundle "$BUNDLE" "$id"
+	rt_detached run -d --bundle "$BUNDLE" "$id"
 	jq '.process | .args = ["/bin/sh", "-c", "echo from-process-json"]' "$BUNDLE/config.json" \
 		>"$BATS_TEST_TMPDIR/process.json"
 	rt_run exec --process "$BATS_TEST_TMPDIR/process.json" "$id"
@@ -265,7 +265,7 @@ teardown() {
 		2>"$BATS_TEST_TMPDIR/tty.err" &
 	recv=$!
 	wait_for 10 test -S "$sock"
-	rt_run create --bundle "$BUNDLE" --console-socket "$sock" "$id"
+	rt_detached create --bundle "$BUNDLE" --console-socket "$sock" "$id"
 	rt_run start "$id"
 	wait "$recv"
 	cat "$BATS_TEST_TMPDIR/tty.out"
@@ -285,7 +285,7 @@ teardown() {
 @test "terminal: exec --tty sends a new pty to the console socket" {
 	args /bin/sleep 60
 	id=$(new_id)
-	rt_run run -d --bundle "$BUNDLE" "$id"
+	rt_detached run -d --bundle "$BUNDLE" "$id"
 	sock="$BATS_TEST_TMPDIR/exec.sock"
 	python3 "$BATS_TEST_DIRNAME/console-recv.py" "$sock" >"$BATS_TEST_TMPDIR/tty.out" \
 		2>/dev/null &
@@ -314,7 +314,7 @@ teardown() {
 @test "namespaces: joining another container's network namespace by path" {
 	args /bin/sleep 60
 	a=$(new_id)
-	rt_run run -d --bundle "$BUNDLE" "$a"
+	rt_detached run -d --bundle "$BUNDLE" "$a"
 	apid=$(rt_pid "$a")
 	cfg '.hostname = null | .linux.namespaces |= map(if .type == "network" then .path = $p else . end)' \
 		--arg p "/proc/$apid/ns/net"
@@ -407,7 +407,7 @@ teardown() {
 @test "update changes the limits of a running container" {
 	args /bin/sleep 60
 	id=$(new_id)
-	rt_run run -d --bundle "$BUNDLE" "$id"
+	rt_detached run -d --bundle "$BUNDLE" "$id"
 	rt_run update --pids-limit 42 "$id"
 	rt_run exec "$id" /bin/sh -c 'cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max'
 	[ "${lines[0]}" = 42 ]

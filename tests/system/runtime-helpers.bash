@@ -63,6 +63,26 @@ rt_run() {
 	run_runtime "$@"
 }
 
+# rt_detached [expected_rc] ARGS...: for commands whose container outlives them (create,
+# run -d, exec -d): stdio goes to $BATS_TEST_TMPDIR/ctr.log instead of bats' pipe, which
+# the container would otherwise hold open. $output is the log.
+rt_detached() {
+	local want=0 rc=0
+	if [[ "$1" =~ ^[0-9]+$ ]]; then
+		want=$1
+		shift
+	fi
+	echo "\$ hamn-runtime $*"
+	timeout 60 "$HAMN_RUNTIME" --root "$RT_ROOT" "$@" </dev/null \
+		>>"$BATS_TEST_TMPDIR/ctr.log" 2>&1 || rc=$?
+	output=$(cat "$BATS_TEST_TMPDIR/ctr.log")
+	echo "$output"
+	if [ "$rc" -ne "$want" ]; then
+		echo "exit code $rc, expected $want" >&2
+		return 1
+	fi
+}
+
 rt_status() {
 	rt state "$1" | jq -r .status
 }

@@ -90,10 +90,12 @@ static void errors_are_einval(void **state)
 static void tables_align(void **state)
 {
 	_cleanup_free_ char *t = hamn_tabwrite("ID\tNAME\nabcdef\tx\n");
+	_cleanup_free_ char *wide = hamn_tabwrite("CONTAINER ID\tNAME\nabc\tx\n");
 
 	assert_true(hamn_template_is_table("table {{.ID}}"));
 	assert_false(hamn_template_is_table("{{.ID}}"));
-	assert_string_equal(t, "ID       NAME\nabcdef   x\n");
+	assert_string_equal(t, "ID        NAME\nabcdef    x\n");
+	assert_string_equal(wide, "CONTAINER ID   NAME\nabc            x\n");
 	expect("table {{.Id}}", ctr, "abc");
 }
 

@@ -13,7 +13,7 @@ enum {
 	OPT_PIDS, OPT_CAP_ADD, OPT_CAP_DROP, OPT_PRIV, OPT_READONLY, OPT_SECOPT, OPT_INIT,
 	OPT_NETWORK, OPT_STOPSIG, OPT_STOPTIMEOUT, OPT_ULIMIT, OPT_SYSCTL, OPT_MEMSWAP,
 	OPT_CPUSHARES, OPT_CPUSET, OPT_CPUQUOTA, OPT_CPUPERIOD, OPT_HOSTNAME, OPT_LOGOPT,
-	OPT_LOGDRIVER, OPT_EXPOSE,
+	OPT_LOGDRIVER, OPT_EXPOSE, OPT_TMPFS, OPT_VOLUMES_FROM,
 };
 
 static const struct option run_options[] = {
@@ -55,6 +55,8 @@ static const struct option run_options[] = {
 	{ "log-opt", required_argument, NULL, OPT_LOGOPT },
 	{ "log-driver", required_argument, NULL, OPT_LOGDRIVER },
 	{ "expose", required_argument, NULL, OPT_EXPOSE },
+	{ "tmpfs", required_argument, NULL, OPT_TMPFS },
+	{ "volumes-from", required_argument, NULL, OPT_VOLUMES_FROM },
 	{ "help", no_argument, NULL, 'H' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -196,6 +198,8 @@ static int add_ulimit(json_t *host, const char *arg, struct hamn_error **err)
 	return 0;
 }
 
+static void add_kv(json_t *obj, const char *arg);
+
 /* --mount type=bind,source=/a,target=/b,readonly -> a HostConfig.Mounts entry */
 static int add_mount(json_t *mounts, const char *arg, struct hamn_error **err)
 {
@@ -217,6 +221,20 @@ static int add_mount(json_t *mounts, const char *arg, struct hamn_error **err)
 			json_object_set_new(m, "Target", json_string(v));
 		else if (strcmp(*p, "readonly") == 0 || strcmp(*p, "ro") == 0)
 			json_object_set_new(m, "ReadOnly", json_boolean(strcmp(v, "false") != 0));
+		else if (strcmp(*p, "bind-nonrecursive") == 0)
+			json_object_set_new(member_object(m, "BindOptions"), "NonRecursive",
+					    json_boolean(strcmp(v, "false") != 0));
+		else if (strcmp(*p, "volume-nocopy") == 0)
+			json_object_set_new(member_object(m, "VolumeOptions"), "NoCopy",
+					    json_boolean(strcmp(v, "false") != 0));
+		else if (strcmp(*p, "volume-label") == 0)
+			add_kv(member_object(member_object(m, "VolumeOptions"), "Labels"), v);
+		else if (strcmp(*p, "volume-driver") == 0)
+			json_object_set_new(member_object(member_object(m, "VolumeOptions"),
+							  "DriverConfig"), "Name", json_string(v));
+		else if (strcmp(*p, "volume-opt") == 0)
+			add_kv(member_object(member_object(member_object(m, "VolumeOptions"),
+							   "DriverConfig"), "Options"), v);
 		else if (strcmp(*p, "bind-propagation") == 0)
 			json_object_set_new(member_object(m, "BindOptions"), "Propagation",
 					    json_string(v));
@@ -298,6 +316,15 @@ static int apply_option(struct run_opts *o, int opt, const char *arg, struct ham
 	case OPT_LOGOPT: add_kv(member_object(member_object(h, "LogConfig"), "Config"), arg); break;
 	case OPT_LOGDRIVER:
 		json_object_set_new(member_object(h, "LogConfig"), "Type", json_string(arg));
+		break;
+	case OPT_TMPFS: {
+		const char *colon = strchr(arg, ':');
+		_cleanup_free_ char *path = colon ? xstrndup(arg, (size_t)(colon - arg)) : xstrdup(arg);
+		json_object_set_new(member_object(h, "Tmpfs"), path, json_string(colon ? colon + 1 : ""));
+		break;
+	}
+	case OPT_VOLUMES_FROM:
+		json_array_append_new(member_array(h, "VolumesFrom"), json_string(arg));
 		break;
 	case OPT_EXPOSE: {
 		_cleanup_free_ char *port = strchr(arg, '/') ? xstrdup(arg) : xasprintf("%s/tcp", arg);
