@@ -29,8 +29,10 @@ char *hamn_api_images_ref(const char *repo, const char *tag, struct hamn_error *
 	_cleanup_ref_ struct hamn_ref r = HAMN_REF_INIT;
 
 	if (!repo || !*repo)
-		return hamn_error_setq(err, EINVAL, "repository name must have at least one "
-				       "component"), NULL;
+		return hamn_error_setq(err, EINVAL,
+				       "repository name must have at least one "
+				       "component"),
+		       NULL;
 	if (!tag || !*tag)
 		return xstrdup(repo);
 	if (!hamn_ref_tag_valid(tag))
@@ -38,8 +40,11 @@ char *hamn_api_images_ref(const char *repo, const char *tag, struct hamn_error *
 	if (hamn_ref_parse(repo, &r, err) < 0)
 		return NULL;
 	if (r.digest)
-		return hamn_error_setq(err, EINVAL, "refusing to create a tag with a digest "
-				       "reference: '%s'", repo), NULL;
+		return hamn_error_setq(err, EINVAL,
+				       "refusing to create a tag with a digest "
+				       "reference: '%s'",
+				       repo),
+		       NULL;
 	free(r.tag);
 	r.tag = xstrdup(tag);
 	return hamn_ref_string(&r);
@@ -47,8 +52,8 @@ char *hamn_api_images_ref(const char *repo, const char *tag, struct hamn_error *
 
 /* ---- GET /images/json ---- */
 
-static const char *const list_filter_keys[] = { "dangling", "reference", "label", "before",
-						"since", NULL };
+static const char *const list_filter_keys[] = {"dangling", "reference", "label",
+					       "before",   "since",	NULL};
 
 /* dockerd's GetBoolOrDefault: "true"/"1" or "false"/"0"; -1 when the key is absent. */
 static int filter_bool(const struct hamn_api_filters *f, const char *key, int *out,
@@ -58,7 +63,7 @@ static int filter_bool(const struct hamn_api_filters *f, const char *key, int *o
 
 	*out = -1;
 	for (; v && *v; v++) {
-		int b = strcasecmp(*v, "true") == 0 || streq(*v, "1")	  ? 1
+		int b = strcasecmp(*v, "true") == 0 || streq(*v, "1")	 ? 1
 			: strcasecmp(*v, "false") == 0 || streq(*v, "0") ? 0
 									 : -2;
 
@@ -76,8 +81,8 @@ static int created_of(struct hamn_image_store *st, const char *ref, int64_t *out
 	_cleanup_json_ json_t *doc = hamn_image_inspect_json(st, ref, err);
 	int64_t ns = 0;
 
-	if (!doc || hamn_time_parse(json_string_value(json_object_get(doc, "Created")) ?: "", &ns,
-				    err) < 0)
+	if (!doc ||
+	    hamn_time_parse(json_string_value(json_object_get(doc, "Created")) ?: "", &ns, err) < 0)
 		return -1;
 	*out = ns / 1000000000;
 	return 0;
@@ -95,8 +100,8 @@ static int filter_time(struct hamn_image_store *st, const struct hamn_api_filter
 		if (created_of(st, *refs, &bound, err) < 0)
 			return -1;
 		for (size_t i = json_array_size(list); i-- > 0;) {
-			int64_t c = json_integer_value(json_object_get(json_array_get(list, i),
-								       "Created"));
+			int64_t c = json_integer_value(
+				json_object_get(json_array_get(list, i), "Created"));
 
 			if (before ? c >= bound : c <= bound)
 				json_array_remove(list, i);
@@ -187,13 +192,13 @@ static bool probe_in_use(const char *image_id, void *ud)
 /* A container using image_id: its ID (new string) and whether it runs; NULL if none. */
 static char *container_using(struct hamn_engine *e, const char *image_id, bool *running)
 {
-	struct hamn_engine_list_opts o = { .all = true };
+	struct hamn_engine_list_opts o = {.all = true};
 	_cleanup_error_ struct hamn_error *err = NULL;
 	_cleanup_json_ json_t *list = hamn_engine_container_list(e, &o, &err);
 	size_t i;
 	json_t *c;
 
-	json_array_foreach(list, i, c) {
+	json_array_foreach (list, i, c) {
 		if (streq(json_string_value(json_object_get(c, "ImageID")) ?: "", image_id)) {
 			*running = streq(json_string_value(json_object_get(c, "State")) ?: "",
 					 "running");
@@ -222,19 +227,21 @@ static void name_the_container(struct hamn_engine *e, const char *ref, const cha
 	by_name = str_has_prefix((*err)->msg, "conflict: unable to remove repository reference");
 	hamn_error_free(err);
 	if (by_name)
-		hamn_error_setq(err, EBUSY, "conflict: unable to remove repository reference \"%s\" "
+		hamn_error_setq(err, EBUSY,
+				"conflict: unable to remove repository reference \"%s\" "
 				"(must force) - container %s is using its referenced image %s",
 				ref, cshort, ishort);
 	else
-		hamn_error_setq(err, EBUSY, "conflict: unable to delete %s (must be forced) - "
-				"image is being used by %s container %s", ishort,
-				running ? "running" : "stopped", cshort);
+		hamn_error_setq(err, EBUSY,
+				"conflict: unable to delete %s (must be forced) - "
+				"image is being used by %s container %s",
+				ishort, running ? "running" : "stopped", cshort);
 }
 
 static int image_delete(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
 {
 	const char *ref = hamn_api_req_param(req, "name");
-	struct use_probe probe = { ctx, NULL };
+	struct use_probe probe = {ctx, NULL};
 	unsigned flags = 0;
 	json_t *report = NULL;
 	int rc;
@@ -252,7 +259,7 @@ static int image_delete(struct hamn_api_req *req, void *ctx, struct hamn_error *
 
 /* ---- POST /images/prune?filters= ---- */
 
-static const char *const prune_filter_keys[] = { "dangling", "label", "label!", "until", NULL };
+static const char *const prune_filter_keys[] = {"dangling", "label", "label!", "until", NULL};
 
 /* Images the filters let prune; NULL (no label/until filter) lets every one. */
 struct prune_probe {
@@ -276,8 +283,8 @@ static bool labels_avoid(const struct hamn_api_filters *f, const json_t *labels)
 	char *const *v = hamn_api_filters_get(f, "label!");
 
 	for (; v && *v; v++) {
-		struct hamn_api_filter one = { (char *)"label", (char *[]){ *v, NULL } };
-		struct hamn_api_filters set = { 1, &one };
+		struct hamn_api_filter one = {(char *)"label", (char *[]){*v, NULL}};
+		struct hamn_api_filters set = {1, &one};
 
 		if (hamn_api_filters_match_labels(&set, "label", labels))
 			return false;
@@ -302,7 +309,7 @@ static int prune_pass_list(struct hamn_image_store *st, const struct hamn_api_fi
 	if (!(list = hamn_image_list_json(st, NULL, err)))
 		return -1;
 	*pass_out = xcalloc(1, sizeof(char *));
-	json_array_foreach(list, i, img) {
+	json_array_foreach (list, i, img) {
 		json_t *labels = json_object_get(img, "Labels");
 		int64_t created = json_integer_value(json_object_get(img, "Created"));
 
@@ -317,7 +324,7 @@ static int prune_pass_list(struct hamn_image_store *st, const struct hamn_api_fi
 static int image_prune(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
 {
 	_cleanup_filters_ struct hamn_api_filters *f = NULL;
-	struct prune_probe probe = { ctx, NULL };
+	struct prune_probe probe = {ctx, NULL};
 	json_t *deleted = NULL;
 	uint64_t reclaimed = 0;
 	int dangling = -1, rc;
@@ -337,8 +344,9 @@ static int image_prune(struct hamn_api_req *req, void *ctx, struct hamn_error **
 		json_decref(deleted);
 		deleted = json_null();
 	}
-	return hamn_api_reply_json(req, 200, json_pack("{s:o,s:I}", "ImagesDeleted", deleted,
-						       "SpaceReclaimed", (json_int_t)reclaimed));
+	return hamn_api_reply_json(req, 200,
+				   json_pack("{s:o,s:I}", "ImagesDeleted", deleted,
+					     "SpaceReclaimed", (json_int_t)reclaimed));
 }
 
 /* ---- GET /system/df ---- */
@@ -366,7 +374,7 @@ static struct df_layer *df_layer_get(struct df_layers *t, const struct hamn_dige
 		if (streq(t->v[i].chain.str, chain->str))
 			return &t->v[i];
 	t->v = xreallocarray(t->v, t->n + 1, sizeof(*t->v));
-	t->v[t->n] = (struct df_layer){ *chain, 0, 0 };
+	t->v[t->n] = (struct df_layer){*chain, 0, 0};
 	return &t->v[t->n++];
 }
 
@@ -437,7 +445,7 @@ static unsigned count_users(json_t *containers, const char *image_id)
 	size_t i;
 	json_t *c;
 
-	json_array_foreach(containers, i, c)
+	json_array_foreach (containers, i, c)
 		n += streq(json_string_value(json_object_get(c, "ImageID")) ?: "", image_id);
 	return n;
 }
@@ -449,13 +457,13 @@ static int df_images(struct hamn_image_store *st, json_t *images, json_t *contai
 	size_t n_img = json_array_size(images);
 	struct hamn_digest **chains = xcalloc(n_img + 1, sizeof(*chains));
 	size_t *n_chains = xcalloc(n_img + 1, sizeof(*n_chains));
-	struct df_layers t = { NULL, 0 };
+	struct df_layers t = {NULL, 0};
 	int rc = 0;
 
 	for (size_t i = 0; i < n_img && rc == 0; i++)
-		rc = df_add_image(st, json_string_value(json_object_get(json_array_get(images, i),
-									"Id")),
-				  &t, &chains[i], &n_chains[i], err);
+		rc = df_add_image(
+			st, json_string_value(json_object_get(json_array_get(images, i), "Id")), &t,
+			&chains[i], &n_chains[i], err);
 	for (size_t i = 0; i < n_img && rc == 0; i++) {
 		json_t *img = json_array_get(images, i);
 		int64_t shared = 0;
@@ -466,9 +474,10 @@ static int df_images(struct hamn_image_store *st, json_t *images, json_t *contai
 			shared += l->users > 1 ? l->size : 0;
 		}
 		json_object_set_new(img, "SharedSize", json_integer(shared));
-		json_object_set_new(img, "Containers",
-				    json_integer(count_users(containers, json_string_value(
-									 json_object_get(img, "Id")))));
+		json_object_set_new(
+			img, "Containers",
+			json_integer(count_users(containers,
+						 json_string_value(json_object_get(img, "Id")))));
 	}
 	*layers_size = 0;
 	for (size_t k = 0; k < t.n; k++)
@@ -484,7 +493,7 @@ static int df_images(struct hamn_image_store *st, json_t *images, json_t *contai
 /* docker system df: images, containers (the engine's list with sizes), volumes (with usage). */
 static int system_df(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
 {
-	struct hamn_engine_list_opts o = { .all = true, .size = true };
+	struct hamn_engine_list_opts o = {.all = true, .size = true};
 	struct hamn_image_store *st = store_of(ctx);
 	_cleanup_json_ json_t *images = NULL, *containers = NULL, *volumes = NULL;
 	int64_t layers_size = 0;
@@ -496,9 +505,9 @@ static int system_df(struct hamn_api_req *req, void *ctx, struct hamn_error **er
 		return -1;
 	return hamn_api_reply_json(req, 200,
 				   json_pack("{s:I,s:O,s:O,s:O,s:[],s:i}", "LayersSize",
-					     (json_int_t)layers_size, "Images", images, "Containers",
-					     containers, "Volumes", volumes, "BuildCache", "BuilderSize",
-					     0));
+					     (json_int_t)layers_size, "Images", images,
+					     "Containers", containers, "Volumes", volumes,
+					     "BuildCache", "BuilderSize", 0));
 }
 
 /* ---- registration ---- */

@@ -60,7 +60,7 @@ static void send_progress(void *ud, const json_t *msg)
 	struct hamn_error *err = NULL;
 
 	if (hamn_api_stream_json(ud, msg, &err) < 0)
-		hamn_error_free(&err);	/* the client left: the cancel fd stops the transfer */
+		hamn_error_free(&err); /* the client left: the cancel fd stops the transfer */
 }
 
 /* ---- pull ---- */
@@ -106,7 +106,7 @@ int hamn_api_images_pull(struct hamn_api_req *req, void *ctx, struct hamn_error 
 	const char *image = hamn_api_req_query(req, "fromImage");
 	_cleanup_dist_auth_ struct hamn_dist_auth auth = HAMN_DIST_AUTH_INIT;
 	_cleanup_free_ char *ref = NULL;
-	struct hamn_dist_pull_opts o = { .cancel_fd = -1 };
+	struct hamn_dist_pull_opts o = {.cancel_fd = -1};
 	struct hamn_dist *d = get_dist(err);
 	struct pull_job *j;
 
@@ -152,7 +152,10 @@ static int push_stream(struct hamn_api_stream *st, void *ctx, struct hamn_error 
 {
 	struct push_job *j = ctx;
 	struct hamn_dist_push_opts o = {
-		.ref = j->ref, .auth = &j->auth, .progress = send_progress, .progress_ud = st,
+		.ref = j->ref,
+		.auth = &j->auth,
+		.progress = send_progress,
+		.progress_ud = st,
 		.cancel_fd = hamn_api_stream_cancel_fd(st),
 	};
 

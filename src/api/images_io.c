@@ -36,6 +36,13 @@
 /* Bytes forwarded per chunk of a save stream. */
 #define SAVE_CHUNK (256u << 10)
 
+/* Close *fd if open and mark it closed (cleanup_closep leaves the number behind). */
+static void close_fd(int *fd)
+{
+	cleanup_closep(fd);
+	*fd = -1;
+}
+
 /* ---- uploads: a store call reading the request body ---- */
 
 struct upload;
@@ -46,10 +53,10 @@ struct upload {
 	upload_fn run;
 	struct hamn_image_import_opts import; /* import only; strings owned */
 	char *platform_os, *platform_arch;
-	int refs;			      /* the body consumer and a reply stream */
-	int fd;				      /* our end of the socketpair */
-	int peer;			      /* the worker's end; the worker closes it */
-	int done_fd;			      /* eventfd, readable once the worker finished */
+	int refs;    /* the body consumer and a reply stream */
+	int fd;	     /* our end of the socketpair */
+	int peer;    /* the worker's end; the worker closes it */
+	int done_fd; /* eventfd, readable once the worker finished */
 	pthread_t thread;
 	bool started, eof_sent;
 	pthread_mutex_t lock; /* guards what the worker writes below */
@@ -80,13 +87,13 @@ static void upload_free(struct upload *up)
 		 * read (the client went away): whatever it staged is thrown away.
 		 */
 		if (!up->eof_sent)
-			cleanup_closep(&up->fd);
+			close_fd(&up->fd);
 		pthread_join(up->thread, NULL);
 	} else {
-		cleanup_closep(&up->peer);
+		close_fd(&up->peer);
 	}
-	cleanup_closep(&up->fd);
-	cleanup_closep(&up->done_fd);
+	close_fd(&up->fd);
+	close_fd(&up->done_fd);
 	pthread_mutex_destroy(&up->lock);
 	hamn_error_free(&up->err);
 	json_decref(up->messages);
@@ -122,7 +129,7 @@ static void *upload_main(void *arg)
 	int rc = up->run(up, up->peer, &err);
 
 	/* a worker that stopped early makes the next chunk's write fail with EPIPE */
-	cleanup_closep(&up->peer);
+	close_fd(&up->peer);
 	pthread_mutex_lock(&up->lock);
 	up->rc = rc;
 	up->err = err;
@@ -163,20 +170,26 @@ static int upload_start(struct upload *up, struct hamn_error **err)
 	return 0;
 }
 
-/* Wait up to timeout_ms (-1: forever) for the worker; true once it finished. */
+static bool upload_finished(struct upload *up)
+{
+	bool finished;
+
+	pthread_mutex_lock(&up->lock);
+	finished = up->finished;
+	pthread_mutex_unlock(&up->lock);
+	return finished;
+}
+
+/* Wait up to timeout_ms (-1: forever) for the worker, or cancel_fd; true once it finished. */
 static bool upload_wait(struct upload *up, int timeout_ms, int cancel_fd)
 {
-	struct pollfd p[2] = { { up->done_fd, POLLIN, 0 }, { cancel_fd, POLLIN, 0 } };
-	bool finished;
+	struct pollfd p[2] = {{up->done_fd, POLLIN, 0}, {cancel_fd, POLLIN, 0}};
 	int n;
 
 	do
 		n = poll(p, cancel_fd >= 0 ? 2 : 1, timeout_ms);
 	while (n < 0 && errno == EINTR);
-	pthread_mutex_lock(&up->lock);
-	finished = up->finished;
-	pthread_mutex_unlock(&up->lock);
-	return finished;
+	return upload_finished(up);
 }
 
 /*
@@ -207,7 +220,7 @@ static int upload_data(void *ctx, const void *data, size_t len, struct hamn_erro
 	struct upload *up = ctx;
 	struct hamn_error *werr = NULL;
 
-	if (!upload_wait(up, 0, -1) && hamn_write_all(up->fd, data, len, &werr) == 0)
+	if (!upload_finished(up) && hamn_write_all(up->fd, data, len, &werr) == 0)
 		return 0;
 	if (werr && werr->errnum != EPIPE && werr->errnum != ECONNRESET)
 		return hamn_error_propagate(err, &werr);
@@ -226,7 +239,7 @@ static int upload_reply_now(struct hamn_api_req *req, struct upload *up)
 	size_t i;
 	json_t *m;
 
-	json_array_foreach(up->messages, i, m) {
+	json_array_foreach (up->messages, i, m) {
 		_cleanup_free_ char *s = hamn_json_dump(m);
 
 		hamn_buf_printf(&b, "%s\r\n", s);
@@ -246,7 +259,7 @@ static int upload_stream(struct hamn_api_stream *s, void *ctx, struct hamn_error
 			return hamn_error_setq(err, EPIPE, "the client went away");
 	if (up->rc < 0)
 		return upload_failure(up, err);
-	json_array_foreach(up->messages, i, m)
+	json_array_foreach (up->messages, i, m)
 		if (hamn_api_stream_json(s, m, err) < 0)
 			return -1;
 	return 0;
@@ -381,12 +394,15 @@ static int image_create(struct hamn_api_req *req, void *ctx, struct hamn_error *
 	if (from_image && *from_image)
 		return hamn_api_images_pull(req, ctx, err); /* images_dist.c */
 	if (!from_src || !*from_src)
-		return hamn_error_setq(err, EINVAL, "either fromImage (pull) or fromSrc (import) "
+		return hamn_error_setq(err, EINVAL,
+				       "either fromImage (pull) or fromSrc (import) "
 				       "is required");
 	if (!streq(from_src, "-"))
-		return hamn_error_setq(err, EINVAL, "import from '%s' is not supported: hamnd "
+		return hamn_error_setq(err, EINVAL,
+				       "import from '%s' is not supported: hamnd "
 				       "imports only the request body (fromSrc=-), it does not "
-				       "download URLs", from_src);
+				       "download URLs",
+				       from_src);
 	return image_import(req, ctx, err);
 }
 
@@ -416,7 +432,7 @@ static void *save_main(void *arg)
 
 	job->rc = hamn_image_save(job->st, (const char *const *)job->refs, strv_len(job->refs),
 				  job->wfd, &job->err);
-	cleanup_closep(&job->wfd);
+	close_fd(&job->wfd);
 	return NULL;
 }
 
@@ -424,7 +440,7 @@ static void *save_main(void *arg)
 static int save_forward(struct hamn_api_stream *s, int rfd, struct hamn_error **err)
 {
 	_cleanup_free_ char *buf = xmalloc(SAVE_CHUNK);
-	struct pollfd p[2] = { { rfd, POLLIN, 0 }, { hamn_api_stream_cancel_fd(s), POLLIN, 0 } };
+	struct pollfd p[2] = {{rfd, POLLIN, 0}, {hamn_api_stream_cancel_fd(s), POLLIN, 0}};
 
 	for (;;) {
 		ssize_t n;
@@ -514,8 +530,8 @@ static int image_save_one(struct hamn_api_req *req, void *ctx, struct hamn_error
 void hamn_api_images_register_io(struct hamn_api_server *s, struct hamn_engine *e)
 {
 	hamn_api_route_flags(s, "POST", "/images/load", HAMN_API_ROUTE_STREAM_BODY, image_load, e);
-	hamn_api_route_flags(s, "POST", "/images/create", HAMN_API_ROUTE_STREAM_BODY,
-			     image_create, e);
+	hamn_api_route_flags(s, "POST", "/images/create", HAMN_API_ROUTE_STREAM_BODY, image_create,
+			     e);
 	hamn_api_route(s, "GET", "/images/get", image_save_many, e);
 	hamn_api_route(s, "GET", "/images/{name*}/get", image_save_one, e);
 }

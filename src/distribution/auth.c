@@ -66,10 +66,10 @@ static void set_param(struct hamn_dist_challenge *c, const char *key, size_t kn,
 		const char *name;
 		size_t off;
 	} params[] = {
-		{ "realm", offsetof(struct hamn_dist_challenge, realm) },
-		{ "service", offsetof(struct hamn_dist_challenge, service) },
-		{ "scope", offsetof(struct hamn_dist_challenge, scope) },
-		{ "error", offsetof(struct hamn_dist_challenge, error) },
+		{"realm", offsetof(struct hamn_dist_challenge, realm)},
+		{"service", offsetof(struct hamn_dist_challenge, service)},
+		{"scope", offsetof(struct hamn_dist_challenge, scope)},
+		{"error", offsetof(struct hamn_dist_challenge, error)},
 	};
 
 	for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
@@ -101,7 +101,7 @@ static int parse_params(const char *p, struct hamn_dist_challenge *c, struct ham
 		p = skip_space(p + kn);
 		if (kn == 0 || *p != '=')
 			return kn ? 0 : hamn_error_setq(err, EINVAL, "bad challenge parameter");
-		p = skip_space(p + 1);	/* a token without '=' starts the next challenge */
+		p = skip_space(p + 1); /* a token without '=' starts the next challenge */
 		if (*p == '"') {
 			if (quoted(p + 1, &v, &p) < 0)
 				return hamn_error_setq(err, EINVAL, "unterminated quoted string");
@@ -182,8 +182,10 @@ static int token_error(const struct dist_http_resp *resp, const char *realm,
 
 		if (code)
 			return dist_registry_error(resp, err, "get token from \"%s\"", realm);
-		return hamn_error_setq(err, EKEYREJECTED, "get token from \"%s\": unauthorized: "
-				       "incorrect username or password", realm);
+		return hamn_error_setq(err, EKEYREJECTED,
+				       "get token from \"%s\": unauthorized: "
+				       "incorrect username or password",
+				       realm);
 	}
 	return dist_registry_error(resp, err, "get token from \"%s\"", realm);
 }
@@ -192,8 +194,8 @@ static int token_error(const struct dist_http_resp *resp, const char *realm,
 static int take_token(struct dist_repo *r, const struct dist_http_resp *resp,
 		      struct hamn_error **err)
 {
-	_cleanup_json_ json_t *o = hamn_json_parse(resp->body.data ? resp->body.data : "",
-						   resp->body.len, err);
+	_cleanup_json_ json_t *o =
+		hamn_json_parse(resp->body.data ? resp->body.data : "", resp->body.len, err);
 	const char *tok, *refresh;
 
 	if (!o)
@@ -220,14 +222,16 @@ static int fetch_oauth(struct dist_repo *r, CURL *h, const struct dist_tls *tls,
 {
 	_cleanup_buf_ struct hamn_buf form = HAMN_BUF_INIT;
 	_cleanup_free_ char *rt = dist_url_escape(r->creds.identity_token);
-	_cleanup_free_ char *svc = dist_url_escape(r->challenge.service ?
-						   r->challenge.service : "");
+	_cleanup_free_ char *svc =
+		dist_url_escape(r->challenge.service ? r->challenge.service : "");
 	struct dist_http_req req = DIST_HTTP_REQ_INIT;
 
 	const char *sep = "&";
 
-	hamn_buf_printf(&form, "grant_type=refresh_token&refresh_token=%s&service=%s"
-			"&client_id=hamn&access_type=offline", rt, svc);
+	hamn_buf_printf(&form,
+			"grant_type=refresh_token&refresh_token=%s&service=%s"
+			"&client_id=hamn&access_type=offline",
+			rt, svc);
 	add_scopes(&form, r, &sep);
 	req.method = "POST";
 	req.url = r->challenge.realm;
@@ -247,7 +251,7 @@ static int fetch_get(struct dist_repo *r, CURL *h, const struct dist_tls *tls,
 	_cleanup_buf_ struct hamn_buf url = HAMN_BUF_INIT;
 	_cleanup_free_ char *basic = dist_auth_basic(&r->creds);
 	_cleanup_free_ char *hdr = basic ? xasprintf("Authorization: %s", basic) : NULL;
-	char *headers[] = { hdr, NULL };
+	char *headers[] = {hdr, NULL};
 	struct dist_http_req req = DIST_HTTP_REQ_INIT;
 	const char *sep = strchr(r->challenge.realm, '?') ? "&" : "?";
 
@@ -290,8 +294,8 @@ static int realm_tls(struct dist_repo *r, struct dist_tls *own, const struct dis
 		*out = &r->tls;
 		return 0;
 	}
-	if (dist_tls_load(r->d->certs_dir, host, hamn_dist_host_insecure(host, r->d->insecure),
-			  own, err) < 0)
+	if (dist_tls_load(r->d->certs_dir, host, hamn_dist_host_insecure(host, r->d->insecure), own,
+			  err) < 0)
 		return -1;
 	*out = own;
 	return 0;
@@ -299,8 +303,8 @@ static int realm_tls(struct dist_repo *r, struct dist_tls *own, const struct dis
 
 int dist_auth_fetch_token(struct dist_repo *r, CURL *h, struct hamn_error **err)
 {
-	_cleanup_resp_ struct dist_http_resp resp = { 0 };
-	struct dist_tls own = { 0 };
+	_cleanup_resp_ struct dist_http_resp resp = {0};
+	struct dist_tls own = {0};
 	const struct dist_tls *tls = NULL;
 	int rc;
 

@@ -32,9 +32,9 @@ void dist_blob_set(struct dist_blob *b, const struct hamn_oci_descriptor *d)
 struct fetch {
 	const struct dist_blob *b;
 	struct hamn_sha256 *hash;
-	uint64_t got;		/* bytes handed to the consumer */
-	uint64_t skip;		/* bytes of this reply the consumer already had */
-	bool first;		/* no data of this attempt seen yet */
+	uint64_t got;  /* bytes handed to the consumer */
+	uint64_t skip; /* bytes of this reply the consumer already had */
+	bool first;    /* no data of this attempt seen yet */
 	struct dist_http_resp *resp;
 	dist_data_fn on_data;
 	void *ud;
@@ -63,7 +63,7 @@ static int check_range(struct fetch *f, struct hamn_error **err)
 	if (f->got == 0)
 		return 0;
 	if (!f->resp->content_range) {
-		f->skip = f->got;	/* a 200 with the whole blob: drop what we have */
+		f->skip = f->got; /* a 200 with the whole blob: drop what we have */
 		return 0;
 	}
 	if (sscanf(f->resp->content_range, "bytes %" SCNu64 "-", &start) != 1 || start > f->got)
@@ -89,8 +89,10 @@ static int fetch_data(void *ud, const char *data, size_t len, struct hamn_error 
 			return 0;
 	}
 	if (f->b->size >= 0 && f->got + len > (uint64_t)f->b->size)
-		return hamn_error_setq(err, EINVAL, "blob %s: size mismatch: more than the %" PRId64
-				       " bytes its descriptor says", f->b->digest.str, f->b->size);
+		return hamn_error_setq(err, EINVAL,
+				       "blob %s: size mismatch: more than the %" PRId64
+				       " bytes its descriptor says",
+				       f->b->digest.str, f->b->size);
 	hamn_sha256_update(f->hash, data, len);
 	f->got += len;
 	if (f->on_data(f->ud, data, len, err) < 0)
@@ -104,25 +106,26 @@ static int verify(struct fetch *f, struct hamn_error **err)
 	struct hamn_digest d;
 
 	if (f->b->size >= 0 && f->got != (uint64_t)f->b->size)
-		return hamn_error_setq(err, EINVAL, "blob %s: size mismatch: got %" PRIu64
-				       " bytes, expected %" PRId64, f->b->digest.str, f->got,
-				       f->b->size);
+		return hamn_error_setq(err, EINVAL,
+				       "blob %s: size mismatch: got %" PRIu64
+				       " bytes, expected %" PRId64,
+				       f->b->digest.str, f->got, f->b->size);
 	hamn_sha256_final(f->hash, &d);
 	if (!streq(d.str, f->b->digest.str))
-		return hamn_error_setq(err, EINVAL, "blob %s: digest mismatch: the content hashes "
-				       "to %s", f->b->digest.str, d.str);
+		return hamn_error_setq(err, EINVAL,
+				       "blob %s: digest mismatch: the content hashes "
+				       "to %s",
+				       f->b->digest.str, d.str);
 	return 0;
 }
 
 /* One GET (ranged when resuming). 1: complete, 0: retry, -1: failed. */
-static int fetch_attempt(struct dist_repo *r, CURL *h, struct fetch *f,
-			 struct hamn_error **err)
+static int fetch_attempt(struct dist_repo *r, CURL *h, struct fetch *f, struct hamn_error **err)
 {
 	_cleanup_free_ char *path = xasprintf("/v2/%s/blobs/%s", r->path, f->b->digest.str);
-	_cleanup_free_ char *range = f->got ? xasprintf("Range: bytes=%" PRIu64 "-", f->got)
-					    : NULL;
-	char *headers[] = { range, NULL };
-	_cleanup_resp_ struct dist_http_resp resp = { 0 };
+	_cleanup_free_ char *range = f->got ? xasprintf("Range: bytes=%" PRIu64 "-", f->got) : NULL;
+	char *headers[] = {range, NULL};
+	_cleanup_resp_ struct dist_http_resp resp = {0};
 	struct dist_http_req req = DIST_HTTP_REQ_INIT;
 
 	req.method = "GET";
@@ -150,11 +153,10 @@ static int fetch_attempt(struct dist_repo *r, CURL *h, struct fetch *f,
 	return 1;
 }
 
-int dist_blob_fetch(struct dist_repo *r, CURL *h, const struct dist_blob *b,
-		    dist_data_fn on_data, void *ud, struct dist_progress *progress,
-		    struct hamn_error **err)
+int dist_blob_fetch(struct dist_repo *r, CURL *h, const struct dist_blob *b, dist_data_fn on_data,
+		    void *ud, struct dist_progress *progress, struct hamn_error **err)
 {
-	struct fetch f = { .b = b, .on_data = on_data, .ud = ud, .progress = progress };
+	struct fetch f = {.b = b, .on_data = on_data, .ud = ud, .progress = progress};
 	_cleanup_sha256_ struct hamn_sha256 *hash = hamn_sha256_new();
 	unsigned delay = r->d->retry_delay_ms;
 
@@ -174,7 +176,8 @@ int dist_blob_fetch(struct dist_repo *r, CURL *h, const struct dist_blob *b,
 			return hamn_error_wrap(err, "fetch blob %s: giving up after %u attempts",
 					       b->digest.str, attempt + 1);
 		log_kv(HAMN_LOG_INFO, "blob download interrupted, resuming",
-		       "digest=%s offset=%" PRIu64 " err=\"%s\"", b->digest.str, f.got, (*err)->msg);
+		       "digest=%s offset=%" PRIu64 " err=\"%s\"", b->digest.str, f.got,
+		       (*err)->msg);
 		hamn_error_free(err);
 		if (dist_backoff(r->cancel_fd, r->abort, delay, err) < 0)
 			return -1;
@@ -202,11 +205,13 @@ static int mem_data(void *ud, const char *data, size_t len, struct hamn_error **
 int dist_blob_fetch_mem(struct dist_repo *r, CURL *h, const struct dist_blob *b, size_t max,
 			char **out, size_t *len_out, struct hamn_error **err)
 {
-	struct mem m = { HAMN_BUF_INIT, max };
+	struct mem m = {HAMN_BUF_INIT, max};
 
 	if (b->size > (int64_t)max)
-		return hamn_error_setq(err, EFBIG, "blob %s: %" PRId64 " bytes is more than the "
-				       "limit of %zu", b->digest.str, b->size, max);
+		return hamn_error_setq(err, EFBIG,
+				       "blob %s: %" PRId64 " bytes is more than the "
+				       "limit of %zu",
+				       b->digest.str, b->size, max);
 	hamn_buf_puts(&m.b, "");
 	if (dist_blob_fetch(r, h, b, mem_data, &m, NULL, err) < 0) {
 		hamn_buf_release(&m.b);
@@ -223,7 +228,7 @@ int dist_blob_exists(struct dist_repo *r, CURL *h, const struct dist_blob *b, bo
 		     struct hamn_error **err)
 {
 	_cleanup_free_ char *path = xasprintf("/v2/%s/blobs/%s", r->path, b->digest.str);
-	_cleanup_resp_ struct dist_http_resp resp = { 0 };
+	_cleanup_resp_ struct dist_http_resp resp = {0};
 	struct dist_http_req req = DIST_HTTP_REQ_INIT;
 
 	req.method = "HEAD";
@@ -252,10 +257,10 @@ int dist_blob_mount(struct dist_repo *r, CURL *h, const struct dist_blob *b, con
 		    bool *mounted, char **location_out, struct hamn_error **err)
 {
 	_cleanup_free_ char *efrom = dist_url_escape(from);
-	_cleanup_free_ char *path = xasprintf("/v2/%s/blobs/uploads/?mount=%s&from=%s", r->path,
-					      b->digest.str, efrom);
+	_cleanup_free_ char *path =
+		xasprintf("/v2/%s/blobs/uploads/?mount=%s&from=%s", r->path, b->digest.str, efrom);
 	_cleanup_free_ char *scope = xasprintf("repository:%s:pull", from);
-	_cleanup_resp_ struct dist_http_resp resp = { 0 };
+	_cleanup_resp_ struct dist_http_resp resp = {0};
 	struct dist_http_req req = DIST_HTTP_REQ_INIT;
 
 	add_scope(r, scope);
@@ -284,8 +289,8 @@ struct upload {
 	const struct dist_blob *b;
 	int fd;
 	uint64_t size;
-	char *location;		/* current upload URL (absolute) */
-	uint64_t offset;	/* bytes the registry has */
+	char *location;	 /* current upload URL (absolute) */
+	uint64_t offset; /* bytes the registry has */
 	struct dist_progress *progress;
 	int64_t last_report;
 };
@@ -311,7 +316,7 @@ static void set_location(struct upload *u, const char *loc)
 static int upload_start(struct upload *u, struct hamn_error **err)
 {
 	_cleanup_free_ char *path = xasprintf("/v2/%s/blobs/uploads/", u->r->path);
-	_cleanup_resp_ struct dist_http_resp resp = { 0 };
+	_cleanup_resp_ struct dist_http_resp resp = {0};
 	struct dist_http_req req = DIST_HTTP_REQ_INIT;
 
 	req.method = "POST";
@@ -319,8 +324,7 @@ static int upload_start(struct upload *u, struct hamn_error **err)
 	if (dist_repo_do(u->r, u->h, &req, &resp, err) < 0)
 		return -1;
 	if (resp.status != 202 || !resp.location)
-		return dist_registry_error(&resp, err, "start upload of blob %s",
-					   u->b->digest.str);
+		return dist_registry_error(&resp, err, "start upload of blob %s", u->b->digest.str);
 	set_location(u, resp.location);
 	u->offset = 0;
 	return 0;
@@ -328,15 +332,14 @@ static int upload_start(struct upload *u, struct hamn_error **err)
 
 static char *with_digest(const char *location, const struct hamn_digest *d)
 {
-	return xasprintf("%s%sdigest=%s", location, strchr(location, '?') ? "&" : "?",
-			 d->str);
+	return xasprintf("%s%sdigest=%s", location, strchr(location, '?') ? "&" : "?", d->str);
 }
 
 /* PUT the rest of the blob (or nothing, after chunks) to finish the upload. */
 static int upload_finish(struct upload *u, bool with_body, struct hamn_error **err)
 {
 	_cleanup_free_ char *url = with_digest(u->location, &u->b->digest);
-	_cleanup_resp_ struct dist_http_resp resp = { 0 };
+	_cleanup_resp_ struct dist_http_resp resp = {0};
 	struct dist_http_req req = DIST_HTTP_REQ_INIT;
 
 	req.method = "PUT";
@@ -360,9 +363,9 @@ static int upload_chunk(struct upload *u, struct hamn_error **err)
 {
 	uint64_t len = u->size - u->offset;
 	_cleanup_free_ char *range = NULL;
-	_cleanup_resp_ struct dist_http_resp resp = { 0 };
+	_cleanup_resp_ struct dist_http_resp resp = {0};
 	struct dist_http_req req = DIST_HTTP_REQ_INIT;
-	char *headers[2] = { NULL, NULL };
+	char *headers[2] = {NULL, NULL};
 
 	if (len > HAMN_DIST_CHUNK_SIZE)
 		len = HAMN_DIST_CHUNK_SIZE;
@@ -390,7 +393,7 @@ static int upload_chunk(struct upload *u, struct hamn_error **err)
 /* After a dropped chunk: ask the registry how much it has (GET on the upload URL). */
 static int upload_status(struct upload *u, struct hamn_error **err)
 {
-	_cleanup_resp_ struct dist_http_resp resp = { 0 };
+	_cleanup_resp_ struct dist_http_resp resp = {0};
 	struct dist_http_req req = DIST_HTTP_REQ_INIT;
 	uint64_t start = 0, end = 0;
 
@@ -399,7 +402,7 @@ static int upload_status(struct upload *u, struct hamn_error **err)
 	if (dist_repo_do(u->r, u->h, &req, &resp, err) < 0)
 		return -1;
 	if (resp.status != 204)
-		return upload_start(u, err);	/* the session is gone: start over */
+		return upload_start(u, err); /* the session is gone: start over */
 	if (resp.location)
 		set_location(u, resp.location);
 	if (resp.range && sscanf(resp.range, "%" SCNu64 "-%" SCNu64, &start, &end) == 2)
@@ -433,10 +436,9 @@ static int upload_retry(struct upload *u, unsigned *delay, struct hamn_error **e
 }
 
 int dist_blob_upload(struct dist_repo *r, CURL *h, const struct dist_blob *b, int fd,
-		     const char *location, struct dist_progress *progress,
-		     struct hamn_error **err)
+		     const char *location, struct dist_progress *progress, struct hamn_error **err)
 {
-	struct upload u = { .r = r, .h = h, .b = b, .fd = fd, .progress = progress };
+	struct upload u = {.r = r, .h = h, .b = b, .fd = fd, .progress = progress};
 	unsigned delay = r->d->retry_delay_ms;
 	struct stat sb;
 	int rc = -1;
@@ -445,8 +447,10 @@ int dist_blob_upload(struct dist_repo *r, CURL *h, const struct dist_blob *b, in
 		return hamn_error_set(err, errno, "upload blob %s: stat", b->digest.str);
 	u.size = (uint64_t)sb.st_size;
 	if (b->size >= 0 && u.size != (uint64_t)b->size)
-		return hamn_error_setq(err, EINVAL, "upload blob %s: the stored blob has %" PRIu64
-				       " bytes, expected %" PRId64, b->digest.str, u.size, b->size);
+		return hamn_error_setq(err, EINVAL,
+				       "upload blob %s: the stored blob has %" PRIu64
+				       " bytes, expected %" PRId64,
+				       b->digest.str, u.size, b->size);
 	if (location)
 		set_location(&u, location);
 	else if (upload_start(&u, err) < 0)

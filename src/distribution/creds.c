@@ -172,7 +172,7 @@ int hamn_dist_auth_from_json(json_t *o, struct hamn_dist_auth *out, struct hamn_
 	json_t *v;
 	const char *basic = NULL;
 
-	json_object_foreach(o, key, v) {
+	json_object_foreach (o, key, v) {
 		const char *s = json_string_value(v);
 		char **slot = NULL;
 
@@ -200,8 +200,7 @@ int hamn_dist_auth_from_json(json_t *o, struct hamn_dist_auth *out, struct hamn_
 	return 0;
 }
 
-int hamn_dist_auth_decode(const char *header, struct hamn_dist_auth *out,
-			  struct hamn_error **err)
+int hamn_dist_auth_decode(const char *header, struct hamn_dist_auth *out, struct hamn_error **err)
 {
 	_cleanup_free_ char *text = NULL;
 	_cleanup_json_ json_t *o = NULL;
@@ -270,7 +269,8 @@ char *hamn_dist_config_dir(struct hamn_error **err)
 		return xstrdup(dc);
 	if (nonempty(home))
 		return xasprintf("%s/.docker", home);
-	hamn_error_setq(err, ENOENT, "cannot find the docker config directory: "
+	hamn_error_setq(err, ENOENT,
+			"cannot find the docker config directory: "
 			"neither DOCKER_CONFIG nor HOME is set");
 	return NULL;
 }
@@ -319,8 +319,8 @@ static int save_config(const char *dir, json_t *cfg, struct hamn_error **err)
 /* The helper for key: credHelpers[key], else credsStore; NULL for none. Borrowed. */
 static const char *helper_for(json_t *cfg, const char *key)
 {
-	const char *h = json_string_value(json_object_get(json_object_get(cfg, "credHelpers"),
-							   key));
+	const char *h =
+		json_string_value(json_object_get(json_object_get(cfg, "credHelpers"), key));
 
 	if (nonempty(h))
 		return h;
@@ -336,14 +336,14 @@ static const char *helper_for(json_t *cfg, const char *key)
 static void write_input(int fd, const char *input)
 {
 	sigset_t pipe_set, old;
-	struct timespec zero = { 0, 0 };
+	struct timespec zero = {0, 0};
 	struct hamn_error *err = NULL;
 
 	sigemptyset(&pipe_set);
 	sigaddset(&pipe_set, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
 	if (hamn_write_all(fd, input, strlen(input), &err) < 0) {
-		hamn_error_free(&err);	/* a helper that does not read: its status says why */
+		hamn_error_free(&err); /* a helper that does not read: its status says why */
 		if (!sigismember(&old, SIGPIPE))
 			while (sigtimedwait(&pipe_set, NULL, &zero) == SIGPIPE)
 				;
@@ -356,8 +356,8 @@ static int run_helper(const char *name, const char *action, const char *input, c
 		      int *status_out, struct hamn_error **err)
 {
 	_cleanup_free_ char *prog = xasprintf("docker-credential-%s", name);
-	char *argv[] = { prog, (char *)action, NULL };
-	int in[2] = { -1, -1 }, outp[2] = { -1, -1 };
+	char *argv[] = {prog, (char *)action, NULL};
+	int in[2] = {-1, -1}, outp[2] = {-1, -1};
 	struct hamn_buf b = HAMN_BUF_INIT;
 	pid_t pid;
 	int rc = -1;
@@ -366,8 +366,8 @@ static int run_helper(const char *name, const char *action, const char *input, c
 		hamn_error_set(err, errno, "credential helper: pipe");
 		goto out;
 	}
-	struct hamn_spawn_fd fds[] = { { in[0], 0 }, { outp[1], 1 }, { 2, 2 } };
-	struct hamn_spawn sp = { .argv = argv, .fds = fds, .n_fds = 3 };
+	struct hamn_spawn_fd fds[] = {{in[0], 0}, {outp[1], 1}, {2, 2}};
+	struct hamn_spawn sp = {.argv = argv, .fds = fds, .n_fds = 3};
 
 	if (hamn_spawn_start(&sp, &pid, err) < 0)
 		goto out;
@@ -448,7 +448,7 @@ static json_t *find_auth(json_t *cfg, const char *key, const char **found_key)
 		*found_key = key;
 		return v;
 	}
-	json_object_foreach(auths, k, v) {
+	json_object_foreach (auths, k, v) {
 		_cleanup_free_ char *norm = hamn_dist_auth_key(k);
 
 		if (streq(norm, key)) {
@@ -496,10 +496,11 @@ static int helper_store(const char *helper, const char *key, const struct hamn_d
 	int status = 0;
 
 	json_object_set_new(o, "ServerURL", json_string(key));
-	json_object_set_new(o, "Username", json_string(tok ? "<token>" :
-						       (a->username ? a->username : "")));
-	json_object_set_new(o, "Secret", json_string(tok ? a->identity_token :
-						     (a->password ? a->password : "")));
+	json_object_set_new(o, "Username",
+			    json_string(tok ? "<token>" : (a->username ? a->username : "")));
+	json_object_set_new(
+		o, "Secret",
+		json_string(tok ? a->identity_token : (a->password ? a->password : "")));
 	input = hamn_json_dump(o);
 	if (run_helper(helper, "store", input, &text, &status, err) < 0)
 		return -1;

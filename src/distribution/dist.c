@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <poll.h>
 #include <signal.h>
+#include <time.h>
 
 #define POOL_MAX 16
 #define HINTS_MAX 4096
@@ -24,22 +25,26 @@ static void init_curl(void)
 static int check_mirror(const char *m, struct hamn_error **err)
 {
 	if (!str_has_prefix(m, "https://") && !str_has_prefix(m, "http://"))
-		return hamn_error_setq(err, EINVAL, "invalid mirror '%s': must start with "
-				       "http:// or https://", m);
+		return hamn_error_setq(err, EINVAL,
+				       "invalid mirror '%s': must start with "
+				       "http:// or https://",
+				       m);
 	return 0;
 }
 
 static int check_insecure(const char *s, struct hamn_error **err)
 {
 	if (!*s || strstr(s, "://"))
-		return hamn_error_setq(err, EINVAL, "invalid insecure registry '%s': use "
-				       "host[:port] or a CIDR", s);
+		return hamn_error_setq(err, EINVAL,
+				       "invalid insecure registry '%s': use "
+				       "host[:port] or a CIDR",
+				       s);
 	return 0;
 }
 
 struct hamn_dist *hamn_dist_new(const struct hamn_dist_config *cfg, struct hamn_error **err)
 {
-	static const struct hamn_dist_config none = { 0 };
+	static const struct hamn_dist_config none = {0};
 	struct hamn_dist *d;
 	const char *env = getenv("HAMN_CERTS_DIR");
 
@@ -52,12 +57,13 @@ struct hamn_dist *hamn_dist_new(const struct hamn_dist_config *cfg, struct hamn_
 			return NULL;
 	pthread_once(&curl_once, init_curl);
 	if (curl_init_rc != CURLE_OK) {
-		hamn_error_setq(err, EIO, "initialise libcurl: %s", curl_easy_strerror(curl_init_rc));
+		hamn_error_setq(err, EIO, "initialise libcurl: %s",
+				curl_easy_strerror(curl_init_rc));
 		return NULL;
 	}
 	d = xzalloc(sizeof(*d));
-	d->certs_dir = xstrdup(cfg->certs_dir ? cfg->certs_dir :
-			       (env && *env ? env : HAMN_DIST_DEFAULT_CERTS_DIR));
+	d->certs_dir = xstrdup(cfg->certs_dir ? cfg->certs_dir
+					      : (env && *env ? env : HAMN_DIST_DEFAULT_CERTS_DIR));
 	d->insecure = strv_copy(cfg->insecure_registries);
 	for (char *const *p = cfg->mirrors; p && *p; p++) {
 		char *m = xstrdup(*p);
@@ -73,6 +79,7 @@ struct hamn_dist *hamn_dist_new(const struct hamn_dist_config *cfg, struct hamn_
 	d->retry_delay_ms = cfg->retry_delay_ms ? cfg->retry_delay_ms : 200;
 	d->stall_timeout_s = cfg->stall_timeout_s ? cfg->stall_timeout_s : 30;
 	pthread_mutex_init(&d->lock, NULL);
+	pthread_cond_init(&d->inflight_done, NULL);
 	return d;
 }
 
@@ -93,6 +100,7 @@ void hamn_dist_free(struct hamn_dist *d)
 	hamn_strv_free(d->insecure);
 	hamn_strv_free(d->mirrors);
 	free(d->certs_dir);
+	pthread_cond_destroy(&d->inflight_done);
 	pthread_mutex_destroy(&d->lock);
 	free(d);
 }
@@ -145,8 +153,7 @@ void dist_hint_add(struct hamn_dist *d, const char *digest, const char *domain, 
 		d->nhints--;
 	}
 	d->hints = xreallocarray(d->hints, d->nhints + 1, sizeof(*d->hints));
-	d->hints[d->nhints++] = (struct dist_hint){ xstrdup(digest), xstrdup(domain),
-						    xstrdup(path) };
+	d->hints[d->nhints++] = (struct dist_hint){xstrdup(digest), xstrdup(domain), xstrdup(path)};
 out:
 	pthread_mutex_unlock(&d->lock);
 }
@@ -164,6 +171,71 @@ char **dist_hint_paths(struct hamn_dist *d, const char *digest, const char *doma
 	}
 	pthread_mutex_unlock(&d->lock);
 	return v;
+}
+
+static bool inflight_has(struct hamn_dist *d, const char *key)
+{
+	for (struct dist_inflight *f = d->inflight; f; f = f->next)
+		if (streq(f->key, key))
+			return true;
+	return false;
+}
+
+static bool stopped(int cancel_fd, const bool *abort)
+{
+	struct pollfd pfd = {.fd = cancel_fd, .events = POLLIN};
+
+	if (abort && __atomic_load_n(abort, __ATOMIC_RELAXED))
+		return true;
+	return cancel_fd >= 0 && poll(&pfd, 1, 0) > 0;
+}
+
+bool dist_inflight_claim(struct hamn_dist *d, const char *key, int cancel_fd, const bool *abort)
+{
+	bool waited = false;
+
+	pthread_mutex_lock(&d->lock);
+	while (inflight_has(d, key)) {
+		struct timespec until;
+
+		waited = true;
+		if (stopped(cancel_fd, abort))
+			break;
+		/* wake up now and then to notice a cancelled pull */
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 200 * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&d->inflight_done, &d->lock, &until);
+	}
+	if (!waited) {
+		struct dist_inflight *f = xzalloc(sizeof(*f));
+
+		f->key = xstrdup(key);
+		f->next = d->inflight;
+		d->inflight = f;
+	}
+	pthread_mutex_unlock(&d->lock);
+	return !waited;
+}
+
+void dist_inflight_release(struct hamn_dist *d, const char *key)
+{
+	pthread_mutex_lock(&d->lock);
+	for (struct dist_inflight **pp = &d->inflight; *pp; pp = &(*pp)->next) {
+		struct dist_inflight *f = *pp;
+
+		if (streq(f->key, key)) {
+			*pp = f->next;
+			free(f->key);
+			free(f);
+			break;
+		}
+	}
+	pthread_cond_broadcast(&d->inflight_done);
+	pthread_mutex_unlock(&d->lock);
 }
 
 bool dist_host_is_plain(struct hamn_dist *d, const char *host)
@@ -193,14 +265,14 @@ char **dist_endpoints(struct hamn_dist *d, const char *domain)
 			strv_push(&v, *m);
 		strv_push(&v, HAMN_DIST_HUB_ENDPOINT);
 	} else {
-		strv_push(&v, "");	/* the registry itself; the scheme is found by the ping */
+		strv_push(&v, ""); /* the registry itself; the scheme is found by the ping */
 	}
 	return v;
 }
 
 int dist_backoff(int cancel_fd, const bool *abort, unsigned ms, struct hamn_error **err)
 {
-	struct pollfd pfd = { .fd = cancel_fd, .events = POLLIN };
+	struct pollfd pfd = {.fd = cancel_fd, .events = POLLIN};
 	int64_t deadline = hamn_monotonic_ns() + (int64_t)ms * 1000000;
 
 	for (;;) {
@@ -209,14 +281,15 @@ int dist_backoff(int cancel_fd, const bool *abort, unsigned ms, struct hamn_erro
 
 		if (abort && __atomic_load_n(abort, __ATOMIC_RELAXED))
 			return hamn_error_setq(err, ECANCELED, "cancelled");
-		if (left <= 0)
-			return 0;
-		/* wake up now and then to look at *abort */
-		r = poll(&pfd, cancel_fd >= 0 ? 1 : 0, left > 100 ? 100 : (int)left);
+		/* wake up now and then to look at *abort; a 0 ms wait still looks at cancel_fd */
+		r = poll(&pfd, cancel_fd >= 0 ? 1 : 0,
+			 left > 100 ? 100 : (left > 0 ? (int)left : 0));
 		if (r > 0)
 			return hamn_error_setq(err, ECANCELED, "cancelled");
 		if (r < 0 && errno != EINTR)
 			return hamn_error_set(err, errno, "poll");
+		if (left <= 0)
+			return 0;
 	}
 }
 
@@ -271,7 +344,7 @@ static void *pool_worker(void *arg)
 int dist_pool_run(struct hamn_dist *d, unsigned max, size_t n, dist_job_fn job, void *ctx,
 		  bool *abort, struct hamn_error **err)
 {
-	struct pool p = { .d = d, .n = n, .job = job, .ctx = ctx, .abort = abort };
+	struct pool p = {.d = d, .n = n, .job = job, .ctx = ctx, .abort = abort};
 	size_t nthreads = n < max ? n : max, started = 0;
 	pthread_t *threads = xcalloc(nthreads ? nthreads : 1, sizeof(*threads));
 
@@ -285,7 +358,7 @@ int dist_pool_run(struct hamn_dist *d, unsigned max, size_t n, dist_job_fn job, 
 				pthread_mutex_destroy(&p.lock);
 				return hamn_error_set(err, rc, "start transfer thread");
 			}
-			break;	/* fewer threads than asked: they share the work */
+			break; /* fewer threads than asked: they share the work */
 		}
 	}
 	for (size_t i = 0; i < started; i++)
@@ -312,7 +385,7 @@ static void strip_port(const char *host, char *buf, size_t size)
 	}
 	end = strchr(host, ':');
 	if (end && strchr(end + 1, ':'))
-		end = NULL;	/* a bare IPv6 address */
+		end = NULL; /* a bare IPv6 address */
 	snprintf(buf, size, "%.*s", end ? (int)(end - host) : (int)strlen(host), host);
 }
 

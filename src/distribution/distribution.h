@@ -28,14 +28,14 @@
 
 #include "base/base.h"
 
-struct hamn_image_store;	/* image/image.h */
-struct hamn_oci_index;		/* oci/image.h */
+struct hamn_image_store; /* image/image.h */
+struct hamn_oci_index;	 /* oci/image.h */
 struct hamn_dist;
 
 #define HAMN_DIST_DEFAULT_CERTS_DIR "/etc/hamn/certs.d"
-#define HAMN_DIST_DEFAULT_DOWNLOADS 3	/* dockerd's max-concurrent-downloads */
-#define HAMN_DIST_DEFAULT_UPLOADS 5	/* dockerd's max-concurrent-uploads */
-#define HAMN_DIST_DEFAULT_RETRIES 5	/* attempts per blob after the first */
+#define HAMN_DIST_DEFAULT_DOWNLOADS 3 /* dockerd's max-concurrent-downloads */
+#define HAMN_DIST_DEFAULT_UPLOADS 5   /* dockerd's max-concurrent-uploads */
+#define HAMN_DIST_DEFAULT_RETRIES 5   /* attempts per blob after the first */
 /* Blobs up to this size are uploaded in one PUT; larger ones in PATCH chunks of this size. */
 #define HAMN_DIST_CHUNK_SIZE (16u << 20)
 /* The key docker uses for Docker Hub in config.json "auths". */
@@ -58,9 +58,9 @@ struct hamn_dist_config {
 	char *const *insecure_registries;
 	/* Mirrors tried before Docker Hub for docker.io pulls: "https://m.example:5000". */
 	char *const *mirrors;
-	unsigned max_downloads;		/* 0: HAMN_DIST_DEFAULT_DOWNLOADS */
-	unsigned max_uploads;		/* 0: HAMN_DIST_DEFAULT_UPLOADS */
-	unsigned max_retries;		/* 0: HAMN_DIST_DEFAULT_RETRIES */
+	unsigned max_downloads; /* 0: HAMN_DIST_DEFAULT_DOWNLOADS */
+	unsigned max_uploads;	/* 0: HAMN_DIST_DEFAULT_UPLOADS */
+	unsigned max_retries;	/* 0: HAMN_DIST_DEFAULT_RETRIES */
 	/* First back-off after a failed transfer (doubles each time); 0: 200 ms. */
 	unsigned retry_delay_ms;
 	/* A transfer slower than 1 byte/s for this long is dropped and resumed; 0: 30 s. */
@@ -80,14 +80,17 @@ HAMN_DEFINE_CLEANUP(hamn_dist, hamn_dist_free)
 /* ---- credentials passed along with a request ---- */
 
 struct hamn_dist_auth {
-	char *username;		/* all may be NULL */
+	char *username; /* all may be NULL */
 	char *password;
-	char *identity_token;	/* an OAuth refresh token (docker's IdentityToken) */
-	char *registry_token;	/* a bearer token used as is */
+	char *identity_token; /* an OAuth refresh token (docker's IdentityToken) */
+	char *registry_token; /* a bearer token used as is */
 	char *server_address;
 };
 
-#define HAMN_DIST_AUTH_INIT { NULL, NULL, NULL, NULL, NULL }
+#define HAMN_DIST_AUTH_INIT                                                                        \
+	{                                                                                          \
+		NULL, NULL, NULL, NULL, NULL                                                       \
+	}
 
 void hamn_dist_auth_release(struct hamn_dist_auth *a);
 static inline void cleanup_hamn_dist_authp(struct hamn_dist_auth *a)
@@ -109,8 +112,7 @@ char *hamn_dist_auth_encode(const struct hamn_dist_auth *a);
  * optional; "" and NULL give empty credentials). EINVAL for malformed input.
  * *out must be HAMN_DIST_AUTH_INIT.
  */
-int hamn_dist_auth_decode(const char *header, struct hamn_dist_auth *out,
-			  struct hamn_error **err);
+int hamn_dist_auth_decode(const char *header, struct hamn_dist_auth *out, struct hamn_error **err);
 
 /*
  * Credentials from a JSON object as docker sends them (POST /auth, the
@@ -131,13 +133,13 @@ typedef void (*hamn_dist_progress_fn)(void *ud, const json_t *msg);
 /* ---- pull ---- */
 
 struct hamn_dist_pull_opts {
-	const char *ref;	/* as typed: "busybox", "r:5000/x:v1", "x@sha256:..." */
-	bool all_tags;		/* pull -a: every tag of the repository (ref without tag) */
-	const char *platform;	/* "os/arch[/variant]"; NULL or "": the host's */
-	const struct hamn_dist_auth *auth;	/* NULL: anonymous */
-	hamn_dist_progress_fn progress;	/* may be NULL */
+	const char *ref;      /* as typed: "busybox", "r:5000/x:v1", "x@sha256:..." */
+	bool all_tags;	      /* pull -a: every tag of the repository (ref without tag) */
+	const char *platform; /* "os/arch[/variant]"; NULL or "": the host's */
+	const struct hamn_dist_auth *auth; /* NULL: anonymous */
+	hamn_dist_progress_fn progress;	   /* may be NULL */
 	void *progress_ud;
-	int cancel_fd;		/* readable: stop (the client went away); -1: none */
+	int cancel_fd; /* readable: stop (the client went away); -1: none */
 };
 
 struct hamn_dist_pull;
@@ -180,7 +182,7 @@ int hamn_dist_pull(struct hamn_dist *d, struct hamn_image_store *st,
 /* ---- push ---- */
 
 struct hamn_dist_push_opts {
-	const char *ref;	/* "r:5000/x:v1"; no tag: every local tag of that repository */
+	const char *ref; /* "r:5000/x:v1"; no tag: every local tag of that repository */
 	const struct hamn_dist_auth *auth;
 	hamn_dist_progress_fn progress;
 	void *progress_ud;
@@ -261,11 +263,11 @@ int hamn_dist_base64_decode(const char *s, char **out, size_t *len_out, struct h
 
 /* A parsed WWW-Authenticate challenge. */
 struct hamn_dist_challenge {
-	char *scheme;		/* "basic" or "bearer" (lower case) */
+	char *scheme; /* "basic" or "bearer" (lower case) */
 	char *realm;
 	char *service;
 	char *scope;
-	char *error;		/* bearer error="insufficient_scope", ... */
+	char *error; /* bearer error="insufficient_scope", ... */
 };
 
 /* Parse the first challenge of a WWW-Authenticate value. EINVAL when malformed. */
@@ -276,7 +278,7 @@ void hamn_dist_challenge_release(struct hamn_dist_challenge *c);
 struct hamn_dist_platform {
 	char os[32];
 	char arch[32];
-	char variant[32];	/* "" when none */
+	char variant[32]; /* "" when none */
 };
 
 /*

@@ -37,7 +37,8 @@ static int dir_put_blob(void *ctx, int fd, const struct dist_blob *b, struct ham
 	struct dir *d = ctx;
 	_cleanup_free_ char *tmp = xasprintf("blobs/tmp-%s", b->digest.str + 7);
 	_cleanup_free_ char *dst = xasprintf("blobs/sha256/%s", b->digest.str + 7);
-	_cleanup_close_ int out = openat(d->fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	_cleanup_close_ int out =
+		openat(d->fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	_cleanup_sha256_ struct hamn_sha256 *h = hamn_sha256_new();
 	struct hamn_digest got;
 	char buf[65536];
@@ -68,8 +69,7 @@ static bool dir_has_layer(void *ctx, const struct dist_layer_ref *l)
 	return dir_has_blob(ctx, l->blob->digest.str);
 }
 
-static int dir_put_layer(void *ctx, int fd, const struct dist_layer_ref *l,
-			 struct hamn_error **err)
+static int dir_put_layer(void *ctx, int fd, const struct dist_layer_ref *l, struct hamn_error **err)
 {
 	return dir_put_blob(ctx, fd, l->blob, err);
 }
@@ -136,7 +136,7 @@ static const struct dist_sink_ops dir_sink_ops = {
 
 static void blob_from_json(json_t *o, struct dist_blob *b)
 {
-	struct hamn_oci_descriptor desc = { 0 };
+	struct hamn_oci_descriptor desc = {0};
 	const char *mt = json_string_value(json_object_get(o, "mediaType"));
 
 	hamn_digest_parse(json_string_value(json_object_get(o, "digest")), &desc.digest, NULL);
@@ -162,7 +162,7 @@ static int dir_images(void *ctx, const struct hamn_ref *ref, struct dist_source_
 	layers = json_object_get(o, "layers");
 	img->n_layers = json_array_size(layers);
 	img->layers = xcalloc(img->n_layers + 1, sizeof(*img->layers));
-	json_array_foreach(layers, i, l)
+	json_array_foreach (layers, i, l)
 		blob_from_json(l, &img->layers[i]);
 	*out = img;
 	*n_out = 1;
@@ -208,14 +208,14 @@ struct args {
 static int parse(int argc, char **argv, struct args *a)
 {
 	static const struct option opts[] = {
-		{ "all-tags", no_argument, NULL, 'a' },
-		{ "platform", required_argument, NULL, 'p' },
-		{ "user", required_argument, NULL, 'u' },
-		{ "insecure", required_argument, NULL, 'i' },
-		{ "mirror", required_argument, NULL, 'm' },
-		{ "downloads", required_argument, NULL, 'd' },
-		{ "store", no_argument, NULL, 's' },
-		{ NULL, 0, NULL, 0 },
+		{"all-tags", no_argument, NULL, 'a'},
+		{"platform", required_argument, NULL, 'p'},
+		{"user", required_argument, NULL, 'u'},
+		{"insecure", required_argument, NULL, 'i'},
+		{"mirror", required_argument, NULL, 'm'},
+		{"downloads", required_argument, NULL, 'd'},
+		{"store", no_argument, NULL, 's'},
+		{NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -278,17 +278,20 @@ static int with_store(struct hamn_dist *d, const char *cmd, const char *a1, cons
 		return hamn_error_setq(err, EIO, "open %s", db_path);
 	st = hamn_image_store_open(fd, db, err);
 	if (st && streq(cmd, "pull")) {
-		struct hamn_dist_pull_opts o = { .ref = ref, .all_tags = a->all,
-						 .platform = a->platform, .auth = &a->auth,
-						 .progress = print_progress, .cancel_fd = -1 };
+		struct hamn_dist_pull_opts o = {.ref = ref,
+						.all_tags = a->all,
+						.platform = a->platform,
+						.auth = &a->auth,
+						.progress = print_progress,
+						.cancel_fd = -1};
 		_cleanup_free_ char *id = NULL;
 
 		rc = hamn_dist_pull(d, st, &o, &id, err);
 		if (rc == 0)
 			printf("id %s\n", id);
 	} else if (st) {
-		struct hamn_dist_push_opts o = { .ref = ref, .auth = &a->auth,
-						 .progress = print_progress, .cancel_fd = -1 };
+		struct hamn_dist_push_opts o = {
+			.ref = ref, .auth = &a->auth, .progress = print_progress, .cancel_fd = -1};
 
 		rc = hamn_dist_push(d, st, &o, err);
 	}
@@ -301,7 +304,7 @@ static int run(int argc, char **argv, struct args *a, struct hamn_error **err)
 {
 	int i = parse(argc, argv, a);
 	_cleanup_dist_ struct hamn_dist *d = NULL;
-	struct dir dir = { NULL, -1 };
+	struct dir dir = {NULL, -1};
 	int rc;
 
 	if (i < 0 || (!streq(argv[1], "login") && argc - i != 2) ||
@@ -319,17 +322,22 @@ static int run(int argc, char **argv, struct args *a, struct hamn_error **err)
 	if (open_dir(argv[streq(argv[1], "pull") ? i + 1 : i], &dir, err) < 0)
 		return -1;
 	if (streq(argv[1], "pull")) {
-		struct dist_sink sink = { &dir_sink_ops, &dir };
-		struct hamn_dist_pull_opts o = { .ref = argv[i], .all_tags = a->all,
-						 .platform = a->platform, .auth = &a->auth,
-						 .progress = print_progress, .cancel_fd = -1 };
+		struct dist_sink sink = {&dir_sink_ops, &dir};
+		struct hamn_dist_pull_opts o = {.ref = argv[i],
+						.all_tags = a->all,
+						.platform = a->platform,
+						.auth = &a->auth,
+						.progress = print_progress,
+						.cancel_fd = -1};
 		_cleanup_dist_pull_ struct hamn_dist_pull *p = dist_pull_prepare(d, &sink, &o, err);
 
 		rc = p ? hamn_dist_pull_run(p, NULL, err) : -1;
 	} else {
-		struct dist_source src = { &dir_source_ops, &dir };
-		struct hamn_dist_push_opts o = { .ref = argv[i + 1], .auth = &a->auth,
-						 .progress = print_progress, .cancel_fd = -1 };
+		struct dist_source src = {&dir_source_ops, &dir};
+		struct hamn_dist_push_opts o = {.ref = argv[i + 1],
+						.auth = &a->auth,
+						.progress = print_progress,
+						.cancel_fd = -1};
 
 		rc = dist_push(d, &src, &o, err);
 	}
@@ -340,7 +348,7 @@ static int run(int argc, char **argv, struct args *a, struct hamn_error **err)
 
 int main(int argc, char **argv)
 {
-	struct args a = { 0 };
+	struct args a = {0};
 	struct hamn_error *err = NULL;
 	int rc;
 

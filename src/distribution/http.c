@@ -48,7 +48,8 @@ static void append_file(struct hamn_buf *b, int dirfd, const char *name)
 	size_t len = 0;
 
 	if (hamn_read_file(dirfd, name, CERT_FILE_MAX, &text, &len, &err) < 0) {
-		/* an unreadable CA is skipped, as docker does; the handshake will say what failed */
+		/* an unreadable CA is skipped, as docker does; the handshake will say what failed
+		 */
 		log_kv(HAMN_LOG_WARN, "cannot read CA certificate", "file=%s err=\"%s\"", name,
 		       err->msg);
 		hamn_error_free(&err);
@@ -67,8 +68,8 @@ static void append_system_cas(struct hamn_buf *b)
 }
 
 /* Each entry of dir: X.crt (a CA), X.cert with X.key (a client pair). */
-static int scan_certs_dir(int dirfd, const char *dirpath, struct hamn_buf *cas,
-			  struct dist_tls *t, struct hamn_error **err)
+static int scan_certs_dir(int dirfd, const char *dirpath, struct hamn_buf *cas, struct dist_tls *t,
+			  struct hamn_error **err)
 {
 	_cleanup_closedir_ DIR *dir = fdopendir(dirfd);
 	struct dirent *de;
@@ -86,8 +87,10 @@ static int scan_certs_dir(int dirfd, const char *dirpath, struct hamn_buf *cas,
 			_cleanup_free_ char *key = xasprintf("%.*s.key", (int)(strlen(n) - 5), n);
 
 			if (faccessat(dirfd, key, R_OK, 0) < 0)
-				return hamn_error_setq(err, ENOENT, "missing key %s for client "
-						       "certificate %s in '%s'", key, n, dirpath);
+				return hamn_error_setq(err, ENOENT,
+						       "missing key %s for client "
+						       "certificate %s in '%s'",
+						       key, n, dirpath);
 			free(t->client_cert);
 			free(t->client_key);
 			t->client_cert = xasprintf("%s/%s", dirpath, n);
@@ -111,8 +114,9 @@ int dist_tls_load(const char *certs_dir, const char *host, bool insecure, struct
 	path = xasprintf("%s/%s", certs_dir, host);
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return errno == ENOENT || errno == ENOTDIR ? 0 :
-			hamn_error_set(err, errno, "open '%s'", path);
+		return errno == ENOENT || errno == ENOTDIR
+			       ? 0
+			       : hamn_error_set(err, errno, "open '%s'", path);
 	t->configured = true;
 	t->verify = true;
 	append_system_cas(&cas);
@@ -138,9 +142,9 @@ struct xfer {
 	size_t max_body;
 	struct hamn_error *cb_err;
 	bool cancelled;
-	const char *mem;	/* upload from memory */
+	const char *mem; /* upload from memory */
 	size_t mem_left;
-	uint64_t fd_left;	/* upload from req->body_fd */
+	uint64_t fd_left; /* upload from req->body_fd */
 	off_t fd_off;
 	uint64_t sent;
 };
@@ -184,17 +188,17 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
 		const char *name;
 		size_t off;
 	} wanted[] = {
-		{ "location", offsetof(struct dist_http_resp, location) },
-		{ "content-type", offsetof(struct dist_http_resp, content_type) },
-		{ "docker-content-digest", offsetof(struct dist_http_resp, docker_digest) },
-		{ "www-authenticate", offsetof(struct dist_http_resp, www_auth) },
-		{ "content-range", offsetof(struct dist_http_resp, content_range) },
-		{ "range", offsetof(struct dist_http_resp, range) },
-		{ "link", offsetof(struct dist_http_resp, link) },
+		{"location", offsetof(struct dist_http_resp, location)},
+		{"content-type", offsetof(struct dist_http_resp, content_type)},
+		{"docker-content-digest", offsetof(struct dist_http_resp, docker_digest)},
+		{"www-authenticate", offsetof(struct dist_http_resp, www_auth)},
+		{"content-range", offsetof(struct dist_http_resp, content_range)},
+		{"range", offsetof(struct dist_http_resp, range)},
+		{"link", offsetof(struct dist_http_resp, link)},
 	};
 
 	if (n >= 5 && strncmp(buf, "HTTP/", 5) == 0) {
-		reset_headers(x->resp);	/* a new response: a redirect, or 100 Continue */
+		reset_headers(x->resp); /* a new response: a redirect, or 100 Continue */
 		return n;
 	}
 	if (!colon)
@@ -284,7 +288,7 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 		return 1;
 	}
 	if (x->req->cancel_fd >= 0) {
-		struct pollfd pfd = { .fd = x->req->cancel_fd, .events = POLLIN };
+		struct pollfd pfd = {.fd = x->req->cancel_fd, .events = POLLIN};
 
 		if (poll(&pfd, 1, 0) > 0) {
 			x->cancelled = true;
@@ -330,8 +334,8 @@ static void set_tls(CURL *h, const struct dist_tls *t)
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, t->verify ? 1L : 0L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, t->verify ? 2L : 0L);
 	if (t->ca_pem) {
-		struct curl_blob blob = { .data = t->ca_pem, .len = t->ca_len,
-					  .flags = CURL_BLOB_NOCOPY };
+		struct curl_blob blob = {
+			.data = t->ca_pem, .len = t->ca_len, .flags = CURL_BLOB_NOCOPY};
 
 		curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
 	}
@@ -435,7 +439,7 @@ int dist_http_do(CURL *h, const struct dist_http_req *r, struct dist_http_resp *
 		 struct hamn_error **err)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
-	struct xfer x = { .h = h, .req = r, .resp = resp };
+	struct xfer x = {.h = h, .req = r, .resp = resp};
 	struct curl_slist *headers = build_headers(r);
 	CURLcode rc;
 	char *url = NULL;
@@ -463,8 +467,7 @@ int dist_http_do(CURL *h, const struct dist_http_req *r, struct dist_http_resp *
 
 bool dist_http_retryable(const struct hamn_error *e)
 {
-	return e && (e->errnum == ECONNRESET || e->errnum == ETIMEDOUT || e->errnum == EAGAIN ||
-		     e->errnum == EPIPE);
+	return e && (e->errnum == ECONNRESET || e->errnum == ETIMEDOUT || e->errnum == EAGAIN);
 }
 
 char *dist_url_escape(const char *s)

@@ -20,17 +20,25 @@ struct dist_hint {
 	char *path;
 };
 
+/* A layer some pull is downloading now (others wait for it instead of fetching it too). */
+struct dist_inflight {
+	char *key;
+	struct dist_inflight *next;
+};
+
 struct hamn_dist {
 	char *certs_dir;
 	char **insecure;
 	char **mirrors;
 	unsigned max_downloads, max_uploads, max_retries, retry_delay_ms, stall_timeout_s;
 	pthread_mutex_t lock;
-	CURL **pool;		/* idle easy handles: they keep their connections */
+	CURL **pool; /* idle easy handles: they keep their connections */
 	size_t npool;
-	char **plain_http;	/* hosts found to speak plain HTTP */
-	struct dist_hint *hints;	/* where blobs were seen, for cross-repository mounts */
+	char **plain_http;	 /* hosts found to speak plain HTTP */
+	struct dist_hint *hints; /* where blobs were seen, for cross-repository mounts */
 	size_t nhints;
+	struct dist_inflight *inflight; /* guarded by lock */
+	pthread_cond_t inflight_done;	/* broadcast when an entry goes */
 };
 
 /* An easy handle from the pool (or a new one); give it back with dist_handle_put. */
@@ -39,17 +47,25 @@ void dist_handle_put(struct hamn_dist *d, CURL *h);
 /* Remember that blob digest is in domain/path; list the paths known on domain. */
 void dist_hint_add(struct hamn_dist *d, const char *digest, const char *domain, const char *path);
 char **dist_hint_paths(struct hamn_dist *d, const char *digest, const char *domain);
+/*
+ * Claim the download of key (a layer's chain ID): true when the caller is to
+ * fetch it (and must dist_inflight_release it); false once another pull that
+ * had it finished (the caller looks in the store again) or when cancel_fd /
+ * *abort stops the wait (the caller checks them).
+ */
+bool dist_inflight_claim(struct hamn_dist *d, const char *key, int cancel_fd, const bool *abort);
+void dist_inflight_release(struct hamn_dist *d, const char *key);
 bool dist_host_is_plain(struct hamn_dist *d, const char *host);
 void dist_host_set_plain(struct hamn_dist *d, const char *host);
 
 /* ---- HTTP over libcurl (http.c) ---- */
 
 struct dist_tls {
-	bool configured;	/* certs.d has a directory for the host */
-	bool verify;		/* false: insecure registry over https without certs.d */
-	char *ca_pem;		/* system CAs + certs.d/<host>/ *.crt, or NULL: curl's default */
+	bool configured; /* certs.d has a directory for the host */
+	bool verify;	 /* false: insecure registry over https without certs.d */
+	char *ca_pem;	 /* system CAs + certs.d/<host>/ *.crt, or NULL: curl's default */
 	size_t ca_len;
-	char *client_cert;	/* paths, or NULL */
+	char *client_cert; /* paths, or NULL */
 	char *client_key;
 };
 
@@ -66,40 +82,43 @@ int dist_tls_load(const char *certs_dir, const char *host, bool insecure, struct
 typedef int (*dist_data_fn)(void *ud, const char *data, size_t len, struct hamn_error **err);
 
 struct dist_http_req {
-	const char *method;	/* "GET", "HEAD", "PUT", "POST", "PATCH", "DELETE" */
+	const char *method; /* "GET", "HEAD", "PUT", "POST", "PATCH", "DELETE" */
 	const char *url;
-	char *const *headers;	/* "Name: value", NULL-terminated; may be NULL */
-	const void *body;	/* a body in memory (PUT/POST/PATCH) */
+	char *const *headers; /* "Name: value", NULL-terminated; may be NULL */
+	const void *body;     /* a body in memory (PUT/POST/PATCH) */
 	size_t body_len;
-	int body_fd;		/* >= 0: send body_fd_len bytes from body_fd at body_off */
+	int body_fd; /* >= 0: send body_fd_len bytes from body_fd at body_off */
 	off_t body_off;
 	uint64_t body_fd_len;
 	const char *content_type;
-	dist_data_fn on_data;	/* NULL: the body is collected into resp->body */
+	dist_data_fn on_data; /* NULL: the body is collected into resp->body */
 	void *ud;
-	size_t max_body;	/* limit of a collected body (EFBIG beyond); 0: 1 MiB */
-	bool follow;		/* follow redirects (blob downloads) */
+	size_t max_body; /* limit of a collected body (EFBIG beyond); 0: 1 MiB */
+	bool follow;	 /* follow redirects (blob downloads) */
 	const struct dist_tls *tls;
-	int cancel_fd;		/* -1: none */
-	const bool *abort;	/* true (atomically read): stop as for cancel_fd; may be NULL */
-	unsigned stall_timeout_s;	/* 0: none */
+	int cancel_fd;		  /* -1: none */
+	const bool *abort;	  /* true (atomically read): stop as for cancel_fd; may be NULL */
+	unsigned stall_timeout_s; /* 0: none */
 	/* upload progress: called with the bytes sent so far */
 	void (*on_sent)(void *ud, uint64_t sent);
 };
 
-#define DIST_HTTP_REQ_INIT { .body_fd = -1, .cancel_fd = -1 }
+#define DIST_HTTP_REQ_INIT                                                                         \
+	{                                                                                          \
+		.body_fd = -1, .cancel_fd = -1                                                     \
+	}
 
 struct dist_http_resp {
 	long status;
 	struct hamn_buf body;
 	char *location;
 	char *content_type;
-	char *docker_digest;	/* Docker-Content-Digest */
+	char *docker_digest; /* Docker-Content-Digest */
 	char *www_auth;
 	char *content_range;
-	char *range;		/* Range (upload status) */
+	char *range; /* Range (upload status) */
 	char *link;
-	int64_t content_length;	/* -1 when absent */
+	int64_t content_length; /* -1 when absent */
 	char *url;		/* the effective URL after redirects */
 };
 
@@ -130,24 +149,24 @@ enum dist_auth_scheme { AUTH_UNKNOWN, AUTH_NONE, AUTH_BASIC, AUTH_BEARER };
 
 struct dist_repo {
 	struct hamn_dist *d;
-	char *domain;		/* as in the reference: "docker.io", "127.0.0.1:5000" */
-	char *host;		/* what is contacted: "registry-1.docker.io", "127.0.0.1:5000" */
-	char *base;		/* "https://127.0.0.1:5000" */
-	char *path;		/* "library/busybox" */
+	char *domain; /* as in the reference: "docker.io", "127.0.0.1:5000" */
+	char *host;   /* what is contacted: "registry-1.docker.io", "127.0.0.1:5000" */
+	char *base;   /* "https://127.0.0.1:5000" */
+	char *path;   /* "library/busybox" */
 	bool insecure;
 	bool mirror;
 	struct dist_tls tls;
 	struct hamn_dist_auth creds;
-	const char *actions;	/* "pull" or "pull,push" */
-	char **extra_scopes;	/* more scopes for the token (mount sources) */
+	const char *actions; /* "pull" or "pull,push" */
+	char **extra_scopes; /* more scopes for the token (mount sources) */
 	int cancel_fd;
-	const bool *abort;	/* set by a pull or push whose other transfer failed */
-	pthread_mutex_t lock;	/* guards the auth state below */
+	const bool *abort;    /* set by a pull or push whose other transfer failed */
+	pthread_mutex_t lock; /* guards the auth state below */
 	enum dist_auth_scheme scheme;
 	struct hamn_dist_challenge challenge;
 	char *token;
 	unsigned token_gen;
-	char *identity_token;	/* a refresh token the token server handed out */
+	char *identity_token; /* a refresh token the token server handed out */
 };
 
 /*
@@ -219,9 +238,9 @@ void dist_progress_json(struct dist_progress *p, json_t *msg);
 
 struct dist_blob {
 	struct hamn_digest digest;
-	int64_t size;		/* -1 when unknown */
+	int64_t size; /* -1 when unknown */
 	char *media_type;
-	char short_id[13];	/* first 12 hex: the id of progress lines */
+	char short_id[13]; /* first 12 hex: the id of progress lines */
 };
 
 /*
@@ -231,9 +250,8 @@ struct dist_blob {
  * back-off up to d->max_retries. progress (may be NULL) gets "Downloading"
  * messages for id. EINVAL "... digest mismatch ..." / "... size mismatch ...".
  */
-int dist_blob_fetch(struct dist_repo *r, CURL *h, const struct dist_blob *b,
-		    dist_data_fn on_data, void *ud, struct dist_progress *progress,
-		    struct hamn_error **err);
+int dist_blob_fetch(struct dist_repo *r, CURL *h, const struct dist_blob *b, dist_data_fn on_data,
+		    void *ud, struct dist_progress *progress, struct hamn_error **err);
 /* Fetch a small blob (a config) into memory (at most max bytes), verified. */
 int dist_blob_fetch_mem(struct dist_repo *r, CURL *h, const struct dist_blob *b, size_t max,
 			char **out, size_t *len_out, struct hamn_error **err);
@@ -251,8 +269,7 @@ int dist_blob_mount(struct dist_repo *r, CURL *h, const struct dist_blob *b, con
  * be NULL) is an upload already started (by a mount attempt).
  */
 int dist_blob_upload(struct dist_repo *r, CURL *h, const struct dist_blob *b, int fd,
-		     const char *location, struct dist_progress *progress,
-		     struct hamn_error **err);
+		     const char *location, struct dist_progress *progress, struct hamn_error **err);
 
 void dist_blob_release(struct dist_blob *b);
 void dist_blob_set(struct dist_blob *b, const struct hamn_oci_descriptor *d);
@@ -265,8 +282,8 @@ struct dist_manifest {
 	size_t len;
 	char *media_type;
 	struct hamn_digest digest;
-	struct hamn_oci_manifest *m;	/* NULL for an index */
-	struct hamn_oci_index *idx;	/* NULL for an image manifest */
+	struct hamn_oci_manifest *m; /* NULL for an index */
+	struct hamn_oci_index *idx;  /* NULL for an image manifest */
 };
 
 void dist_manifest_release(struct dist_manifest *m);
@@ -281,9 +298,9 @@ int dist_manifest_get(struct dist_repo *r, CURL *h, const char *reference,
 		      const struct hamn_dist_platform *platform, const char *display,
 		      struct dist_manifest *m, struct hamn_error **err);
 /* PUT a manifest under reference; *digest_out gets its digest. */
-int dist_manifest_put(struct dist_repo *r, CURL *h, const char *reference,
-		      const char *media_type, const char *body, size_t len,
-		      struct hamn_digest *digest_out, struct hamn_error **err);
+int dist_manifest_put(struct dist_repo *r, CURL *h, const char *reference, const char *media_type,
+		      const char *body, size_t len, struct hamn_digest *digest_out,
+		      struct hamn_error **err);
 /* GET /v2/<path>/tags/list, following Link pagination. New vector. */
 int dist_tags_list(struct dist_repo *r, CURL *h, char ***tags_out, struct hamn_error **err);
 
@@ -293,7 +310,7 @@ struct dist_layer_ref {
 	const struct dist_blob *blob;
 	const struct hamn_digest *diff_id;
 	const struct hamn_digest *chain_id;
-	const struct hamn_digest *parent_chain;	/* NULL for the bottom layer */
+	const struct hamn_digest *parent_chain; /* NULL for the bottom layer */
 };
 
 struct dist_image_rec {
@@ -301,7 +318,7 @@ struct dist_image_rec {
 	const struct dist_blob *layers;
 	size_t n_layers;
 	const char *manifest_digest;
-	const char *ref;		/* full reference to tag ("docker.io/library/x:v1") */
+	const char *ref; /* full reference to tag ("docker.io/library/x:v1") */
 };
 
 struct dist_sink_ops {
@@ -314,7 +331,8 @@ struct dist_sink_ops {
 	 * Read the layer blob from fd to EOF, keep it (and unpack it) only if it
 	 * hashes to its digest and unpacks to its diff ID. Called concurrently.
 	 */
-	int (*put_layer)(void *ctx, int fd, const struct dist_layer_ref *l, struct hamn_error **err);
+	int (*put_layer)(void *ctx, int fd, const struct dist_layer_ref *l,
+			 struct hamn_error **err);
 	/* Open a stored blob for reading. */
 	int (*open_blob)(void *ctx, const char *digest, struct hamn_error **err);
 	/* The image id ref points to now (new string), or NULL. */
@@ -333,11 +351,11 @@ void dist_sink_store(struct hamn_image_store *st, struct dist_sink *out);
 
 /* What a push needs of a local image. */
 struct dist_source_image {
-	char *tag;			/* the tag in the target repository */
+	char *tag; /* the tag in the target repository */
 	struct dist_blob config;
 	struct dist_blob *layers;
 	size_t n_layers;
-	char **repos;			/* other full names of the image (mount candidates) */
+	char **repos; /* other full names of the image (mount candidates) */
 };
 
 void dist_source_image_release(struct dist_source_image *s);

@@ -8,7 +8,7 @@
 
 static int check(struct dist_repo *r, CURL *h, const char *key, struct hamn_error **err)
 {
-	_cleanup_resp_ struct dist_http_resp resp = { 0 };
+	_cleanup_resp_ struct dist_http_resp resp = {0};
 	struct dist_http_req req = DIST_HTTP_REQ_INIT;
 
 	if (r->scheme == AUTH_BEARER) {
@@ -39,8 +39,8 @@ int hamn_dist_login(struct hamn_dist *d, const struct hamn_dist_auth *auth,
 
 	if (identity_token_out)
 		*identity_token_out = NULL;
-	r = dist_repo_new(d, hub ? HAMN_REF_DEFAULT_DOMAIN : key, hub ? HAMN_DIST_HUB_ENDPOINT : NULL,
-			  "", auth, "pull", -1, err);
+	r = dist_repo_new(d, hub ? HAMN_REF_DEFAULT_DOMAIN : key,
+			  hub ? HAMN_DIST_HUB_ENDPOINT : NULL, "", auth, "pull", -1, err);
 	if (!r)
 		return -1;
 	h = dist_handle_get(d);

@@ -9,8 +9,8 @@
 
 #include <ctype.h>
 
-#define ACCEPT_HEADER                                                                     \
-	"Accept: " HAMN_MT_DOCKER_MANIFEST ", " HAMN_MT_DOCKER_LIST ", " HAMN_MT_OCI_MANIFEST \
+#define ACCEPT_HEADER                                                                              \
+	"Accept: " HAMN_MT_DOCKER_MANIFEST ", " HAMN_MT_DOCKER_LIST ", " HAMN_MT_OCI_MANIFEST      \
 	", " HAMN_MT_OCI_INDEX
 #define TAGS_MAX_PAGES 1000
 
@@ -41,9 +41,9 @@ static void normalise(struct hamn_dist_platform *p)
 	static const struct {
 		const char *from, *arch, *variant;
 	} archs[] = {
-		{ "x86_64", "amd64", NULL }, { "x86-64", "amd64", NULL },
-		{ "aarch64", "arm64", NULL }, { "armhf", "arm", "v7" },
-		{ "armel", "arm", "v6" }, { "i386", "386", NULL }, { "i686", "386", NULL },
+		{"x86_64", "amd64", NULL}, {"x86-64", "amd64", NULL}, {"aarch64", "arm64", NULL},
+		{"armhf", "arm", "v7"},	   {"armel", "arm", "v6"},    {"i386", "386", NULL},
+		{"i686", "386", NULL},
 	};
 
 	for (size_t i = 0; i < sizeof(archs) / sizeof(archs[0]); i++) {
@@ -65,8 +65,7 @@ static void normalise(struct hamn_dist_platform *p)
 	}
 }
 
-int hamn_dist_platform_parse(const char *s, struct hamn_dist_platform *out,
-			     struct hamn_error **err)
+int hamn_dist_platform_parse(const char *s, struct hamn_dist_platform *out, struct hamn_error **err)
 {
 	_cleanup_strv_ char **parts = NULL;
 	size_t n;
@@ -84,8 +83,10 @@ int hamn_dist_platform_parse(const char *s, struct hamn_dist_platform *out,
 		if (!*parts[i] || strlen(parts[i]) >= sizeof(out->os))
 			n = 0;
 	if (n == 0 || n > 3)
-		return hamn_error_setq(err, EINVAL, "invalid platform '%s': expected "
-				       "os/arch[/variant]", s);
+		return hamn_error_setq(err, EINVAL,
+				       "invalid platform '%s': expected "
+				       "os/arch[/variant]",
+				       s);
 	if (n == 1) {
 		snprintf(out->os, sizeof(out->os), "linux");
 		lower_copy(out->arch, sizeof(out->arch), parts[0], strlen(parts[0]));
@@ -118,7 +119,7 @@ static int fit(const struct hamn_dist_platform *want, const struct hamn_dist_pla
 	if (streq(want->variant, e->variant))
 		return 100;
 	if (!want->variant[0])
-		return 50;	/* amd64 asked, amd64/v3 offered: usable */
+		return 50; /* amd64 asked, amd64/v3 offered: usable */
 	/* arm/v7 runs v6 and v5 code: a lower variant of the same family fits */
 	if (streq(want->arch, "arm") && e->variant[0] == 'v' && want->variant[0] == 'v' &&
 	    atoi(e->variant + 1) < atoi(want->variant + 1))
@@ -147,9 +148,10 @@ int hamn_dist_index_select(const struct hamn_oci_index *idx, const struct hamn_d
 	}
 	if (best)
 		return 0;
-	return hamn_error_setq(err, ENOENT, "no matching manifest for %s/%s%s%s in the manifest "
-			       "list entries", p->os, p->arch, p->variant[0] ? "/" : "",
-			       p->variant);
+	return hamn_error_setq(err, ENOENT,
+			       "no matching manifest for %s/%s%s%s in the manifest "
+			       "list entries",
+			       p->os, p->arch, p->variant[0] ? "/" : "", p->variant);
 }
 
 /* ---- fetch ---- */
@@ -160,8 +162,8 @@ static const char *kind_of(const char *content_type, json_t *doc)
 
 	if (mt && *mt)
 		return mt;
-	if (content_type && (hamn_oci_media_is_manifest(content_type) ||
-			     hamn_oci_media_is_index(content_type)))
+	if (content_type &&
+	    (hamn_oci_media_is_manifest(content_type) || hamn_oci_media_is_index(content_type)))
 		return content_type;
 	if (json_object_get(doc, "manifests"))
 		return HAMN_MT_OCI_INDEX;
@@ -177,8 +179,10 @@ static int parse_body(struct dist_manifest *m, const char *content_type, const c
 	if (!doc)
 		return hamn_error_wrap(err, "manifest for %s", display);
 	if (json_integer_value(json_object_get(doc, "schemaVersion")) == 1)
-		return hamn_error_setq(err, ENOTSUP, "manifest for %s: Docker schema 1 manifests "
-				       "are not supported", display);
+		return hamn_error_setq(err, ENOTSUP,
+				       "manifest for %s: Docker schema 1 manifests "
+				       "are not supported",
+				       display);
 	mt = kind_of(content_type, doc);
 	m->media_type = xstrdup(mt);
 	if (hamn_oci_media_is_index(mt))
@@ -206,14 +210,15 @@ static int check_digest(struct dist_manifest *m, const char *reference,
 	else if (resp->docker_digest && str_has_prefix(resp->docker_digest, "sha256:"))
 		want = resp->docker_digest;
 	if (want && !streq(want, m->digest.str))
-		return hamn_error_setq(err, EINVAL, "manifest for %s: digest mismatch: expected "
-				       "%s, the content hashes to %s", display, want,
-				       m->digest.str);
+		return hamn_error_setq(err, EINVAL,
+				       "manifest for %s: digest mismatch: expected "
+				       "%s, the content hashes to %s",
+				       display, want, m->digest.str);
 	return 0;
 }
 
-static int get_error(const struct dist_http_resp *resp,
-		     const char *display, struct hamn_error **err)
+static int get_error(const struct dist_http_resp *resp, const char *display,
+		     struct hamn_error **err)
 {
 	if (resp->status == 404)
 		return dist_registry_error(resp, err, "manifest for %s not found", display);
@@ -224,7 +229,8 @@ static int get_error(const struct dist_http_resp *resp,
 
 		if (!end)
 			end = strchr(slash ? slash : display, ':');
-		return dist_registry_error(resp, err, "pull access denied for %.*s, repository does "
+		return dist_registry_error(resp, err,
+					   "pull access denied for %.*s, repository does "
 					   "not exist or may require 'docker login'",
 					   end ? (int)(end - display) : (int)strlen(display),
 					   display);
@@ -236,9 +242,9 @@ static int get_one(struct dist_repo *r, CURL *h, const char *reference, const ch
 		   struct dist_manifest *m, struct hamn_error **err)
 {
 	_cleanup_free_ char *path = xasprintf("/v2/%s/manifests/%s", r->path, reference);
-	_cleanup_resp_ struct dist_http_resp resp = { 0 };
+	_cleanup_resp_ struct dist_http_resp resp = {0};
 	struct dist_http_req req = DIST_HTTP_REQ_INIT;
-	char *headers[] = { ACCEPT_HEADER, NULL };
+	char *headers[] = {ACCEPT_HEADER, NULL};
 
 	req.method = "GET";
 	req.url = path;
@@ -260,7 +266,7 @@ int dist_manifest_get(struct dist_repo *r, CURL *h, const char *reference,
 		      const struct hamn_dist_platform *platform, const char *display,
 		      struct dist_manifest *m, struct hamn_error **err)
 {
-	struct dist_manifest list = { 0 };
+	struct dist_manifest list = {0};
 	size_t i = 0;
 	int rc;
 
@@ -277,20 +283,22 @@ int dist_manifest_get(struct dist_repo *r, CURL *h, const char *reference,
 	if (rc == 0)
 		rc = get_one(r, h, list.idx->manifests[i].digest.str, display, m, err);
 	if (rc == 0 && !m->m)
-		rc = hamn_error_setq(err, ENOTSUP, "manifest for %s: an index inside an index is "
-				     "not supported", display);
+		rc = hamn_error_setq(err, ENOTSUP,
+				     "manifest for %s: an index inside an index is "
+				     "not supported",
+				     display);
 	dist_manifest_release(&list);
 	if (rc < 0)
 		dist_manifest_release(m);
 	return rc;
 }
 
-int dist_manifest_put(struct dist_repo *r, CURL *h, const char *reference,
-		      const char *media_type, const char *body, size_t len,
-		      struct hamn_digest *digest_out, struct hamn_error **err)
+int dist_manifest_put(struct dist_repo *r, CURL *h, const char *reference, const char *media_type,
+		      const char *body, size_t len, struct hamn_digest *digest_out,
+		      struct hamn_error **err)
 {
 	_cleanup_free_ char *path = xasprintf("/v2/%s/manifests/%s", r->path, reference);
-	_cleanup_resp_ struct dist_http_resp resp = { 0 };
+	_cleanup_resp_ struct dist_http_resp resp = {0};
 	struct dist_http_req req = DIST_HTTP_REQ_INIT;
 
 	hamn_sha256_buf(body, len, digest_out);
@@ -305,9 +313,10 @@ int dist_manifest_put(struct dist_repo *r, CURL *h, const char *reference,
 		return dist_registry_error(&resp, err, "push manifest '%s'", reference);
 	if (resp.docker_digest && str_has_prefix(resp.docker_digest, "sha256:") &&
 	    !streq(resp.docker_digest, digest_out->str))
-		return hamn_error_setq(err, EPROTO, "push manifest '%s': the registry stored it as "
-				       "%s, not %s", reference, resp.docker_digest,
-				       digest_out->str);
+		return hamn_error_setq(err, EPROTO,
+				       "push manifest '%s': the registry stored it as "
+				       "%s, not %s",
+				       reference, resp.docker_digest, digest_out->str);
 	return 0;
 }
 
@@ -328,7 +337,7 @@ static char *next_link(const char *link)
 static int tags_page(struct dist_repo *r, CURL *h, const char *url, char ***tags, char **next,
 		     struct hamn_error **err)
 {
-	_cleanup_resp_ struct dist_http_resp resp = { 0 };
+	_cleanup_resp_ struct dist_http_resp resp = {0};
 	_cleanup_json_ json_t *o = NULL;
 	struct dist_http_req req = DIST_HTTP_REQ_INIT;
 	json_t *arr, *t;
@@ -345,7 +354,7 @@ static int tags_page(struct dist_repo *r, CURL *h, const char *url, char ***tags
 	if (!o)
 		return hamn_error_wrap(err, "list tags of '%s'", r->path);
 	arr = json_object_get(o, "tags");
-	json_array_foreach(arr, i, t)
+	json_array_foreach (arr, i, t)
 		if (json_is_string(t) && hamn_ref_tag_valid(json_string_value(t)))
 			strv_push(tags, json_string_value(t));
 	*next = next_link(resp.link);
@@ -357,7 +366,7 @@ int dist_tags_list(struct dist_repo *r, CURL *h, char ***tags_out, struct hamn_e
 	_cleanup_free_ char *url = xasprintf("/v2/%s/tags/list", r->path);
 	_cleanup_strv_ char **tags = NULL;
 
-	strv_push(&tags, "");	/* a non-NULL empty vector: removed below */
+	strv_push(&tags, ""); /* a non-NULL empty vector: removed below */
 	for (int page = 0; url && page < TAGS_MAX_PAGES; page++) {
 		char *next = NULL;
 

@@ -11,7 +11,7 @@
 
 void hamn_dist_human_size(int64_t n, char buf[32])
 {
-	static const char *const units[] = { "B", "kB", "MB", "GB", "TB", "PB", "EB" };
+	static const char *const units[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB"};
 	double v = (double)n;
 	size_t u = 0;
 

@@ -18,10 +18,10 @@
 #define PIPE_SIZE (1 << 20)
 
 enum job_state {
-	JOB_FETCH,	/* download it, unpacking as it streams */
-	JOB_LOCAL,	/* its blob is stored: unpack from there */
-	JOB_HAVE,	/* the layer is there */
-	JOB_SAME,	/* the same blob as an earlier layer: unpack from the store after it */
+	JOB_FETCH, /* download it, unpacking as it streams */
+	JOB_LOCAL, /* its blob is stored: unpack from there */
+	JOB_HAVE,  /* the layer is there */
+	JOB_SAME,  /* the same blob as an earlier layer: unpack from the store after it */
 };
 
 struct job {
@@ -44,8 +44,8 @@ struct hamn_dist_pull {
 	struct dist_repo *repo;
 	struct hamn_dist_pull_opts o;
 	struct dist_progress progress;
-	char **tags;			/* pull -a: every tag; else NULL */
-	struct dist_manifest first;	/* fetched by prepare (not for -a) */
+	char **tags;		    /* pull -a: every tag; else NULL */
+	struct dist_manifest first; /* fetched by prepare (not for -a) */
 	bool abort;
 	/* the image being pulled */
 	struct job *jobs;
@@ -196,12 +196,12 @@ static int fetch_into_sink(struct hamn_dist_pull *p, CURL *h, const struct dist_
 	const struct dist_blob *b = l->blob;
 	int fds[2];
 	pthread_t t;
-	struct consumer c = { .sink = &p->sink, .l = l };
+	struct consumer c = {.sink = &p->sink, .l = l};
 	int rc, prc;
 
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return hamn_error_set(err, errno, "pipe");
-	(void)fcntl(fds[1], F_SETPIPE_SZ, PIPE_SIZE);	/* a bigger pipe is only faster */
+	(void)fcntl(fds[1], F_SETPIPE_SZ, PIPE_SIZE); /* a bigger pipe is only faster */
 	c.fd = fds[0];
 	prc = pthread_create(&t, NULL, consume, &c);
 	if (prc != 0) {
@@ -214,6 +214,11 @@ static int fetch_into_sink(struct hamn_dist_pull *p, CURL *h, const struct dist_
 	close(fds[1]);
 	pthread_join(t, NULL);
 	close(fds[0]);
+	if (rc < 0 && c.rc == 0 && (*err)->errnum == EPIPE) {
+		/* the store had the layer by then (another pull made it) and read nothing */
+		hamn_error_free(err);
+		return 0;
+	}
 	if (rc < 0) {
 		hamn_error_free(&c.err);
 		return -1;
@@ -234,17 +239,53 @@ static int from_store(struct hamn_dist_pull *p, const struct dist_layer_ref *l,
 	return p->sink.ops->put_layer(p->sink.ctx, fd, l, err);
 }
 
+/*
+ * Another pull may be downloading this very layer: wait for it rather than
+ * fetch it twice. *have is true when the layer is there now (nothing to do);
+ * otherwise the caller holds the claim.
+ */
+static int wait_for_others(struct hamn_dist_pull *p, const struct job *j, bool *have,
+			   struct hamn_error **err)
+{
+	*have = false;
+	while (!dist_inflight_claim(p->d, j->l.chain_id->str, p->o.cancel_fd, &p->abort)) {
+		if (p->sink.ops->has_layer(p->sink.ctx, &j->l)) {
+			*have = true;
+			return 0;
+		}
+		if (dist_backoff(p->o.cancel_fd, &p->abort, 0, err) < 0)
+			return -1; /* cancelled while waiting */
+	}
+	/* a pull that finished between our plan and our claim made it already */
+	if (p->sink.ops->has_layer(p->sink.ctx, &j->l)) {
+		dist_inflight_release(p->d, j->l.chain_id->str);
+		*have = true;
+	}
+	return 0;
+}
+
 static int layer_job(void *ctx, size_t i, CURL *h, struct hamn_error **err)
 {
 	struct hamn_dist_pull *p = ctx;
 	struct job *j = &p->jobs[i];
 	const char *id = j->l.blob->short_id;
+	bool have = false;
+	int rc;
 
 	if (j->state == JOB_LOCAL && from_store(p, &j->l, err) < 0)
 		return hamn_error_wrap(err, "layer %s", id);
 	if (j->state != JOB_FETCH)
 		return 0;
-	if (fetch_into_sink(p, h, &j->l, &p->progress, err) < 0)
+	if (wait_for_others(p, j, &have, err) < 0)
+		return -1;
+	if (have) {
+		dist_progress_status(&p->progress, id, true, "Download complete");
+		dist_progress_status(&p->progress, id, true, "Pull complete");
+		return 0;
+	}
+	rc = fetch_into_sink(p, h, &j->l, &p->progress, err);
+	dist_inflight_release(p->d, j->l.chain_id->str);
+	if (rc < 0)
 		return hamn_error_wrap(err, "layer %s", id);
 	/* the store unpacked it while it streamed: checksum and extraction are done */
 	dist_progress_status(&p->progress, id, true, "Verifying Checksum");
@@ -288,8 +329,8 @@ static void plan_layers(struct hamn_dist_pull *p, const struct image_layers *il)
 		struct job *j = &p->jobs[i];
 		const char *id = il->blobs[i].short_id;
 
-		j->l = (struct dist_layer_ref){ &il->blobs[i], &il->diff_ids[i], &il->chains[i],
-						i ? &il->chains[i - 1] : NULL };
+		j->l = (struct dist_layer_ref){&il->blobs[i], &il->diff_ids[i], &il->chains[i],
+					       i ? &il->chains[i - 1] : NULL};
 		if (p->sink.ops->has_layer(p->sink.ctx, &j->l)) {
 			j->state = JOB_HAVE;
 		} else if (earlier_blob(p, i)) {
@@ -329,7 +370,7 @@ struct image_pull {
 	char *config_text;
 	size_t config_len;
 	struct image_layers layers;
-	char *full_ref;		/* what gets tagged */
+	char *full_ref; /* what gets tagged */
 	char *display;
 	char *id;
 };
@@ -362,8 +403,8 @@ static void set_layers(struct image_layers *il, const struct hamn_oci_manifest *
 		if (i == 0) {
 			il->chains[i] = c->diff_ids[i];
 		} else {
-			_cleanup_free_ char *s = xasprintf("%s %s", il->chains[i - 1].str,
-							   c->diff_ids[i].str);
+			_cleanup_free_ char *s =
+				xasprintf("%s %s", il->chains[i - 1].str, c->diff_ids[i].str);
 
 			hamn_sha256_buf(s, strlen(s), &il->chains[i]);
 		}
@@ -388,15 +429,15 @@ static int fetch_config(struct hamn_dist_pull *p, const struct dist_manifest *m,
 	if (!c)
 		return -1;
 	if (c->n_diff_ids != m->m->n_layers)
-		return hamn_error_setq(err, EINVAL, "image config %s has %zu diff_ids but the "
-				       "manifest %zu layers", ip->config.digest.str, c->n_diff_ids,
-				       m->m->n_layers);
+		return hamn_error_setq(err, EINVAL,
+				       "image config %s has %zu diff_ids but the "
+				       "manifest %zu layers",
+				       ip->config.digest.str, c->n_diff_ids, m->m->n_layers);
 	set_layers(&ip->layers, m->m, c);
 	return 0;
 }
 
-static int fetch_layers(struct hamn_dist_pull *p, struct image_pull *ip,
-			struct hamn_error **err)
+static int fetch_layers(struct hamn_dist_pull *p, struct image_pull *ip, struct hamn_error **err)
 {
 	plan_layers(p, &ip->layers);
 	if (dist_pool_run(p->d, p->d->max_downloads, p->n_jobs, layer_job, p, &p->abort, err) < 0)
@@ -412,8 +453,11 @@ static int commit(struct hamn_dist_pull *p, struct image_pull *ip, const char *m
 		  struct hamn_error **err)
 {
 	struct dist_image_rec rec = {
-		.config = &ip->config, .layers = ip->layers.blobs, .n_layers = ip->layers.n,
-		.manifest_digest = manifest_digest, .ref = ip->full_ref,
+		.config = &ip->config,
+		.layers = ip->layers.blobs,
+		.n_layers = ip->layers.n,
+		.manifest_digest = manifest_digest,
+		.ref = ip->full_ref,
 	};
 
 	if (!p->sink.ops->has_blob(p->sink.ctx, ip->config.digest.str) &&
@@ -426,14 +470,13 @@ static int commit(struct hamn_dist_pull *p, struct image_pull *ip, const char *m
 static int pull_image(struct hamn_dist_pull *p, const struct hamn_ref *ref,
 		      const struct dist_manifest *m, char **id_out, struct hamn_error **err)
 {
-	struct image_pull ip = { 0 };
+	struct image_pull ip = {0};
 	_cleanup_free_ char *before = NULL;
 	int rc = -1;
 
 	ip.full_ref = hamn_ref_string(ref);
 	ip.display = display_of(ref);
-	dist_progress_status(&p->progress, reference_of(ref), false, "Pulling from %s",
-			     ref->path);
+	dist_progress_status(&p->progress, reference_of(ref), false, "Pulling from %s", ref->path);
 	if (fetch_config(p, m, &ip, err) < 0)
 		goto out;
 	before = p->sink.ops->lookup(p->sink.ctx, ip.full_ref);
@@ -441,8 +484,8 @@ static int pull_image(struct hamn_dist_pull *p, const struct hamn_ref *ref,
 		goto out;
 	dist_progress_status(&p->progress, NULL, false, "Digest: %s", m->digest.str);
 	dist_progress_status(&p->progress, NULL, false, "Status: %s for %s",
-			     streq(before, ip.id) ? "Image is up to date" :
-						    "Downloaded newer image",
+			     streq(before, ip.id) ? "Image is up to date"
+						  : "Downloaded newer image",
 			     ip.display);
 	if (id_out) {
 		free(*id_out);
@@ -458,7 +501,7 @@ static int pull_tag(struct hamn_dist_pull *p, const char *tag, char **id_out,
 		    struct hamn_error **err)
 {
 	_cleanup_ref_ struct hamn_ref ref = HAMN_REF_INIT;
-	struct dist_manifest m = { 0 };
+	struct dist_manifest m = {0};
 	_cleanup_free_ char *full = NULL, *display = NULL;
 	CURL *h = dist_handle_get(p->d);
 	int rc;

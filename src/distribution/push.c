@@ -16,8 +16,8 @@ struct push {
 	struct dist_progress progress;
 	struct hamn_ref ref;
 	bool abort;
-	const struct dist_source_image *img;	/* the image being pushed */
-	const struct dist_blob **todo;		/* its distinct layers */
+	const struct dist_source_image *img; /* the image being pushed */
+	const struct dist_blob **todo;	     /* its distinct layers */
 	size_t n_todo;
 };
 
@@ -40,8 +40,8 @@ static char **mount_sources(struct push *p, const struct dist_blob *b)
 	for (size_t i = 0; from && from[i];) {
 		if (streq(from[i], p->ref.path)) {
 			free(from[i]);
-			memmove(from + i, from + i + 1, strv_len(from + i + 1) * sizeof(*from) +
-							       sizeof(*from));
+			memmove(from + i, from + i + 1,
+				strv_len(from + i + 1) * sizeof(*from) + sizeof(*from));
 		} else {
 			i++;
 		}
@@ -127,7 +127,7 @@ static const char *docker_type(const char *mt, bool *oci)
 		return HAMN_MT_DOCKER_LAYER_GZIP;
 	if (!mt || streq(mt, HAMN_MT_OCI_LAYER) || streq(mt, HAMN_MT_DOCKER_LAYER))
 		return HAMN_MT_DOCKER_LAYER;
-	*oci = true;	/* zstd and friends have no Docker name */
+	*oci = true; /* zstd and friends have no Docker name */
 	return mt;
 }
 
@@ -165,8 +165,9 @@ static char *build_manifest(const struct dist_source_image *img, const char **mt
 	*mt_out = oci ? HAMN_MT_OCI_MANIFEST : HAMN_MT_DOCKER_MANIFEST;
 	json_object_set_new(m, "schemaVersion", json_integer(2));
 	json_object_set_new(m, "mediaType", json_string(*mt_out));
-	json_object_set_new(m, "config", descriptor(oci ? HAMN_MT_OCI_CONFIG : HAMN_MT_DOCKER_CONFIG,
-						    &img->config));
+	json_object_set_new(
+		m, "config",
+		descriptor(oci ? HAMN_MT_OCI_CONFIG : HAMN_MT_DOCKER_CONFIG, &img->config));
 	json_object_set_new(m, "layers", layers);
 	return json_dumps(m, JSON_INDENT(3));
 }
@@ -185,8 +186,8 @@ static int push_manifest(struct push *p, const struct dist_source_image *img,
 	dist_handle_put(p->d, h);
 	if (rc < 0)
 		return -1;
-	dist_progress_status(&p->progress, NULL, false, "%s: digest: %s size: %zu", img->tag,
-			     d.str, strlen(body));
+	dist_progress_status(&p->progress, NULL, false, "%s: digest: %s size: %zu", img->tag, d.str,
+			     strlen(body));
 	aux = json_object();
 	json_object_set_new(aux, "Tag", json_string(img->tag));
 	json_object_set_new(aux, "Digest", json_string(d.str));
@@ -227,8 +228,7 @@ static void plan(struct push *p, const struct dist_source_image *img)
 	}
 }
 
-static int push_image(struct push *p, const struct dist_source_image *img,
-		      struct hamn_error **err)
+static int push_image(struct push *p, const struct dist_source_image *img, struct hamn_error **err)
 {
 	CURL *h;
 	int rc;
@@ -247,8 +247,8 @@ static int push_image(struct push *p, const struct dist_source_image *img,
 static int connect_repo(struct push *p, const struct hamn_dist_push_opts *o,
 			struct hamn_error **err)
 {
-	const char *base = streq(p->ref.domain, HAMN_REF_DEFAULT_DOMAIN) ? HAMN_DIST_HUB_ENDPOINT
-								       : NULL;
+	const char *base =
+		streq(p->ref.domain, HAMN_REF_DEFAULT_DOMAIN) ? HAMN_DIST_HUB_ENDPOINT : NULL;
 	CURL *h;
 	int rc;
 
@@ -263,8 +263,7 @@ static int connect_repo(struct push *p, const struct hamn_dist_push_opts *o,
 	return rc;
 }
 
-static int push_all(struct push *p, const struct hamn_dist_push_opts *o,
-		    struct hamn_error **err)
+static int push_all(struct push *p, const struct hamn_dist_push_opts *o, struct hamn_error **err)
 {
 	struct dist_source_image *imgs = NULL;
 	size_t n = 0;
@@ -278,8 +277,7 @@ static int push_all(struct push *p, const struct hamn_dist_push_opts *o,
 	if (p->src->ops->images(p->src->ctx, &p->ref, &imgs, &n, err) < 0)
 		return -1;
 	name = hamn_ref_name(&p->ref);
-	dist_progress_status(&p->progress, NULL, false, "The push refers to repository [%s]",
-			     name);
+	dist_progress_status(&p->progress, NULL, false, "The push refers to repository [%s]", name);
 	if (connect_repo(p, o, err) < 0)
 		goto out;
 	rc = 0;
@@ -295,7 +293,7 @@ out:
 int dist_push(struct hamn_dist *d, const struct dist_source *src,
 	      const struct hamn_dist_push_opts *o, struct hamn_error **err)
 {
-	struct push p = { .d = d, .src = src };
+	struct push p = {.d = d, .src = src};
 	int rc;
 
 	dist_progress_init(&p.progress, o->progress, o->progress_ud);

@@ -43,10 +43,10 @@ struct dist_repo *dist_repo_new(struct hamn_dist *d, const char *domain, const c
 	if (creds) {
 		r->creds.username = creds->username ? xstrdup(creds->username) : NULL;
 		r->creds.password = creds->password ? xstrdup(creds->password) : NULL;
-		r->creds.identity_token = creds->identity_token ? xstrdup(creds->identity_token)
-								: NULL;
-		r->creds.registry_token = creds->registry_token ? xstrdup(creds->registry_token)
-								: NULL;
+		r->creds.identity_token =
+			creds->identity_token ? xstrdup(creds->identity_token) : NULL;
+		r->creds.registry_token =
+			creds->registry_token ? xstrdup(creds->registry_token) : NULL;
 	}
 	pthread_mutex_init(&r->lock, NULL);
 	if (dist_tls_load(d->certs_dir, r->host, r->insecure, &r->tls, err) < 0) {
@@ -120,7 +120,7 @@ static void describe(const struct dist_http_resp *resp, struct hamn_buf *b)
 			hamn_buf_printf(b, "unexpected HTTP status %ld", resp->status);
 		return;
 	}
-	json_array_foreach(errs, i, e) {
+	json_array_foreach (errs, i, e) {
 		const char *code = json_string_value(json_object_get(e, "code"));
 		const char *msg = json_string_value(json_object_get(e, "message"));
 
@@ -182,8 +182,10 @@ static int note_challenge(struct dist_repo *r, const struct dist_http_resp *resp
 		return 0;
 	}
 	if (!resp->www_auth)
-		return hamn_error_setq(err, EPROTO, "registry %s answered 401 without a "
-				       "WWW-Authenticate challenge", r->host);
+		return hamn_error_setq(err, EPROTO,
+				       "registry %s answered 401 without a "
+				       "WWW-Authenticate challenge",
+				       r->host);
 	if (hamn_dist_challenge_parse(resp->www_auth, &c, err) < 0)
 		return -1;
 	hamn_dist_challenge_release(&r->challenge);
@@ -193,8 +195,10 @@ static int note_challenge(struct dist_repo *r, const struct dist_http_resp *resp
 	else if (streq(c.scheme, "bearer"))
 		r->scheme = AUTH_BEARER;
 	else
-		return hamn_error_setq(err, ENOTSUP, "registry %s wants unsupported "
-				       "authentication '%s'", r->host, c.scheme);
+		return hamn_error_setq(err, ENOTSUP,
+				       "registry %s wants unsupported "
+				       "authentication '%s'",
+				       r->host, c.scheme);
 	return 0;
 }
 
@@ -224,7 +228,7 @@ static bool try_plain(const struct dist_repo *r, const struct hamn_error *e)
 
 int dist_repo_ping(struct dist_repo *r, CURL *h, struct hamn_error **err)
 {
-	_cleanup_resp_ struct dist_http_resp resp = { 0 };
+	_cleanup_resp_ struct dist_http_resp resp = {0};
 	struct hamn_error *first = NULL;
 
 	if (ping_once(r, h, &resp, &first) < 0) {
@@ -274,8 +278,8 @@ static char *auth_header(struct dist_repo *r, unsigned *gen)
  * thread already did (the generation moved on). *retry says whether the
  * request is worth sending again.
  */
-static int refresh(struct dist_repo *r, CURL *h, const struct dist_http_resp *resp,
-		   unsigned gen, bool had_auth, bool *retry, struct hamn_error **err)
+static int refresh(struct dist_repo *r, CURL *h, const struct dist_http_resp *resp, unsigned gen,
+		   bool had_auth, bool *retry, struct hamn_error **err)
 {
 	int rc = 0;
 

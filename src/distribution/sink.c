@@ -16,7 +16,7 @@ static bool store_has_blob(void *ctx, const char *digest)
 	struct hamn_error *err = NULL;
 	int fd = hamn_image_blob_open(ctx, digest, &err);
 
-	hamn_error_free(&err);	/* absent or unreadable: fetch it again */
+	hamn_error_free(&err); /* absent or unreadable: fetch it again */
 	if (fd < 0)
 		return false;
 	close(fd);
@@ -52,7 +52,7 @@ static char *store_lookup(void *ctx, const char *ref)
 	char *id = NULL;
 
 	if (hamn_image_resolve(ctx, ref, &id, &err) < 0) {
-		hamn_error_free(&err);	/* not there yet: a new image */
+		hamn_error_free(&err); /* not there yet: a new image */
 		return NULL;
 	}
 	return id;
@@ -97,8 +97,8 @@ void dist_sink_store(struct hamn_image_store *st, struct dist_sink *out)
 static void set_blob(struct dist_blob *b, const struct hamn_digest *d, int64_t size,
 		     const char *media_type)
 {
-	struct hamn_oci_descriptor desc = { .digest = *d, .size = size,
-					    .media_type = (char *)media_type };
+	struct hamn_oci_descriptor desc = {
+		.digest = *d, .size = size, .media_type = (char *)media_type};
 
 	dist_blob_set(b, &desc);
 }
@@ -141,7 +141,7 @@ static int source_one(struct hamn_image_store *st, const char *full, const char 
 	set_blob(&img->config, &cd, size, HAMN_MT_DOCKER_CONFIG);
 	img->repos = hamn_image_tags(st, config, err);
 	if (!img->repos && *err)
-		hamn_error_free(err);	/* only mount hints: push without them */
+		hamn_error_free(err); /* only mount hints: push without them */
 	return 0;
 }
 
@@ -156,8 +156,8 @@ static char **repo_tags(struct hamn_image_store *st, const struct hamn_ref *ref,
 
 	if (!list)
 		return NULL;
-	json_array_foreach(list, i, img) {
-		json_array_foreach(json_object_get(img, "RepoTags"), k, t) {
+	json_array_foreach (list, i, img) {
+		json_array_foreach (json_object_get(img, "RepoTags"), k, t) {
 			_cleanup_ref_ struct hamn_ref r = HAMN_REF_INIT;
 
 			if (hamn_ref_parse(json_string_value(t), &r, NULL) == 0 && r.tag &&
@@ -185,8 +185,10 @@ static int store_images(void *ctx, const struct hamn_ref *ref, struct dist_sourc
 	if (n == 0) {
 		_cleanup_free_ char *familiar = hamn_ref_familiar_name(ref);
 
-		return hamn_error_setq(err, ENOENT, "An image does not exist locally with the "
-				       "tag: %s", familiar);
+		return hamn_error_setq(err, ENOENT,
+				       "An image does not exist locally with the "
+				       "tag: %s",
+				       familiar);
 	}
 	imgs = xcalloc(n, sizeof(*imgs));
 	for (size_t i = 0; i < n; i++) {

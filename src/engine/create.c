@@ -110,7 +110,7 @@ static int resolve_image(struct hamn_engine *e, struct create_req *r, struct ham
 static int parse_request(struct hamn_engine *e, json_t *body, struct create_req *r,
 			 struct hamn_error **err)
 {
-	json_t *hc = json_object_get(body, "HostConfig"), *ports;
+	json_t *hc = json_object_get(body, "HostConfig");
 
 	if (!json_is_object(body))
 		return hamn_error_setq(err, EINVAL, "the request body must be a JSON object");
@@ -121,12 +121,6 @@ static int parse_request(struct hamn_engine *e, json_t *body, struct create_req 
 		return -1;
 	r->host_json = normalize_host_config(hc, &r->cfg);
 	r->warnings = json_array();
-	ports = json_object_get(hc, "PortBindings");
-	if ((json_is_object(ports) && json_object_size(ports)) ||
-	    json_is_true(json_object_get(hc, "PublishAllPorts")))
-		json_array_append_new(r->warnings,
-				      json_string("port publishing is not supported yet: no port "
-						  "was published"));
 	return resolve_image(e, r, err);
 }
 
@@ -252,7 +246,8 @@ int hamn_engine_container_create(struct hamn_engine *e, const char *name, json_t
 	table_add(e, c);
 	pthread_mutex_unlock(&e->lock);
 
-	if (ctr_volumes_resolve(e, c, err) < 0 || make_dir(e, c, err) < 0) {
+	if (ctr_net_create(e, c, body, err) < 0 || ctr_volumes_resolve(e, c, err) < 0 ||
+	    make_dir(e, c, err) < 0 || ctr_net_commit(e, c, err) < 0) {
 		undo_dir(e, c->id);
 		pthread_mutex_lock(&e->lock);
 		table_del(e, c);

@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "engine/events.h"
 #include "engine/internal.h"
 #include "runtime/cgroup.h"
 
@@ -51,7 +52,7 @@ void engine_event(struct hamn_engine *e, struct container *c, const char *action
 {
 	_cleanup_json_ json_t *attrs = NULL;
 
-	if (!e->event_fn)
+	if (!e->event_fn && !e->events)
 		return;
 	pthread_mutex_lock(&e->lock);
 	attrs = json_deep_copy(c->cfg.labels);
@@ -60,7 +61,9 @@ void engine_event(struct hamn_engine *e, struct container *c, const char *action
 	pthread_mutex_unlock(&e->lock);
 	if (extra)
 		json_object_update(attrs, extra);
-	e->event_fn(e->event_ctx, action, c->id, attrs);
+	hamn_events_emit(e->events, "container", action, c->id, attrs);
+	if (e->event_fn)
+		e->event_fn(e->event_ctx, action, c->id, attrs);
 }
 
 bool hamn_engine_image_in_use(const char *image_id, void *ud)
@@ -140,6 +143,7 @@ static int load_one(void *ud, const char *id, const char *name, int64_t created,
 		return 0;
 	}
 	c->in_table = true;
+	ctr_net_load(e, c);
 	table_add(e, c);
 	ctr_unref_locked(c);
 	return 0;
@@ -388,12 +392,14 @@ struct hamn_engine *hamn_engine_new(const struct hamn_engine_config *cfg,
 		hamn_error_set(err, errno, "epoll/eventfd");
 		goto fail;
 	}
-	if (open_dirs(e, err) < 0 || engine_volumes_open(e, err) < 0 || open_images(e, err) < 0 ||
-	    load_seccomp(e, err) < 0)
+	if (open_dirs(e, err) < 0 || engine_volumes_open(e, err) < 0 ||
+	    engine_events_open(e, err) < 0 || open_images(e, err) < 0 ||
+	    load_seccomp(e, err) < 0 || engine_net_open(e, cfg, err) < 0)
 		goto fail;
 	e->base_spec = spec_base();
 	if (watcher_start(e, err) < 0 || reconcile(e, err) < 0)
 		goto fail;
+	engine_net_start(e);
 	return e;
 fail:
 	hamn_error_wrap(err, "open the engine");
@@ -443,7 +449,9 @@ void hamn_engine_free(struct hamn_engine *e)
 	if (e->img_db)
 		sqlite3_close(e->img_db);
 	store_close(e->store);
+	engine_events_close(e);
 	hamn_volume_store_free(e->volumes);
+	engine_net_close(e);
 	for (int *fd = &e->root_fd; fd <= &e->exec_ctrs_fd; fd++)
 		if (*fd >= 0)
 			close(*fd);

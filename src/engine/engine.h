@@ -39,6 +39,7 @@
 
 struct hamn_engine;
 struct hamn_image_store;
+struct hamn_net_config;
 
 /* Every container gets this pids limit unless it asks for another (-1: unlimited). */
 #define HAMN_ENGINE_DEFAULT_PIDS_LIMIT 4096
@@ -67,6 +68,14 @@ struct hamn_engine_config {
 	int log_max_file;
 	/* A docker-format seccomp profile file used instead of the built-in default; NULL: built-in. */
 	const char *seccomp_profile;
+	/*
+	 * Networking (src/network): state_dir and instance may be NULL (then
+	 * <root>/network and a name derived from exec_root). NULL turns
+	 * networking off: each container gets an empty netns of its own.
+	 */
+	const struct hamn_net_config *network;
+	/* dockerd's --bip ("10.213.5.1/24"): the default bridge's gateway and subnet; or NULL */
+	const char *bip;
 };
 
 /*
@@ -327,6 +336,45 @@ void hamn_engine_set_event_fn(struct hamn_engine *e, hamn_engine_event_fn fn, vo
  * in main(), in a process with a single thread.
  */
 int hamn_engine_zygote_main(int fd) __attribute__((noreturn));
+
+/* ---- networks (network_api.c) ---- */
+
+/*
+ * POST /networks/create with docker's body (Name, Driver, Internal, IPAM,
+ * Options, Labels; EnableIPv6 must be false). Returns {"Id","Warning"}
+ * (new). EINVAL for bad fields, EEXIST (409) when the name is taken or the
+ * subnet overlaps, ENOSPC when no subnet is left, ENOTSUP with networking off.
+ */
+json_t *hamn_engine_network_create(struct hamn_engine *e, json_t *body, struct hamn_error **err);
+/*
+ * GET /networks: docker's NetworkResource array, by name. Filters: driver,
+ * id, name, label, label!, scope, type (custom/builtin), dangling. EINVAL
+ * for another key.
+ */
+json_t *hamn_engine_network_list(struct hamn_engine *e, const struct hamn_engine_filter *f,
+				 size_t n, struct hamn_error **err);
+/* GET /networks/{id}: by name, id or unique prefix. ENOENT "network X not found". */
+json_t *hamn_engine_network_inspect(struct hamn_engine *e, const char *ref,
+				    struct hamn_error **err);
+/*
+ * DELETE /networks/{id}. ENOENT; EPERM (403) for bridge/host/none; EBUSY
+ * (409) while a running container is attached.
+ */
+int hamn_engine_network_remove(struct hamn_engine *e, const char *ref, struct hamn_error **err);
+/* POST /networks/prune: {"NetworksDeleted":[names]}. Filters: until, label, label!. */
+json_t *hamn_engine_network_prune(struct hamn_engine *e, const struct hamn_engine_filter *f,
+				  size_t n, struct hamn_error **err);
+/*
+ * POST /networks/{id}/connect {"Container", "EndpointConfig": {"Aliases",
+ * "IPAMConfig": {"IPv4Address"}, "MacAddress"}}: a running container gets
+ * the endpoint at once, a stopped one at its next start. EEXIST when
+ * already connected, EINVAL for what the network or mode cannot take.
+ */
+int hamn_engine_network_connect(struct hamn_engine *e, const char *ref, json_t *body,
+				struct hamn_error **err);
+/* POST /networks/{id}/disconnect {"Container", "Force"}. EINVAL when not connected. */
+int hamn_engine_network_disconnect(struct hamn_engine *e, const char *ref, json_t *body,
+				   struct hamn_error **err);
 
 /* ---- pure helpers (unit-tested) ---- */
 

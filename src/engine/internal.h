@@ -232,6 +232,7 @@ struct container {
 	char *list_cache;	/* list entry without Status/State and the closing brace */
 	int64_t backoff_ms;	/* restart back-off */
 	bool restart_pending;
+	struct ctr_net *net;	/* its networks (network.h); NULL without networking */
 };
 
 /* ---------------------------------------------------------------------------------------- */
@@ -295,6 +296,8 @@ enum mon_msg_type {
 	MON_ATTACH,		/* d->m: token, flags, text = detach keys (n = h); one fd */
 	MON_SIGNAL,		/* d->m: code = signal */
 	MON_RESIZE,		/* d->m: h, w */
+	MON_NET_WAIT,		/* m->d: pid; one fd (its netns): attach, then answer (network.h) */
+	MON_NET_GO,		/* d->m: code 0 go on, or errno and text */
 };
 
 #define MON_F_OOM (1u << 0)
@@ -360,11 +363,11 @@ struct hamn_seccomp_prog;
 /*
  * Launch a monitor: request is the launch JSON; fds[0] is the monitor's end
  * of its connection to hamnd, the rest are attach client sockets. With
- * seccomp_key, the monitor gets the program compiled from seccomp_json
- * (which the zygote compiles the first time it sees the key).
+ * seccomp_key, the monitor gets the program compiled from seccomp (a
+ * linux.seccomp object, sent only the first time the zygote sees the key).
  */
 int zygote_launch(struct zygote *z, const char *request, const char *seccomp_key,
-		  const char *seccomp_json, const int *fds, size_t n_fds, pid_t *pid_out,
+		  json_t *seccomp, const int *fds, size_t n_fds, pid_t *pid_out,
 		  struct hamn_error **err);
 void zygote_stop(struct zygote *z);
 
@@ -390,6 +393,7 @@ struct hamn_engine {
 	struct hamn_image_store *images;
 	struct engine_store *store;
 	struct hamn_volume_store *volumes;	/* volumes.c */
+	struct engine_net *net;		/* network.c; NULL: networking off */
 
 	pthread_mutex_t lock;	/* the table and every container's state */
 	pthread_cond_t cond;	/* broadcast at every state change */
@@ -413,6 +417,7 @@ struct hamn_engine {
 
 	hamn_engine_event_fn event_fn;
 	void *event_ctx;
+	struct hamn_events *events;	/* events.c: the bus behind GET /events */
 };
 
 /* table.c (call with e->lock held unless said otherwise) */
@@ -515,6 +520,12 @@ void waiters_notify_removed(struct hamn_engine *e, struct container *c);
 /* events */
 void engine_event(struct hamn_engine *e, struct container *c, const char *action,
 		  json_t *extra);
+/* events.c: open <root>/events.db (after the volume store: its events go there too) */
+int engine_events_open(struct hamn_engine *e, struct hamn_error **err);
+void engine_events_close(struct hamn_engine *e);
+/* Emit a non-container event ("network", "connect", net_id, attrs); attrs borrowed. */
+void engine_emit(struct hamn_engine *e, const char *type, const char *action, const char *id,
+		 json_t *attrs);
 
 /* render.c */
 json_t *ctr_inspect_json(struct hamn_engine *e, const struct container *c);
@@ -560,5 +571,7 @@ json_t *ctr_volumes_start(struct hamn_engine *e, const struct container *c, json
 int ctr_volumes_populate(json_t *req, int rootfd, struct hamn_error **err);
 /* After c was removed: remove its anonymous volumes nobody else uses (errors logged). */
 void ctr_volumes_remove_anonymous(struct hamn_engine *e, struct container *c);
+
+#include "engine/network.h"
 
 #endif

@@ -372,6 +372,8 @@ int hamn_engine_container_rename(struct hamn_engine *e, const char *ref, const c
 		}
 	}
 	pthread_mutex_unlock(&e->lock);
+	if (r == 0)
+		ctr_net_renamed(e, c);	/* its DNS names follow */
 	pthread_mutex_unlock(&c->op_lock);
 	if (r == 0)
 		engine_event(e, c, "rename", NULL);

@@ -324,6 +324,14 @@ static void mon_spawn(struct mon *m)
 		if (m->open_stdin)
 			m->in_fd = m->out[1];
 	}
+	/* hamnd attaches the container's networks while the init waits (network_mon.c) */
+	if (json_is_true(json_object_get(m->req, "net_wait")) && m->n_conns > 0) {
+		char why[1024];
+		int code = monitor_net_wait(m->conns[0], m->pid, why, sizeof(why));
+
+		if (code)
+			mon_die(m, code, 128, "%s", why);
+	}
 	if (hamn_container_handle_start(m->h, &err) < 0)
 		exec_failed(m, err);
 	m->started_ns = hamn_now_ns();

@@ -42,14 +42,14 @@ struct ctr_net_link {
 	/* while the container runs */
 	char *endpoint_id; /* NULL when not attached */
 	json_t *live;	   /* the endpoint's EndpointSettings */
+	json_t *ports;	   /* ports published on it ({"80/tcp":[...]}), or NULL */
 	char ip[16];	   /* its address ("" on host/none) */
 };
 
 struct ctr_net {
 	struct ctr_net_link *links;
 	size_t n_links;
-	int netns_fd;  /* the running container's netns, -1 */
-	json_t *ports; /* NetworkSettings.Ports of the running container, or NULL */
+	int netns_fd; /* the running container's netns, -1 */
 };
 
 /* The engine's networking (e->net). */
@@ -79,13 +79,15 @@ void engine_net_start(struct hamn_engine *e);
 void engine_net_close(struct hamn_engine *e);
 
 /*
- * At create (c reserved, its directory made, lock not held): check the
- * network mode and NetworkingConfig of body against what exists, check the
- * published ports, and record c's networks (networks.json). ENOENT "network
- * X not found", EINVAL for options a network cannot take.
+ * At create (c reserved, lock not held): check the network mode and
+ * NetworkingConfig of body against what exists and the published ports,
+ * and set c's networks. ENOENT "network X not found", EINVAL for options a
+ * network cannot take. Then, once c's directory exists, ctr_net_commit
+ * writes networks.json (unless the mode alone says it all).
  */
 int ctr_net_create(struct hamn_engine *e, struct container *c, json_t *body,
 		   struct hamn_error **err);
+int ctr_net_commit(struct hamn_engine *e, struct container *c, struct hamn_error **err);
 /* At load: c's networks from networks.json (or from its network mode). Logs failures. */
 void ctr_net_load(struct hamn_engine *e, struct container *c);
 /*
@@ -107,6 +109,62 @@ void ctr_net_release(struct hamn_engine *e, struct container *c);
 /* c was renamed (lock not held): its DNS names follow. */
 void ctr_net_renamed(struct hamn_engine *e, struct container *c);
 void ctr_net_free(struct ctr_net *n);
+
+/* ---- shared by network*.c ---- */
+
+/* What the engine needs to know of a network. */
+struct net_facts {
+	char id[65];
+	char name[128];
+	bool bridge;   /* driver bridge: has addresses, needs a netns */
+	bool user;     /* a user-defined bridge: DNS, aliases and static addresses */
+	bool internal; /* no way out: ports are not published there */
+	bool host;     /* the "host" network */
+};
+
+/* Look network ref (name, id, prefix) up. ENOENT "network X not found". */
+int net_facts_get(struct hamn_net_ctx *ctx, const char *ref, struct net_facts *f,
+		  struct hamn_error **err);
+
+/* An endpoint made for a link, before it is recorded in the link. */
+struct net_attached {
+	char *endpoint_id;
+	json_t *live;
+	json_t *ports;
+	char ip[16];
+};
+
+void net_attached_release(struct net_attached *a);
+/*
+ * Attach c (op_lock held) to the network of l (facts f) in netns_fd,
+ * publishing ports. Fills *out. Errors of hamn_net_endpoint_add, wrapped.
+ */
+int ctr_net_attach_link(struct hamn_engine *e, struct container *c, const struct ctr_net_link *l,
+			const struct net_facts *f, int netns_fd, const struct hamn_net_port *ports,
+			size_t n_ports, struct net_attached *out, struct hamn_error **err);
+/* Record a in l (lock held): l owns its fields afterwards. */
+void ctr_net_link_take(struct ctr_net_link *l, struct net_attached *a);
+/*
+ * Rewrite c's /etc/hosts in place with the addresses of its attached links
+ * (extra is one more address, or NULL), and its resolv.conf for the embedded
+ * DNS when embedded_dns. op_lock held.
+ */
+int ctr_net_write_files(struct hamn_engine *e, const struct container *c, bool embedded_dns,
+			struct hamn_error **err);
+/* Is c's network mode one with a netns of its own (default, bridge, none, a network)? */
+bool ctr_net_private(const struct container *c);
+/* The kind of c's network mode; *ref (may be NULL) gets its network or container (new). */
+enum hamn_net_mode_kind ctr_net_mode_kind(const struct container *c, char **ref);
+/* The network c's mode puts it on: "bridge", "host", "none" or a name; NULL for container:. */
+char *ctr_net_mode_network(const struct container *c);
+/*
+ * The facts of first, the network c's mode names; for mode "default" without
+ * a default bridge (hamnd -b none), those of "none", as dockerd does.
+ */
+int ctr_net_first_facts(struct hamn_engine *e, const struct container *c, const char *first,
+			struct net_facts *f, struct hamn_error **err);
+/* Wait until start-up reconciled the networks (endpoints may be added). */
+void engine_net_wait_ready(struct hamn_engine *e);
 
 /* ---- JSON and files (network_json.c) ---- */
 

@@ -23,6 +23,8 @@ void ctr_net_link_release(struct ctr_net_link *l)
 	free(l->endpoint_id);
 	if (l->live)
 		json_decref(l->live);
+	if (l->ports)
+		json_decref(l->ports);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -35,8 +37,6 @@ void ctr_net_free(struct ctr_net *n)
 	free(n->links);
 	if (n->netns_fd >= 0)
 		close(n->netns_fd);
-	if (n->ports)
-		json_decref(n->ports);
 	free(n);
 }
 
@@ -89,10 +89,22 @@ static json_t *networks_json(const struct container *c)
 	return obj;
 }
 
+/* What the running container publishes: {"80/tcp":[{"HostIp","HostPort"}]}. */
+static json_t *published(const struct container *c)
+{
+	json_t *all = json_object();
+
+	for (size_t i = 0; c->net && running(c) && i < c->net->n_links; i++)
+		if (c->net->links[i].ports)
+			json_object_update(all, c->net->links[i].ports);
+	return all;
+}
+
 /* NetworkSettings.Ports: exposed ports (null) and, while running, what is published. */
 static json_t *ports_object(const struct container *c)
 {
 	json_t *exposed = json_object_get(c->config_json, "ExposedPorts"), *ports = json_object();
+	_cleanup_json_ json_t *pub = published(c);
 	const char *k;
 	json_t *v;
 
@@ -100,8 +112,7 @@ static json_t *ports_object(const struct container *c)
 		return ports;
 	json_object_foreach(exposed, k, v)
 		json_object_set_new(ports, k, json_null());
-	if (c->net && c->net->ports)
-		json_object_update(ports, c->net->ports);
+	json_object_update(ports, pub);
 	return ports;
 }
 
@@ -154,7 +165,7 @@ static int split_key(const char *key, const char **proto)
 static json_t *list_ports(const struct container *c)
 {
 	json_t *arr = json_array(), *exposed = json_object_get(c->config_json, "ExposedPorts"), *v;
-	json_t *pub = c->net ? c->net->ports : NULL;
+	_cleanup_json_ json_t *pub = published(c);
 	const char *k, *proto;
 
 	if (!running(c))

@@ -132,47 +132,6 @@ static json_t *mounts_json(const struct ctr_config *c)
 	return arr;
 }
 
-static const char *network_key(const struct ctr_config *c)
-{
-	return c->net_host ? "host" : "none";
-}
-
-static json_t *endpoint_json(void)
-{
-	return json_pack("{s:n, s:n, s:n, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:s, s:n}",
-			 "IPAMConfig", "Links", "Aliases", "NetworkID", "", "EndpointID", "",
-			 "Gateway", "", "IPAddress", "", "IPPrefixLen", 0, "IPv6Gateway", "",
-			 "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0, "MacAddress", "",
-			 "DriverOpts");
-}
-
-static json_t *ports_json(json_t *config_json)
-{
-	json_t *exposed = json_object_get(config_json, "ExposedPorts"), *ports = json_object(), *v;
-	const char *k;
-
-	json_object_foreach(exposed, k, v)
-		json_object_set_new(ports, k, json_null());
-	return ports;
-}
-
-static json_t *network_settings_json(const struct container *c)
-{
-	json_t *ns = json_pack("{s:s, s:s, s:b, s:s, s:i, s:o, s:s, s:n, s:n, s:s, s:s, s:s, s:i,"
-			       " s:s, s:i, s:s, s:s, s:{s:o}}",
-			       "Bridge", "", "SandboxID", "", "HairpinMode", 0,
-			       "LinkLocalIPv6Address", "", "LinkLocalIPv6PrefixLen", 0, "Ports",
-			       ports_json(c->config_json), "SandboxKey", "", "SecondaryIPAddresses",
-			       "SecondaryIPv6Addresses", "EndpointID", "", "Gateway", "",
-			       "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0, "IPAddress", "",
-			       "IPPrefixLen", 0, "IPv6Gateway", "", "MacAddress", "", "Networks",
-			       network_key(&c->cfg), endpoint_json());
-
-	if (!ns)
-		hamn_bug("cannot build NetworkSettings");
-	return ns;
-}
-
 static json_t *graph_driver_json(const char *dir, const char *lower)
 {
 	return json_pack("{s:{s:s, s:s, s:s, s:s}, s:s}", "Data", "LowerDir", lower ? lower : "",
@@ -214,7 +173,7 @@ json_t *ctr_inspect_json(struct hamn_engine *e, const struct container *c)
 			ctr_host_config_full(c->host_json), "GraphDriver",
 			graph_driver_json("", NULL), "Mounts", mounts_json(&c->cfg), "Config",
 			ctr_config_full(c->config_json), "NetworkSettings",
-			network_settings_json(c));
+			ctr_net_settings_json(c));
 	if (!obj)
 		hamn_bug("cannot build the inspect object of %s", c->id);
 	json_object_set_new(obj, "Name", json_sprintf("/%s", c->name));
@@ -232,16 +191,16 @@ static json_t *list_entry_json(const struct container *c)
 {
 	_cleanup_free_ char *cmd = ctr_command_string(&c->cfg);
 	json_t *obj = json_pack("{s:s, s:[s+], s:s, s:s, s:s, s:I, s:[], s:O, s:{s:s},"
-				" s:{s:{s:o}}, s:o}",
+				" s:{}, s:o}",
 				"Id", c->id, "Names", "/", c->name, "Image", c->cfg.image, "ImageID",
 				c->image_id, "Command", cmd, "Created",
 				(json_int_t)(c->created_ns / 1000000000LL), "Ports", "Labels",
 				c->cfg.labels, "HostConfig", "NetworkMode", c->cfg.network_mode,
-				"NetworkSettings", "Networks", network_key(&c->cfg),
-				endpoint_json(), "Mounts", mounts_json(&c->cfg));
+				"NetworkSettings", "Mounts", mounts_json(&c->cfg));
 
 	if (!obj)
 		hamn_bug("cannot build the list entry of %s", c->id);
+	ctr_net_list_fill(c, obj);	/* Ports and NetworkSettings (network_json.c) */
 	return obj;
 }
 
@@ -362,7 +321,7 @@ static bool value_matches(struct hamn_engine *e, const struct container *c, cons
 		return false;
 	}
 	if (streq(key, "network"))
-		return streq(c->cfg.network_mode, v) || streq(network_key(&c->cfg), v);
+		return ctr_net_filter_match(c, v);
 	if (streq(key, "is-task"))
 		return streq(v, "false") || streq(v, "0");
 	/* health, publish, expose: nothing to match yet */

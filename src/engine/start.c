@@ -146,6 +146,10 @@ static json_t *prepare_launch(struct hamn_engine *e, struct container *c,
 	unlinkat(xfd, "exit.json", 0);
 	req = launch_request(e, c, spec, lower);
 	json_object_set(req, "populate", populate);
+	if (ctr_net_prepare(e, c, json_object_get(req, "spec"), req, err) < 0) {
+		json_decref(req);
+		return NULL;
+	}
 	return req;
 }
 
@@ -196,10 +200,20 @@ static int launched_locked(struct hamn_engine *e, struct container *c, int sock,
 			       "failed to create task for container: %s", m->text);
 }
 
-static int await_monitor(int sock, struct mon_msg *m, struct hamn_error **err)
+static int await_monitor(struct hamn_engine *e, struct container *c, int sock,
+			 struct mon_msg *m, struct hamn_error **err)
 {
-	int r = mon_recv(sock, m, NULL, 0, NULL, MONITOR_START_TIMEOUT_MS, err);
+	size_t n_fds;
+	int r, fd;
 
+	for (;;) {
+		fd = -1;
+		r = mon_recv(sock, m, &fd, 1, &n_fds, MONITOR_START_TIMEOUT_MS, err);
+		if (r <= 0 || m->type != MON_NET_WAIT)
+			break;
+		/* the init waits until its networks are attached (network.c) */
+		ctr_net_handshake(e, c, sock, n_fds ? fd : -1);
+	}
 	if (r < 0)
 		return hamn_error_wrap(err, "wait for the monitor");
 	if (r == 0)
@@ -210,21 +224,21 @@ static int await_monitor(int sock, struct mon_msg *m, struct hamn_error **err)
 }
 
 /*
- * Take linux.seccomp out of the request: the zygote compiles each profile
- * once and hands the program to the monitor. *json_out gets the profile's
- * text (for the zygote's first sight of it), key its name.
+ * Take linux.seccomp out of the request (a new reference in *out): the
+ * zygote compiles each profile once and hands the program to the monitor;
+ * key names it.
  */
 static bool take_seccomp(struct hamn_engine *e, json_t *req, char key[SECCOMP_KEY_LEN + 1],
-			 char **json_out)
+			 json_t **out)
 {
 	json_t *lin = json_object_get(json_object_get(req, "spec"), "linux");
 	json_t *sc = json_object_get(lin, "seccomp");
 
-	*json_out = NULL;
+	*out = NULL;
 	if (!sc)
 		return false;
 	spec_seccomp_key(e, sc, key);
-	*json_out = hamn_json_dump(sc);
+	*out = json_incref(sc);
 	json_object_del(lin, "seccomp");
 	return true;
 }
@@ -250,7 +264,8 @@ static int launch_monitor(struct hamn_engine *e, struct container *c, json_t *re
 			  struct mon_msg *m)
 {
 	_cleanup_error_ struct hamn_error *err = NULL;
-	_cleanup_free_ char *text = NULL, *sc_json = NULL;
+	_cleanup_free_ char *text = NULL;
+	_cleanup_json_ json_t *sc = NULL;
 	char sc_key[SECCOMP_KEY_LEN + 1];
 	int sv[2], fds[16], r = -1;
 	size_t n_fds = 1;
@@ -266,14 +281,13 @@ static int launch_monitor(struct hamn_engine *e, struct container *c, json_t *re
 	wait_attach_ready(e, c);
 	json_object_set_new(req, "attach", take_clients(c, fds, &n_fds));
 	pthread_mutex_unlock(&e->lock);
-	has_sc = take_seccomp(e, req, sc_key, &sc_json);
+	has_sc = take_seccomp(e, req, sc_key, &sc);
 	text = hamn_json_dump(req);
-	r = zygote_launch(&e->zygote, text, has_sc ? sc_key : NULL, sc_json, fds, n_fds, &pid,
-			  &err);
+	r = zygote_launch(&e->zygote, text, has_sc ? sc_key : NULL, sc, fds, n_fds, &pid, &err);
 	close(sv[1]);
 	if (r == 0) {
 		drop_handed_fds(e, c);
-		r = await_monitor(sv[0], m, &err);
+		r = await_monitor(e, c, sv[0], m, &err);
 	}
 	if (r == 0 && m->type == MON_STARTED)
 		return sv[0];
@@ -309,6 +323,7 @@ static int launch(struct hamn_engine *e, struct container *c, json_t *req,
 	c->handed = NULL;
 	pthread_mutex_unlock(&e->lock);
 	finish_slots(handed);
+	ctr_net_release(e, c);
 	return -1;
 }
 

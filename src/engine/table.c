@@ -32,6 +32,7 @@ static void ctr_free(struct container *c)
 	ctr_config_release(&c->cfg);
 	free(c->st.error);
 	free(c->list_cache);
+	ctr_net_free(c->net);
 	pthread_mutex_destroy(&c->op_lock);
 	free(c);
 }

@@ -172,6 +172,8 @@ void ctr_exited_locked(struct hamn_engine *e, struct container *c, const struct 
 	bool restart;
 	json_t *attrs;
 
+	/* its endpoints go before anyone hears of the exit: a start right after finds none */
+	ctr_net_release_locked(e, c);
 	st->exit_code = m->code;
 	st->oom_killed = m->flags & MON_F_OOM;
 	if (m->t1)

@@ -276,9 +276,10 @@ static int zygote_call(struct zygote *z, const char *head, const char *body, con
 }
 
 int zygote_launch(struct zygote *z, const char *request, const char *seccomp_key,
-		  const char *seccomp_json, const int *fds, size_t n_fds, pid_t *pid_out,
+		  json_t *seccomp, const int *fds, size_t n_fds, pid_t *pid_out,
 		  struct hamn_error **err)
 {
+	_cleanup_free_ char *seccomp_json = NULL;
 	/* no profile: the key's place holds dashes */
 	_cleanup_free_ char *lhead = xasprintf("L%.*s", SECCOMP_KEY_LEN,
 					       seccomp_key ? seccomp_key : NO_KEY);
@@ -290,6 +291,7 @@ int zygote_launch(struct zygote *z, const char *request, const char *seccomp_key
 	r = zygote_call(z, lhead, request, fds, n_fds, &reply, err);
 	/* first use of this profile: have it compiled, then ask again */
 	if (r == 0 && reply.code == ENOKEY && seccomp_key) {
+		seccomp_json = hamn_json_dump(seccomp);
 		r = zygote_call(z, shead, seccomp_json, NULL, 0, &reply, err);
 		if (r == 0 && reply.code)
 			r = hamn_error_setq(err, reply.code, "seccomp: %s", reply.text);

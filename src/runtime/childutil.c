@@ -269,12 +269,43 @@ static int create_leaf(int dirfd, const char *name, bool as_file)
 	return 0;
 }
 
-int rt_mkpath_in_root(int rootfd, const char *path, bool as_file, bool nofollow)
+/*
+ * A component that is a symlink to something missing: continue with the link's target
+ * (absolute, or relative to the component's directory) followed by the rest of the path.
+ * Both are resolved inside the root again, so the result never leaves it.
+ */
+static int retarget(int parent, const char *name, const char *path, size_t start, size_t i,
+		    char *out, size_t size)
 {
-	char buf[4096];
+	char link[4096];
+	ssize_t n = readlinkat(parent, name, link, sizeof(link) - 1);
+
+	if (n < 0)
+		return -1;
+	link[n] = '\0';
+	out[0] = '\0';
+	if (link[0] != '/') {
+		if (prefix_of(path, start, out, size) < 0)
+			return -1;
+		rt_strlcat(out, "/", size);
+	}
+	if (rt_strlcat(out, link, size) >= size || rt_strlcat(out, path + i, size) >= size) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+static int mkpath(int rootfd, const char *path, bool as_file, bool nofollow, int depth)
+{
+	char buf[4096], next[4096];
 	int parent = -1, fd;
 	size_t i = 0, len;
 
+	if (depth > 40) {
+		errno = ELOOP;
+		return -1;
+	}
 	while (*path == '/')
 		path++;
 	len = strlen(path);
@@ -297,6 +328,7 @@ int rt_mkpath_in_root(int rootfd, const char *path, bool as_file, bool nofollow)
 		fd = rt_open_in_root(rootfd, buf, O_PATH | (last ? 0 : O_DIRECTORY), last && nofollow);
 		if (fd < 0 && errno == ENOENT) {
 			char name[256];
+			struct stat st;
 			if (i - start >= sizeof(name) || i == start) {
 				errno = i == start ? EINVAL : ENAMETOOLONG;
 				goto fail;
@@ -307,6 +339,13 @@ int rt_mkpath_in_root(int rootfd, const char *path, bool as_file, bool nofollow)
 				goto fail;
 			fd = rt_open_in_root(rootfd, buf, O_PATH | (last ? 0 : O_DIRECTORY),
 					     last && nofollow);
+			if (fd < 0 && errno == ENOENT && !(last && nofollow) &&
+			    fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+				if (retarget(parent, name, path, start, i, next, sizeof(next)) < 0)
+					goto fail;
+				close(parent);
+				return mkpath(rootfd, next, as_file, nofollow, depth + 1);
+			}
 		}
 		if (fd < 0)
 			goto fail;
@@ -323,6 +362,11 @@ fail:
 		errno = saved;
 	}
 	return -1;
+}
+
+int rt_mkpath_in_root(int rootfd, const char *path, bool as_file, bool nofollow)
+{
+	return mkpath(rootfd, path, as_file, nofollow, 0);
 }
 
 /* ---- hooks ---- */

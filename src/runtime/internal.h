@@ -98,6 +98,7 @@ struct rt_mount {
 	enum rt_mount_kind kind;
 	const char *target;	/* absolute path inside the container */
 	const char *source;	/* FS: the source string; BIND: absolute host path */
+	int source_fd;		/* BIND: O_PATH fd opened by the parent (no lookup in the child) */
 	const char *fstype;
 	const char *data;	/* may be NULL */
 	unsigned long flags;	/* MS_* for mount(2) */

@@ -19,6 +19,7 @@
 #include <linux/magic.h>
 
 #include "base/base.h"
+#include "base/syscalls.h"
 #include "runtime/internal.h"
 
 #ifndef MQUEUE_MAGIC
@@ -176,7 +177,14 @@ static int plan_bind(struct rt_plan *p, const struct hamn_oci_mount *m, const ch
 				      m->destination);
 	if (src[0] != '/')
 		src = own(p, xasprintf("%s/%s", bundle ? bundle : ".", src));
-	if (stat(src, &st) < 0)
+	/*
+	 * A detached copy of the source, made here: the child needs no lookup (in a user
+	 * namespace it may not traverse the host's directories, and the host path cannot
+	 * change under it), and a detached tree can be attached in the child's namespace.
+	 */
+	out->source_fd = sys_open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+						      (m->recursive ? AT_RECURSIVE : 0));
+	if (out->source_fd < 0 || fstat(out->source_fd, &st) < 0)
 		return hamn_error_set(err, errno, "mount '%s': source '%s'", m->destination, src);
 	out->kind = RT_MOUNT_BIND;
 	out->source = src;
@@ -193,6 +201,7 @@ static int plan_mounts(struct rt_plan *p, const struct hamn_oci_spec *spec, cons
 	for (size_t i = 0; i < spec->n_mounts; i++) {
 		const struct hamn_oci_mount *m = &spec->mounts[i];
 		struct rt_mount *r = &p->mounts[p->n_mounts];
+		r->source_fd = -1;
 		if (!m->destination || m->destination[0] != '/')
 			return hamn_error_set(err, EINVAL, "mount destination '%s' is not absolute",
 					      m->destination ? m->destination : "");
@@ -472,6 +481,9 @@ void rt_plan_free(struct rt_plan *p)
 			close(p->join_fd[i]);
 	if (p->exec_fifo >= 0)
 		close(p->exec_fifo);
+	for (size_t i = 0; i < p->n_mounts; i++)
+		if (p->mounts[i].source_fd >= 0)
+			close(p->mounts[i].source_fd);
 	free(p->mounts);
 	free(p->devices);
 	free(p->hiers);

@@ -92,6 +92,11 @@ static int prepare_root(struct rootfs_ctx *c)
 	/* Nothing we mount from here on may propagate back to the host. */
 	if (mount(NULL, "/", NULL, prop, NULL) < 0)
 		return FAIL(c, STEP_PROPAGATION, "/");
+	/*
+	 * pivot_root needs a mount point. In a user namespace, the path must be
+	 * traversable by the container's root (as with runc): an fd opened by the
+	 * parent names a mount of the parent's namespace, which cannot be bound here.
+	 */
 	if (mount(p->rootfs, p->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return FAIL(c, STEP_ROOT_BIND, p->rootfs);
 	c->rootfd = open(p->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -190,15 +195,19 @@ static int mount_sysfs_fallback(struct rootfs_ctx *c, const struct rt_mount *m, 
 
 static int mount_cgroup(struct rootfs_ctx *c, const struct rt_mount *m, int tfd);
 
-static int mount_one(struct rootfs_ctx *c, const struct rt_mount *m)
+static int mount_one(struct rootfs_ctx *c, struct rt_mount *m)
 {
-	char tp[HAMN_FD_PATH_MAX], sp[HAMN_FD_PATH_MAX];
+	char tp[HAMN_FD_PATH_MAX];
 	int tfd, sfd = -1, nfd = -1, r = -1;
 
 	if (m->kind == RT_MOUNT_BIND) {
-		sfd = open(m->source, O_PATH | O_CLOEXEC);
-		if (sfd < 0)
+		/* the parent made the source a detached tree: it can be attached in any namespace */
+		sfd = m->source_fd;
+		m->source_fd = -1;
+		if (sfd < 0) {
+			errno = EBADF;
 			return FAIL(c, STEP_MOUNT, m->source);
+		}
 	}
 	tfd = resolve_target(c, m, m->kind == RT_MOUNT_BIND && !m->src_is_dir);
 	if (tfd < 0)
@@ -209,8 +218,8 @@ static int mount_one(struct rootfs_ctx *c, const struct rt_mount *m)
 		goto out;
 	}
 	if (m->kind == RT_MOUNT_BIND) {
-		unsigned long f = MS_BIND | (m->recursive ? MS_REC : 0);
-		if (mount(rt_fdpath(sfd, sp), tp, NULL, f, NULL) < 0) {
+		if (sys_move_mount(sfd, "", tfd, "", MOVE_MOUNT_F_EMPTY_PATH |
+						       MOVE_MOUNT_T_EMPTY_PATH) < 0) {
 			FAIL(c, STEP_MOUNT, m->target);
 			goto out;
 		}

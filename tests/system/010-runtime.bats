@@ -299,6 +299,8 @@ teardown() {
 
 @test "user namespace: root in the container is an unprivileged host uid" {
 	rt_own_rootfs
+	# as with runc, the mapped root must be able to reach the rootfs
+	chmod 0711 "$BATS_RUN_TMPDIR" "$BATS_RUN_TMPDIR/test" "$BATS_TEST_TMPDIR" "$BUNDLE"
 	cfg '.linux.namespaces += [{type: "user"}] |
 		.linux.uidMappings = [{containerID: 0, hostID: 200000, size: 65536}] |
 		.linux.gidMappings = [{containerID: 0, hostID: 200000, size: 65536}]'
@@ -326,13 +328,16 @@ teardown() {
 
 @test "hooks: each kind runs with the state on stdin" {
 	log="$BATS_TEST_TMPDIR/hooks.log"
-	for k in prestart createRuntime createContainer startContainer poststart poststop; do
+	for k in prestart createRuntime createContainer poststart poststop; do
 		cfg '.hooks[$k] = [{path: "/bin/sh", args: ["sh", "-c", "echo \($k) $(cat) >> \($log)"]}]' \
 			--arg k "$k" --arg log "$log"
 	done
+	# startContainer runs inside the container, where the log's path does not exist
+	cfg '.hooks.startContainer = [{path: "/bin/sh", args: ["sh", "-c", "echo startContainer $(cat)"]}]'
 	args /bin/true
 	id=$(new_id)
 	rt_run run --bundle "$BUNDLE" "$id"
+	grep '^startContainer ' <<<"$output" >>"$log"
 	cat "$log"
 	for k in prestart createRuntime createContainer startContainer poststart poststop; do
 		line=$(grep "^$k " "$log")

@@ -60,6 +60,11 @@ setup() {
 	wait_for 10 log_has "$n" tick3
 	run_dk logs --tail 1 -t "$n"
 	[[ "$output" =~ ^20[0-9-]+T[0-9:.]+Z\ tick[0-9]+$ ]]
+	# --since and --until cut on the records' times
+	run_dk logs --until "$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ)" "$n"
+	[ -z "$output" ]
+	run_dk logs --since "$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)" "$n"
+	[ -z "$output" ]
 	# stdout and stderr stay apart
 	run bash -c "DOCKER_HOST=unix://$HAMN_SOCK $DOCKER_CLI logs $n 2>/dev/null | head -1"
 	[ "$output" = out1 ]

@@ -56,6 +56,18 @@ cgroup_of() {
 	[[ "$output" == *'unknown capability: "CAP_NOT_A_CAP"'* ]]
 }
 
+@test "a custom seccomp profile (--security-opt seccomp=FILE) is applied" {
+	local prof="$BATS_TEST_TMPDIR/profile.json"
+	echo '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO"}]}' >"$prof"
+	run_dk run --rm --security-opt "seccomp=$prof" hamn-test sh -c 'mkdir /tmp/x 2>&1; echo rc=$?; grep Seccomp: /proc/self/status'
+	[[ "$output" == *"Operation not permitted"* ]]
+	[[ "$output" == *"rc=1"* ]]
+	[[ "$output" == *"Seccomp:"*2* ]]
+	echo '{"defaultAction":"SCMP_ACT_NOPE"}' >"$prof"
+	run_dk 125 run --rm --security-opt "seccomp=$prof" hamn-test true
+	[[ "$output" == *"seccomp"* ]]
+}
+
 @test "every container gets a pids limit; --pids-limit changes it" {
 	local n pid
 	n=$(unique_name pids)

@@ -445,6 +445,8 @@ EOF
 	[ "$size" -gt 0 ]
 	[ "$(body | jq -r .LayersSize)" -ge "$size" ]
 	[ "$(body | jq -r '.Images[] | select(.RepoTags | index("hamn-test:latest")) | .Containers')" = 0 ]
+	# /info counts the same images
+	[ "$(api GET /info | head -n -1 | jq .Images)" = "$(body | jq '.Images | length')" ]
 	total=$(body | jq -r .LayersSize)
 	# a second image on the same layer shares all of it: the layers take no more room
 	import_unique df-share:1 >/dev/null

@@ -416,6 +416,23 @@ summary() {
 	[ "$(image_id "127.0.0.1:$PY_PORT/cut:v1")" = "$(summary cut '.images["linux/amd64"].config')" ]
 }
 
+@test "two pulls of the same image at once download each layer once" {
+	local ref layer p1 p2
+	random_image share 2000000
+	skopeo_push "$BATS_TEST_TMPDIR/share" t "$PLAIN/share:v1"
+	start_py share registry-proxy.py --upstream "$PLAIN" --slow 20 --min 100000
+	ref=127.0.0.1:$PY_PORT/share:v1
+	"$HAMN_BIN" -H "unix://$HAMN_SOCK" pull "$ref" >"$BATS_TEST_TMPDIR/p1.out" 2>&1 3>&- &
+	p1=$!
+	"$HAMN_BIN" -H "unix://$HAMN_SOCK" pull "$ref" >"$BATS_TEST_TMPDIR/p2.out" 2>&1 3>&- &
+	p2=$!
+	wait "$p1"
+	wait "$p2"
+	layer=$(summary share '.images["linux/amd64"].layers[1]')
+	[ "$(grep -c "GET /v2/share/blobs/$layer 200" "$REG_DIR/share.log")" = 1 ]
+	[ "$(image_id "$ref")" = "$(summary share '.images["linux/amd64"].config')" ]
+}
+
 @test "hamnd killed mid-pull: no image is visible, the next pull reuses what was verified" {
 	local small=$BATS_TEST_TMPDIR/small diff pid ref
 	mkdir -p "$small/f"

@@ -100,8 +100,12 @@ start_hamnd() {
 	export HAMND_CONFIG="$BATS_FILE_TMPDIR/daemon.json"
 	export HAMND_LOG="$BATS_FILE_TMPDIR/hamnd.log"
 	[ -f "$HAMND_CONFIG" ] || echo '{}' >"$HAMND_CONFIG"
+	# no default bridge (and no host-wide ip_forward) unless the test asks: daemons of
+	# several test files must never share a bridge (tests/system/060-networks.bats)
+	local net=(--bridge none --ip-forward=false)
+	case " $* " in *" --bridge"* | *" -b "*) net=() ;; esac
 	"$HAMND_BIN" --root "$HAMND_ROOT" --exec-root "$HAMND_EXEC_ROOT" -H "unix://$HAMN_SOCK" \
-		--config-file "$HAMND_CONFIG" "$@" >>"$HAMND_LOG" 2>&1 3>&- &
+		--config-file "$HAMND_CONFIG" "${net[@]}" "$@" >>"$HAMND_LOG" 2>&1 3>&- &
 	export HAMND_PID=$!
 	local deadline=$((SECONDS + 10))
 	until hamnd_answers "$HAMN_SOCK"; do

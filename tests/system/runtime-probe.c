@@ -54,6 +54,12 @@ int main(int argc, char **argv)
 			report(a, syscall(SYS_add_key, "user", "hamn", "x", 1, -3));
 		else if (!strcmp(a, "ptrace"))
 			report(a, ptrace(PTRACE_TRACEME, 0, NULL, NULL));
+		else if (!strcmp(a, "attach1"))
+			report(a, ptrace(PTRACE_ATTACH, 1, NULL, NULL));
+		else if (!strcmp(a, "kcmp"))
+			report(a, syscall(SYS_kcmp, getpid(), 1, 0 /* KCMP_FILE */, 0, 0));
+		else if (!strcmp(a, "pidfd_getfd"))
+			report(a, syscall(SYS_pidfd_getfd, -1, 0, 0));
 		else if (!strcmp(a, "reboot"))
 			report(a, reboot(RB_POWER_OFF + 1 /* invalid on purpose: never reboots */));
 		else if (!strcmp(a, "finit_module"))
@@ -61,12 +67,27 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "init_module"))
 			report(a, syscall(SYS_init_module, NULL, 0, ""));
 		else if (!strcmp(a, "settime"))
-			report(a, clock_settime(CLOCK_REALTIME, &ts) < 0 ? -1 : 0);
+			report(a, syscall(SYS_clock_settime, CLOCK_REALTIME, &ts));
 		else if (!strcmp(a, "kexec"))
 			report(a, syscall(SYS_kexec_load, 0, 0, NULL, 0));
 		else if (!strcmp(a, "open_by_handle"))
 			report(a, syscall(SYS_open_by_handle_at, -1, NULL, 0));
-		else
+		else if (!strcmp(a, "fds")) {
+			/* every fd open in this process beyond 0-2, with what it points to */
+			for (int fd = 3; fd < 4096; fd++) {
+				char path[64], target[512];
+				if (fcntl(fd, F_GETFD) < 0)
+					continue;
+				snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+				ssize_t n = readlink(path, target, sizeof(target) - 1);
+				target[n > 0 ? n : 0] = '\0';
+				printf("fd %d %s\n", fd, target);
+			}
+			printf("fds done\n");
+		} else if (!strcmp(a, "cwd")) {
+			char buf[4096];
+			printf("cwd %s\n", getcwd(buf, sizeof(buf)) ? buf : name(errno));
+		} else
 			printf("%s unknown\n", a);
 	}
 	return 0;

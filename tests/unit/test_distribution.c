@@ -20,7 +20,7 @@
 
 static void base64_round_trip(void **state)
 {
-	const char *samples[] = { "", "f", "fo", "foo", "foob", "fooba", "foobar", "a:b\xff\xfe" };
+	const char *samples[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar", "a:b\xff\xfe"};
 	struct hamn_error *err = NULL;
 
 	(void)state;
@@ -75,10 +75,11 @@ static void auth_decode_docker_header(void **state)
 	struct hamn_error *err = NULL;
 
 	(void)state;
-	assert_int_equal(hamn_dist_auth_decode("eyJ1c2VybmFtZSI6ImZvbyIsInBhc3N3b3JkIjoieCIsInNlcnZlc"
-					       "mFkZHJlc3MiOiIxMjcuMC4wLjE6NTAwMCJ9",
-					       &a, &err),
-			 0);
+	assert_int_equal(
+		hamn_dist_auth_decode("eyJ1c2VybmFtZSI6ImZvbyIsInBhc3N3b3JkIjoieCIsInNlcnZlc"
+				      "mFkZHJlc3MiOiIxMjcuMC4wLjE6NTAwMCJ9",
+				      &a, &err),
+		0);
 	assert_string_equal(a.username, "foo");
 	assert_string_equal(a.password, "x");
 	assert_string_equal(a.server_address, "127.0.0.1:5000");
@@ -157,15 +158,15 @@ static void auth_keys(void **state)
 	static const struct {
 		const char *in, *want;
 	} cases[] = {
-		{ NULL, HAMN_DIST_HUB_AUTH_KEY },
-		{ "", HAMN_DIST_HUB_AUTH_KEY },
-		{ "docker.io", HAMN_DIST_HUB_AUTH_KEY },
-		{ "index.docker.io", HAMN_DIST_HUB_AUTH_KEY },
-		{ "https://index.docker.io/v1/", HAMN_DIST_HUB_AUTH_KEY },
-		{ "registry-1.docker.io", HAMN_DIST_HUB_AUTH_KEY },
-		{ "127.0.0.1:5000", "127.0.0.1:5000" },
-		{ "https://r.example:5000/v2/", "r.example:5000" },
-		{ "http://localhost:5000", "localhost:5000" },
+		{NULL, HAMN_DIST_HUB_AUTH_KEY},
+		{"", HAMN_DIST_HUB_AUTH_KEY},
+		{"docker.io", HAMN_DIST_HUB_AUTH_KEY},
+		{"index.docker.io", HAMN_DIST_HUB_AUTH_KEY},
+		{"https://index.docker.io/v1/", HAMN_DIST_HUB_AUTH_KEY},
+		{"registry-1.docker.io", HAMN_DIST_HUB_AUTH_KEY},
+		{"127.0.0.1:5000", "127.0.0.1:5000"},
+		{"https://r.example:5000/v2/", "r.example:5000"},
+		{"http://localhost:5000", "localhost:5000"},
 	};
 
 	(void)state;
@@ -178,13 +179,13 @@ static void auth_keys(void **state)
 	static const struct {
 		const char *ref, *want;
 	} refs[] = {
-		{ "busybox", HAMN_DIST_HUB_AUTH_KEY },
-		{ "library/busybox:1", HAMN_DIST_HUB_AUTH_KEY },
-		{ "user/repo", HAMN_DIST_HUB_AUTH_KEY },
-		{ "docker.io/library/busybox", HAMN_DIST_HUB_AUTH_KEY },
-		{ "127.0.0.1:5000/busybox:v1", "127.0.0.1:5000" },
-		{ "localhost/x", "localhost" },
-		{ "r.example/a/b@sha256:00", "r.example" },
+		{"busybox", HAMN_DIST_HUB_AUTH_KEY},
+		{"library/busybox:1", HAMN_DIST_HUB_AUTH_KEY},
+		{"user/repo", HAMN_DIST_HUB_AUTH_KEY},
+		{"docker.io/library/busybox", HAMN_DIST_HUB_AUTH_KEY},
+		{"127.0.0.1:5000/busybox:v1", "127.0.0.1:5000"},
+		{"localhost/x", "localhost"},
+		{"r.example/a/b@sha256:00", "r.example"},
 	};
 	for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
 		char *k = hamn_dist_auth_key_for_ref(refs[i].ref);
@@ -235,9 +236,10 @@ static void creds_store_get_erase(void **state)
 	cfg = json_load_file(path, 0, NULL);
 	assert_non_null(cfg);
 	/* docker's shape: auths -> host -> auth = base64(user:pass) */
-	assert_string_equal(json_string_value(json_object_get(json_object_get(
-				    json_object_get(cfg, "auths"), "127.0.0.1:5000"), "auth")),
-			    "dXNlcjpwYTpzcw==");
+	assert_string_equal(
+		json_string_value(json_object_get(
+			json_object_get(json_object_get(cfg, "auths"), "127.0.0.1:5000"), "auth")),
+		"dXNlcjpwYTpzcw==");
 	json_decref(cfg);
 	assert_int_equal(hamn_dist_creds_get(cfgdir, "127.0.0.1:5000", &got, &err), 0);
 	assert_string_equal(got.username, "user");
@@ -270,7 +272,8 @@ static void creds_keep_other_keys(void **state)
 	f = fopen(path, "w");
 	assert_non_null(f);
 	fputs("{\"psFormat\":\"x\",\"auths\":{\"https://index.docker.io/v1/\":"
-	      "{\"auth\":\"aHViOnB3\"}}}", f);
+	      "{\"auth\":\"aHViOnB3\"}}}",
+	      f);
 	fclose(f);
 	a.username = strdup("u");
 	a.password = strdup("p");
@@ -461,19 +464,24 @@ static struct hamn_oci_index *test_index(void)
 		"{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\","
 		"\"manifests\":["
 		"{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"size\":1,"
-		"\"digest\":\"sha256:1111111111111111111111111111111111111111111111111111111111111111\","
+		"\"digest\":\"sha256:"
+		"1111111111111111111111111111111111111111111111111111111111111111\","
 		"\"platform\":{\"os\":\"unknown\",\"architecture\":\"unknown\"}},"
 		"{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"size\":1,"
-		"\"digest\":\"sha256:2222222222222222222222222222222222222222222222222222222222222222\","
+		"\"digest\":\"sha256:"
+		"2222222222222222222222222222222222222222222222222222222222222222\","
 		"\"platform\":{\"os\":\"linux\",\"architecture\":\"amd64\"}},"
 		"{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"size\":1,"
-		"\"digest\":\"sha256:3333333333333333333333333333333333333333333333333333333333333333\","
+		"\"digest\":\"sha256:"
+		"3333333333333333333333333333333333333333333333333333333333333333\","
 		"\"platform\":{\"os\":\"linux\",\"architecture\":\"arm64\",\"variant\":\"v8\"}},"
 		"{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"size\":1,"
-		"\"digest\":\"sha256:4444444444444444444444444444444444444444444444444444444444444444\","
+		"\"digest\":\"sha256:"
+		"4444444444444444444444444444444444444444444444444444444444444444\","
 		"\"platform\":{\"os\":\"linux\",\"architecture\":\"arm\",\"variant\":\"v6\"}},"
 		"{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"size\":1,"
-		"\"digest\":\"sha256:5555555555555555555555555555555555555555555555555555555555555555\","
+		"\"digest\":\"sha256:"
+		"5555555555555555555555555555555555555555555555555555555555555555\","
 		"\"platform\":{\"os\":\"linux\",\"architecture\":\"arm\",\"variant\":\"v5\"}}]}";
 	struct hamn_error *err = NULL;
 	json_t *j = json_loads(doc, 0, NULL);
@@ -527,13 +535,16 @@ static void progress_bars(void **state)
 
 	(void)state;
 	s = hamn_dist_progress_bar(115, 115);
-	assert_string_equal(s, "[==================================================>]     115B/115B");
+	assert_string_equal(s,
+			    "[==================================================>]     115B/115B");
 	free(s);
 	s = hamn_dist_progress_bar(36864, 1982361);
-	assert_string_equal(s, "[>                                                  ]  36.86kB/1.982MB");
+	assert_string_equal(
+		s, "[>                                                  ]  36.86kB/1.982MB");
 	free(s);
 	s = hamn_dist_progress_bar(1544192, 1982361);
-	assert_string_equal(s, "[======================================>            ]  1.544MB/1.982MB");
+	assert_string_equal(
+		s, "[======================================>            ]  1.544MB/1.982MB");
 	free(s);
 	s = hamn_dist_progress_bar(1996800, 1982361);
 	assert_string_equal(s, "[==================================================>]  1.997MB");
@@ -551,7 +562,7 @@ static void progress_bars(void **state)
 
 static void insecure_hosts(void **state)
 {
-	char *list[] = { "myreg:5000", "10.0.0.0/8", "fd00::/8", "plain.example", NULL };
+	char *list[] = {"myreg:5000", "10.0.0.0/8", "fd00::/8", "plain.example", NULL};
 
 	(void)state;
 	assert_true(hamn_dist_host_insecure("localhost:5000", NULL));
@@ -570,9 +581,9 @@ static void insecure_hosts(void **state)
 
 static void bad_config_refused(void **state)
 {
-	char *mirrors[] = { "mirror.example", NULL };
-	char *insecure[] = { "http://x", NULL };
-	struct hamn_dist_config cfg = { .mirrors = mirrors };
+	char *mirrors[] = {"mirror.example", NULL};
+	char *insecure[] = {"http://x", NULL};
+	struct hamn_dist_config cfg = {.mirrors = mirrors};
 	struct hamn_error *err = NULL;
 
 	(void)state;

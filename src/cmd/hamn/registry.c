@@ -13,13 +13,13 @@
 /* ---- progress display ---- */
 
 struct progress {
-	struct hamn_buf pending;	/* bytes of an incomplete line */
+	struct hamn_buf pending; /* bytes of an incomplete line */
 	bool tty;
 	bool quiet;
-	char **ids;			/* layer ids in the order their lines were printed */
-	size_t *line;			/* the line each id is on */
-	char **last;			/* the last status shown for each id (plain mode) */
-	size_t lines;			/* lines printed so far */
+	char **ids;   /* layer ids in the order their lines were printed */
+	size_t *line; /* the line each id is on */
+	char **last;  /* the last status shown for each id (plain mode) */
+	size_t lines; /* lines printed so far */
 	char *error;
 };
 
@@ -183,8 +183,8 @@ static char *full_name(const char *repo, const char *tag)
 {
 	const char *slash = strchr(repo, '/');
 	_cleanup_free_ char *first = slash ? xstrndup(repo, (size_t)(slash - repo)) : NULL;
-	bool has_domain = first && (strchr(first, '.') || strchr(first, ':') ||
-				    streq(first, "localhost"));
+	bool has_domain =
+		first && (strchr(first, '.') || strchr(first, ':') || streq(first, "localhost"));
 	const char *sep = tag && str_has_prefix(tag, "sha256:") ? "@" : ":";
 
 	if (has_domain)
@@ -200,7 +200,11 @@ static int stream_progress(struct cli *cli, const char *path, const char *image,
 	struct hamn_client *c = cli_client(cli);
 	int status = 0;
 	struct hamn_client_stream req = {
-		.method = "POST", .path = path, .body_fd = -1, .on_data = progress_data, .ctx = p,
+		.method = "POST",
+		.path = path,
+		.body_fd = -1,
+		.on_data = progress_data,
+		.ctx = p,
 		.headers = auth,
 	};
 
@@ -244,13 +248,13 @@ static void pull_path(struct hamn_buf *path, const char *repo, const char *tag,
 int cmd_pull(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "all-tags", no_argument, NULL, 'a' },
-		{ "platform", required_argument, NULL, 'p' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "disable-content-trust", no_argument, NULL, 'D' },
-		{ NULL, 0, NULL, 0 },
+		{"all-tags", no_argument, NULL, 'a'},
+		{"platform", required_argument, NULL, 'p'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"disable-content-trust", no_argument, NULL, 'D'},
+		{NULL, 0, NULL, 0},
 	};
-	struct progress p = { .pending = HAMN_BUF_INIT };
+	struct progress p = {.pending = HAMN_BUF_INIT};
 	_cleanup_buf_ struct hamn_buf path = HAMN_BUF_INIT;
 	_cleanup_free_ char *repo = NULL, *tag = NULL;
 	const char *platform = NULL;
@@ -298,12 +302,12 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 int cmd_push(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "all-tags", no_argument, NULL, 'a' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "disable-content-trust", no_argument, NULL, 'D' },
-		{ NULL, 0, NULL, 0 },
+		{"all-tags", no_argument, NULL, 'a'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"disable-content-trust", no_argument, NULL, 'D'},
+		{NULL, 0, NULL, 0},
 	};
-	struct progress p = { .pending = HAMN_BUF_INIT };
+	struct progress p = {.pending = HAMN_BUF_INIT};
 	_cleanup_buf_ struct hamn_buf path = HAMN_BUF_INIT;
 	_cleanup_free_ char *repo = NULL, *tag = NULL;
 	bool all = false, quiet = false;
@@ -391,10 +395,10 @@ struct login_args {
 static int login_args(int argc, char **argv, struct login_args *a)
 {
 	static const struct option opts[] = {
-		{ "username", required_argument, NULL, 'u' },
-		{ "password", required_argument, NULL, 'p' },
-		{ "password-stdin", no_argument, NULL, 'S' },
-		{ NULL, 0, NULL, 0 },
+		{"username", required_argument, NULL, 'u'},
+		{"password", required_argument, NULL, 'p'},
+		{"password-stdin", no_argument, NULL, 'S'},
+		{NULL, 0, NULL, 0},
 	};
 	int opt;
 
@@ -473,7 +477,7 @@ static int login_call(struct cli *cli, const struct login_args *a, char **token)
 
 int cmd_login(struct cli *cli, int argc, char **argv)
 {
-	struct login_args a = { 0 };
+	struct login_args a = {0};
 	_cleanup_error_ struct hamn_error *err = NULL;
 	_cleanup_free_ char *dir = NULL, *token = NULL;
 	struct hamn_dist_auth creds = HAMN_DIST_AUTH_INIT;

@@ -10,10 +10,12 @@
 #include "api/api.h"
 #include "api/containers.h"
 #include "api/images.h"
+#include "api/networks.h"
 #include "api/volumes.h"
 #include "cmd/hamnd/options.h"
 #include "distribution/distribution.h"
 #include "engine/engine.h"
+#include "network/network.h"
 
 #include <fcntl.h>
 #include <grp.h>
@@ -271,14 +273,41 @@ static int register_routes(struct daemon *d, struct hamn_error **err)
 	    hamn_api_dist_register(d->server, &dist, err) < 0)
 		return -1;
 	hamn_api_register_images(d->server, d->engine);
-	if (hamn_api_register_volumes(d->server, hamn_engine_volumes(d->engine), err) < 0)
+	if (hamn_api_register_volumes(d->server, hamn_engine_volumes(d->engine), err) < 0 ||
+	    hamn_api_register_networks(d->server, d->engine, err) < 0)
 		return -1;
 	return hamn_api_register_containers(d->server, d->engine, err);
+}
+
+/* hamnd's subnets unless configured: clear of docker's first picks (172.17-19). */
+static const struct hamn_net_pool default_pools[] = {
+	{ "172.30.0.0/15", 16 }, { "172.20.0.0/14", 16 }, { "172.24.0.0/14", 16 },
+	{ "192.168.0.0/16", 20 },
+};
+
+/* The networking settings (dockerd's bridge, bip, pools, ip-forward, mtu); pools is scratch. */
+static void net_config(const struct hamnd_options *o, struct hamn_net_config *nc,
+		       struct hamn_net_pool *pools)
+{
+	memset(nc, 0, sizeof(*nc));
+	nc->default_bridge = o->bridge;
+	nc->mtu = o->mtu > 0 ? (int)o->mtu : 0;
+	nc->ip_forward = o->ip_forward != OPT_FALSE;
+	nc->pools = default_pools;
+	nc->n_pools = sizeof(default_pools) / sizeof(default_pools[0]);
+	if (o->n_pools) {
+		for (size_t i = 0; i < o->n_pools; i++)
+			pools[i] = (struct hamn_net_pool){ o->pool_bases[i], o->pool_sizes[i] };
+		nc->pools = pools;
+		nc->n_pools = o->n_pools;
+	}
 }
 
 /* The engine forks its monitor zygote: call it before any thread exists. */
 static int open_engine(struct daemon *d, struct hamn_error **err)
 {
+	_cleanup_free_ struct hamn_net_pool *pools = xcalloc(d->opts.n_pools + 1, sizeof(*pools));
+	struct hamn_net_config net;
 	struct hamn_engine_config cfg = {
 		.root = d->opts.root,
 		.exec_root = d->opts.exec_root,
@@ -287,8 +316,11 @@ static int open_engine(struct daemon *d, struct hamn_error **err)
 		.default_pids_limit = d->opts.default_pids_limit < 0	? 0
 				      : d->opts.default_pids_limit == 0 ? -1
 									: d->opts.default_pids_limit,
+		.network = &net,
+		.bip = d->opts.bip,
 	};
 
+	net_config(&d->opts, &net, pools);
 	d->engine = hamn_engine_new(&cfg, err);
 	return d->engine ? 0 : -1;
 }

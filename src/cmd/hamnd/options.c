@@ -24,6 +24,10 @@ void hamnd_options_release(struct hamnd_options *o)
 	free(o->tls_key);
 	free(o->tls_ca);
 	hamn_strv_free(o->insecure_registries);
+	free(o->bridge);
+	free(o->bip);
+	hamn_strv_free(o->pool_bases);
+	free(o->pool_sizes);
 	hamn_strv_free(o->registry_mirrors);
 }
 
@@ -48,6 +52,13 @@ void hamnd_usage(FILE *out)
 		"      --log-file string       write logs to this file instead of stderr\n"
 		"      --cgroup-parent string  parent cgroup of all containers\n"
 		"      --default-pids-limit n  pids limit for containers that set none\n"
+		"  -b, --bridge string         the default network's bridge (default \"hamn0\";\n"
+		"                              \"none\": no default network)\n"
+		"      --bip string            its address and prefix (\"10.213.5.1/24\")\n"
+		"      --default-address-pool base=CIDR,size=N\n"
+		"                              where network subnets come from (repeatable)\n"
+		"      --ip-forward            set net.ipv4.ip_forward=1 (default true)\n"
+		"      --mtu n                 MTU of the default network (default 1500)\n"
 		"      --insecure-registry h   a registry (host[:port] or CIDR) that may use\n"
 		"                              plain HTTP (repeatable)\n"
 		"      --registry-mirror url   a mirror of Docker Hub (repeatable)\n"
@@ -100,6 +111,10 @@ enum {
 	OPT_TLSCACERT,
 	OPT_INSECURE_TCP,
 	OPT_PIDS_LIMIT,
+	OPT_BIP,
+	OPT_POOL,
+	OPT_IP_FORWARD,
+	OPT_MTU,
 	OPT_INSECURE_REGISTRY,
 	OPT_REGISTRY_MIRROR,
 	OPT_MAX_DOWNLOADS,
@@ -119,6 +134,11 @@ static const struct option long_opts[] = {
 	{"cgroup-parent", required_argument, NULL, OPT_CGROUP_PARENT},
 	{"config-file", required_argument, NULL, OPT_CONFIG_FILE},
 	{"default-pids-limit", required_argument, NULL, OPT_PIDS_LIMIT},
+	{"bridge", required_argument, NULL, 'b'},
+	{"bip", required_argument, NULL, OPT_BIP},
+	{"default-address-pool", required_argument, NULL, OPT_POOL},
+	{"ip-forward", optional_argument, NULL, OPT_IP_FORWARD},
+	{"mtu", required_argument, NULL, OPT_MTU},
 	{"insecure-registry", required_argument, NULL, OPT_INSECURE_REGISTRY},
 	{"registry-mirror", required_argument, NULL, OPT_REGISTRY_MIRROR},
 	{"max-concurrent-downloads", required_argument, NULL, OPT_MAX_DOWNLOADS},
@@ -153,6 +173,45 @@ static int parse_count(const char *name, const char *arg, int64_t *out, struct h
 	return 0;
 }
 
+/* A default address pool "base=CIDR,size=N" (dockerd's form). */
+static int add_pool(struct hamnd_options *o, const char *base, int64_t size,
+		    struct hamn_error **err)
+{
+	if (!base || !strchr(base, '/') || size < 8 || size > 30)
+		return hamn_error_setq(err, EINVAL, "invalid default address pool: want "
+				       "base=CIDR,size=N (N from 8 to 30)");
+	strv_push(&o->pool_bases, base);
+	o->pool_sizes = xreallocarray(o->pool_sizes, o->n_pools + 1, sizeof(int));
+	o->pool_sizes[o->n_pools++] = (int)size;
+	return 0;
+}
+
+static int parse_pool(const char *arg, struct hamnd_options *o, struct hamn_error **err)
+{
+	_cleanup_strv_ char **parts = str_split(arg, ',');
+	_cleanup_error_ struct hamn_error *perr = NULL;
+	const char *base = NULL;
+	int64_t size = -1;
+
+	for (char **p = parts; *p; p++) {
+		if (str_has_prefix(*p, "base="))
+			base = *p + 5;
+		else if (!str_has_prefix(*p, "size=") || hamn_parse_int64(*p + 5, &size, &perr) < 0)
+			return hamn_error_setq(err, EINVAL, "invalid --default-address-pool '%s'",
+					       arg);
+	}
+	return add_pool(o, base, size, err);
+}
+
+static int parse_mtu(const char *arg, int64_t *out, struct hamn_error **err)
+{
+	_cleanup_error_ struct hamn_error *perr = NULL;
+
+	if (hamn_parse_int64(arg, out, &perr) < 0 || *out < 68 || *out > 65535)
+		return hamn_error_setq(err, EINVAL, "invalid --mtu '%s'", arg);
+	return 0;
+}
+
 /* Options that set a string field. */
 static char **string_field(int c, struct hamnd_options *o)
 {
@@ -179,6 +238,10 @@ static char **string_field(int c, struct hamnd_options *o)
 		return &o->tls_key;
 	case OPT_TLSCACERT:
 		return &o->tls_ca;
+	case 'b':
+		return &o->bridge;
+	case OPT_BIP:
+		return &o->bip;
 	default:
 		return NULL;
 	}
@@ -207,6 +270,12 @@ static int apply_option(int c, const char *arg, struct hamnd_options *o, struct 
 		return parse_flag_bool("insecure-tcp", arg, &o->insecure_tcp, err);
 	case OPT_PIDS_LIMIT:
 		return parse_pids_limit(arg, &o->default_pids_limit, err);
+	case OPT_POOL:
+		return parse_pool(arg, o, err);
+	case OPT_IP_FORWARD:
+		return parse_flag_bool("ip-forward", arg, &o->ip_forward, err);
+	case OPT_MTU:
+		return parse_mtu(arg, &o->mtu, err);
 	case OPT_INSECURE_REGISTRY:
 		strv_push(&o->insecure_registries, arg);
 		return 0;
@@ -235,7 +304,7 @@ int hamnd_options_parse_args(int argc, char **argv, struct hamnd_options *o,
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":H:G:p:l:Dvh", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":H:G:p:l:b:Dvh", long_opts, NULL)) != -1) {
 		if (c == '?')
 			return hamn_error_setq(err, EINVAL, "unknown option '%s' (see --help)",
 					       argv[optind - 1]);
@@ -263,6 +332,11 @@ static const char *const known_keys[] = {
 	"group",
 	"cgroup-parent",
 	"default-pids-limit",
+	"bridge",
+	"bip",
+	"default-address-pools",
+	"ip-forward",
+	"mtu",
 	"pidfile",
 	"tls",
 	"tlsverify",
@@ -333,6 +407,8 @@ static int file_strings(json_t *root, struct hamnd_options *o, struct hamn_error
 		{"tlscacert", offsetof(struct hamnd_options, tls_ca)},
 		{"tlscert", offsetof(struct hamnd_options, tls_cert)},
 		{"tlskey", offsetof(struct hamnd_options, tls_key)},
+		{"bridge", offsetof(struct hamnd_options, bridge)},
+		{"bip", offsetof(struct hamnd_options, bip)},
 	};
 
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
@@ -360,6 +436,30 @@ static int file_registry(json_t *root, struct hamnd_options *o, struct hamn_erro
 	return 0;
 }
 
+/* "default-address-pools": [{"base": "172.30.0.0/16", "size": 24}, ...] */
+static int file_pools(json_t *root, struct hamnd_options *o, struct hamn_error **err)
+{
+	json_t *arr = NULL, *p;
+	size_t i;
+
+	if (hamn_json_get_array_opt(root, "default-address-pools", "default-address-pools", &arr,
+				    err) < 0)
+		return -1;
+	json_array_foreach(arr, i, p) {
+		const char *base = NULL;
+		int64_t size = -1;
+
+		if (!json_is_object(p))
+			return hamn_error_setq(err, EINVAL, "default-address-pools: want objects "
+					       "with base and size");
+		if (hamn_json_get_string_opt(p, "base", "default-address-pools.base", &base, err) < 0 ||
+		    hamn_json_get_int_opt(p, "size", "default-address-pools.size", &size, err) < 0 ||
+		    add_pool(o, base, size, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int hamnd_options_parse_file(const char *text, size_t len, struct hamnd_options *o,
 			     struct hamn_error **err)
 {
@@ -376,6 +476,8 @@ int hamnd_options_parse_file(const char *text, size_t len, struct hamnd_options 
 	    file_bool(root, "tls", &o->tls, err) < 0 ||
 	    file_bool(root, "tlsverify", &o->tlsverify, err) < 0 ||
 	    hamn_json_get_int_opt(root, "default-pids-limit", "default-pids-limit", &pids, err) < 0 ||
+	    file_bool(root, "ip-forward", &o->ip_forward, err) < 0 ||
+	    hamn_json_get_int_opt(root, "mtu", "mtu", &o->mtu, err) < 0 || file_pools(root, o, err) < 0 ||
 	    file_registry(root, o, err) < 0)
 		return -1;
 	if (json_object_get(root, "default-pids-limit")) {
@@ -414,6 +516,22 @@ static void take_bool(enum opt_bool *flag, enum opt_bool file)
 		*flag = file;
 }
 
+/* Networking: a flag wins over the file; the pools come whole from one or the other. */
+static void merge_network(struct hamnd_options *o, struct hamnd_options *f)
+{
+	take_string(&o->bridge, &f->bridge);
+	take_string(&o->bip, &f->bip);
+	if (!o->n_pools) {
+		o->pool_bases = steal_pointer(&f->pool_bases);
+		o->pool_sizes = steal_pointer(&f->pool_sizes);
+		o->n_pools = f->n_pools;
+		f->n_pools = 0;
+	}
+	take_bool(&o->ip_forward, f->ip_forward);
+	if (o->mtu < 0)
+		o->mtu = f->mtu;
+}
+
 static void merge(struct hamnd_options *o, struct hamnd_options *f)
 {
 	take_string(&o->root, &f->root);
@@ -425,6 +543,7 @@ static void merge(struct hamnd_options *o, struct hamnd_options *f)
 	take_string(&o->tls_cert, &f->tls_cert);
 	take_string(&o->tls_key, &f->tls_key);
 	take_string(&o->tls_ca, &f->tls_ca);
+	merge_network(o, f);
 	if (!o->hosts)
 		o->hosts = steal_pointer(&f->hosts);
 	take_bool(&o->debug, f->debug);

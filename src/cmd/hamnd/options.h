@@ -31,6 +31,14 @@ struct hamnd_options {
 	enum opt_bool tlsverify;	   /* --tlsverify (must stay true when TLS is used) */
 	enum opt_bool insecure_tcp;	   /* --insecure-tcp */
 	int64_t default_pids_limit;	   /* --default-pids-limit; -1 unset */
+	/* networking, dockerd's names */
+	char *bridge;		  /* -b, --bridge: the default bridge ("none": no default network) */
+	char *bip;		  /* --bip: its address/prefix ("10.213.5.1/24") */
+	char **pool_bases;	  /* --default-address-pool base=CIDR,size=N (repeatable): */
+	int *pool_sizes;	  /* the bases and sizes, n_pools of each */
+	size_t n_pools;
+	enum opt_bool ip_forward; /* --ip-forward: set net.ipv4.ip_forward=1 (default true) */
+	int64_t mtu;		  /* --mtu; -1 unset */
 	char **insecure_registries;	/* --insecure-registry (repeatable), "insecure-registries" */
 	char **registry_mirrors;	/* --registry-mirror (repeatable), "registry-mirrors" */
 	int64_t max_downloads;		/* --max-concurrent-downloads; -1 unset */
@@ -41,7 +49,8 @@ struct hamnd_options {
 #define HAMND_OPTIONS_INIT                                                                         \
 	{                                                                                          \
 		.debug = OPT_UNSET, .tls = OPT_UNSET, .tlsverify = OPT_UNSET,                      \
-		.insecure_tcp = OPT_UNSET, .default_pids_limit = -1,                               \
+		.insecure_tcp = OPT_UNSET, .default_pids_limit = -1, .ip_forward = OPT_UNSET,     \
+		.mtu = -1,                                                                         \
 		.max_downloads = -1, .max_uploads = -1,                                            \
 	}
 
