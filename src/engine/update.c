@@ -290,6 +290,28 @@ static int apply_cgroup(struct hamn_engine *e, const struct container *c,
 	return 0;
 }
 
+/* A copy of hc with the merged values (new reference). */
+static json_t *host_config_with(json_t *hc, const struct upd_res *r)
+{
+	json_t *out = json_deep_copy(hc);
+
+	json_object_update_new(
+		out, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s}", "Memory",
+			       (json_int_t)r->memory, "MemorySwap", (json_int_t)r->memory_swap,
+			       "MemoryReservation", (json_int_t)r->memory_reservation, "NanoCpus",
+			       (json_int_t)r->nano_cpus, "CpuShares", (json_int_t)r->cpu_shares,
+			       "CpuQuota", (json_int_t)r->cpu_quota, "CpuPeriod",
+			       (json_int_t)r->cpu_period, "BlkioWeight", (json_int_t)r->blkio_weight,
+			       "CpusetCpus", r->cpuset_cpus ? r->cpuset_cpus : "", "CpusetMems",
+			       r->cpuset_mems ? r->cpuset_mems : ""));
+	if (r->has_pids_limit)
+		json_object_set_new(out, "PidsLimit", json_integer(r->pids_limit));
+	json_object_set_new(out, "RestartPolicy",
+			    json_pack("{s:s, s:I}", "Name", restart_policy_name(r->restart),
+				      "MaximumRetryCount", (json_int_t)r->restart_max));
+	return out;
+}
+
 static void set_string(char **field, const char *v)
 {
 	char *copy = v ? xstrdup(v) : NULL;	/* v may be *field itself */
@@ -298,12 +320,14 @@ static void set_string(char **field, const char *v)
 	*field = copy;
 }
 
-/* The merged values into c's config and a new HostConfig (lock held). */
+/* The merged values into c's config and HostConfig (lock held). */
 static void record_locked(struct container *c, const struct upd_res *r)
 {
 	struct ctr_config *cfg = &c->cfg;
-	json_t *hc = json_deep_copy(c->host_json);
+	json_t *hc = host_config_with(c->host_json, r);	/* first: r may borrow cfg's strings */
 
+	json_decref(c->host_json);
+	c->host_json = hc;
 	cfg->memory = r->memory;
 	cfg->memory_swap = r->memory_swap;
 	cfg->memory_reservation = r->memory_reservation;
@@ -312,28 +336,69 @@ static void record_locked(struct container *c, const struct upd_res *r)
 	cfg->cpu_quota = r->cpu_quota;
 	cfg->cpu_period = r->cpu_period;
 	cfg->blkio_weight = r->blkio_weight;
-	set_string(&cfg->cpuset_cpus, r->cpuset_cpus);
 	set_string(&cfg->cpuset_mems, r->cpuset_mems);
+	set_string(&cfg->cpuset_cpus, r->cpuset_cpus);
 	cfg->has_pids_limit = r->has_pids_limit;
 	cfg->pids_limit = r->pids_limit;
 	cfg->restart = r->restart;
 	cfg->restart_max = r->restart_max;
-	json_object_update_new(hc, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s}",
-					 "Memory", (json_int_t)r->memory, "MemorySwap",
-					 (json_int_t)r->memory_swap, "MemoryReservation",
-					 (json_int_t)r->memory_reservation, "NanoCpus",
-					 (json_int_t)r->nano_cpus, "CpuShares",
-					 (json_int_t)r->cpu_shares, "CpuQuota",
-					 (json_int_t)r->cpu_quota, "CpuPeriod",
-					 (json_int_t)r->cpu_period, "BlkioWeight",
-					 (json_int_t)r->blkio_weight, "CpusetCpus",
-					 r->cpuset_cpus ? r->cpuset_cpus : "", "CpusetMems",
-					 r->cpuset_mems ? r->cpuset_mems : ""));
-	if (r->has_pids_limit)
-		json_object_set_new(hc, "PidsLimit", json_integer(r->pids_limit));
-	json_object_set_new(hc, "RestartPolicy",
-			    json_pack("{s:s, s:I}", "Name", restart_policy_name(r->restart),
-				      "MaximumRetryCount", (json_int_t)r->restart_max));
-	json_decref(c->host_json);
-	c->host_json = hc;
+}
+
+/* Update c (op_lock held): merge, write the cgroup of a running container, record. */
+static int update_op(struct hamn_engine *e, struct container *c, const struct upd_req *u,
+		     struct hamn_error **err)
+{
+	_cleanup_error_ struct hamn_error *aerr = NULL;
+	struct hamn_oci_resources res;
+	struct upd_res cur, next;
+	bool running;
+	int r;
+
+	pthread_mutex_lock(&e->lock);
+	res_of(&c->cfg, &cur);
+	r = c->removed ? hamn_error_setq(err, ENOENT, "No such container: %s", c->id)
+		       : upd_merge(&cur, u, c->cfg.auto_remove, &next, err);
+	running = c->st.status == ST_RUNNING;
+	pthread_mutex_unlock(&e->lock);
+	if (r < 0)
+		return hamn_error_wrap(err, "Cannot update container %s", c->id);
+	/* op_lock keeps start and stop out; only an exit can happen meanwhile */
+	if (running && changed_resources(&cur, &next, &res) && apply_cgroup(e, c, &res, &aerr) < 0) {
+		pthread_mutex_lock(&e->lock);
+		running = c->st.status == ST_RUNNING;
+		pthread_mutex_unlock(&e->lock);
+		if (running) {
+			hamn_error_propagate(err, &aerr);
+			return hamn_error_wrap(err, "Cannot update container %s", c->id);
+		}
+	}
+	pthread_mutex_lock(&e->lock);
+	record_locked(c, &next);
+	ctr_changed(e, c);
+	r = store_put(e->store, c, err);
+	pthread_mutex_unlock(&e->lock);
+	return r;
+}
+
+int hamn_engine_container_update(struct hamn_engine *e, const char *ref, json_t *body,
+				 json_t **warnings_out, struct hamn_error **err)
+{
+	struct upd_req u;
+	struct container *c;
+	int r;
+
+	if (upd_parse(body, &u, err) < 0)
+		return -1;
+	c = ctr_get(e, ref, err);
+	if (!c)
+		return -1;
+	pthread_mutex_lock(&c->op_lock);
+	r = update_op(e, c, &u, err);
+	pthread_mutex_unlock(&c->op_lock);
+	if (r == 0)
+		engine_event(e, c, "update", NULL);
+	ctr_put(e, c);
+	if (r == 0 && warnings_out)
+		*warnings_out = json_array();
+	return r;
 }
