@@ -1,9 +1,10 @@
 /*
  * containers.c - the container endpoints that answer at once: create, list,
- * inspect, top, start, stop, restart, kill, resize, rename, delete, prune.
- * The streaming ones (wait, logs, attach) are in containers_stream.c. Each
- * handler parses the request, calls src/engine and shapes the reply; the
- * engine's errno picks the status (api.h: hamn_api_status_for_errno).
+ * inspect, top, start, stop, restart, kill, resize, rename, delete. The
+ * streaming ones (wait, logs, attach) are in containers_stream.c; pause,
+ * unpause, update and prune in containers_ops.c. Each handler parses the
+ * request, calls src/engine and shapes the reply; the engine's errno picks
+ * the status (api.h: hamn_api_status_for_errno).
  */
 #include "api/containers.h"
 #include "api/containers_internal.h"
@@ -177,52 +178,12 @@ static int h_delete(struct hamn_api_req *req, void *ctx, struct hamn_error **err
 	return hamn_api_reply_empty(req, 204);
 }
 
-/* POST /containers/prune: remove every stopped container that passes the label filters. */
-static int h_prune(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
-{
-	_cleanup_filters_ struct hamn_api_filters *f = NULL;
-	_cleanup_free_ struct hamn_engine_filter *ef = NULL;
-	static char *const stopped[] = { "exited", "created", "dead", NULL };
-	_cleanup_json_ json_t *list = NULL;
-	json_t *deleted = json_array(), *c;
-	struct hamn_engine_filter *all;
-	size_t i;
-
-	if (list_filters(req, &f, &ef, err) < 0) {
-		json_decref(deleted);
-		return -1;
-	}
-	all = xcalloc(f->n + 2, sizeof(*all));
-	memcpy(all, ef, f->n * sizeof(*all));
-	all[f->n] = (struct hamn_engine_filter){ .key = "status", .values = stopped };
-	list = hamn_engine_container_list(engine(ctx),
-					  &(struct hamn_engine_list_opts){ .all = true,
-									   .filters = all,
-									   .n_filters = f->n + 1 },
-					  err);
-	free(all);
-	if (!list) {
-		json_decref(deleted);
-		return -1;
-	}
-	json_array_foreach(list, i, c) {
-		const char *id = json_string_value(json_object_get(c, "Id"));
-		_cleanup_error_ struct hamn_error *rerr = NULL;
-
-		if (id && hamn_engine_container_remove(engine(ctx), id, false, false, &rerr) == 0)
-			json_array_append_new(deleted, json_string(id));
-	}
-	return hamn_api_reply_json(req, 200, json_pack("{s:o, s:i}", "ContainersDeleted", deleted,
-						       "SpaceReclaimed", 0));
-}
-
 int hamn_api_register_containers(struct hamn_api_server *s, struct hamn_engine *e,
 				 struct hamn_error **err)
 {
 	(void)err;
 	hamn_api_route(s, "POST", "/containers/create", h_create, e);
 	hamn_api_route(s, "GET", "/containers/json", h_list, e);
-	hamn_api_route(s, "POST", "/containers/prune", h_prune, e);
 	hamn_api_route(s, "GET", "/containers/{id}/json", h_inspect, e);
 	hamn_api_route(s, "GET", "/containers/{id}/top", h_top, e);
 	hamn_api_route(s, "POST", "/containers/{id}/start", h_start, e);
@@ -233,5 +194,6 @@ int hamn_api_register_containers(struct hamn_api_server *s, struct hamn_engine *
 	hamn_api_route(s, "POST", "/containers/{id}/rename", h_rename, e);
 	hamn_api_route(s, "DELETE", "/containers/{id}", h_delete, e);
 	api_containers_register_streams(s, e);
+	api_containers_register_ops(s, e);
 	return 0;
 }

@@ -9,6 +9,7 @@
  * docker's query parameters and filters onto it, asks the engine which images
  * containers use, and words errors as dockerd does where clients show them.
  */
+#include "api/events.h"
 #include "api/images.h"
 #include "volume/volume.h"
 #include "engine/engine.h"
@@ -167,6 +168,7 @@ static int image_tag(struct hamn_api_req *req, void *ctx, struct hamn_error **er
 
 	if (!ref || hamn_image_tag(store_of(ctx), hamn_api_req_param(req, "name"), ref, err) < 0)
 		return -1;
+	hamn_api_events_image_tag(ctx, ref, ref);
 	return hamn_api_reply_empty(req, 201);
 }
 
@@ -244,13 +246,18 @@ static int image_delete(struct hamn_api_req *req, void *ctx, struct hamn_error *
 	struct use_probe probe = {ctx, NULL};
 	unsigned flags = 0;
 	json_t *report = NULL;
+	_cleanup_free_ char *id = NULL;
+	_cleanup_error_ struct hamn_error *ierr = NULL;
 	int rc;
 
 	if (hamn_api_req_query_bool(req, "force", false))
 		flags |= HAMN_IMAGE_REMOVE_FORCE;
 	if (hamn_api_req_query_bool(req, "noprune", false))
 		flags |= HAMN_IMAGE_REMOVE_NOPRUNE;
+	hamn_image_resolve(store_of(ctx), ref, &id, &ierr); /* for the events; errors come below */
 	rc = hamn_image_remove(store_of(ctx), ref, flags, probe_in_use, &probe, &report, err);
+	if (rc == 0)
+		hamn_api_events_image_removed(ctx, id, report);
 	if (rc < 0 && (*err)->errnum == EBUSY && probe.used)
 		name_the_container(ctx, ref, probe.used, err);
 	free(probe.used);
@@ -351,94 +358,6 @@ static int image_prune(struct hamn_api_req *req, void *ctx, struct hamn_error **
 
 /* ---- GET /system/df ---- */
 
-/*
- * One layer (by chain ID) and how many images stack it. The image store
- * has no call that lists layers yet (asked for in notes/image-requests.md),
- * so sizes come from history: the store gives each entry that is not an
- * empty layer the size of the next layer, bottom first.
- */
-struct df_layer {
-	struct hamn_digest chain;
-	int64_t size;
-	unsigned users;
-};
-
-struct df_layers {
-	struct df_layer *v;
-	size_t n;
-};
-
-static struct df_layer *df_layer_get(struct df_layers *t, const struct hamn_digest *chain)
-{
-	for (size_t i = 0; i < t->n; i++)
-		if (streq(t->v[i].chain.str, chain->str))
-			return &t->v[i];
-	t->v = xreallocarray(t->v, t->n + 1, sizeof(*t->v));
-	t->v[t->n] = (struct df_layer){*chain, 0, 0};
-	return &t->v[t->n++];
-}
-
-/* chain(L0) = diff(L0); chain(Ln) = sha256(chain(Ln-1) + " " + diff(Ln)) (image-spec) */
-static void chain_next(struct hamn_digest *chain, const struct hamn_digest *diff, size_t i)
-{
-	_cleanup_free_ char *s = i ? xasprintf("%s %s", chain->str, diff->str) : NULL;
-
-	if (i == 0)
-		*chain = *diff;
-	else
-		hamn_sha256_buf(s, strlen(s), chain);
-}
-
-/* Layer sizes of image id, bottom first, from its history (see struct df_layer). */
-static int64_t *df_layer_sizes(struct hamn_image_store *st, const char *id,
-			       const struct hamn_oci_image_config *c, struct hamn_error **err)
-{
-	_cleanup_json_ json_t *hist = hamn_image_history_json(st, id, err);
-	int64_t *sizes = xcalloc(c->n_diff_ids + 1, sizeof(*sizes));
-	size_t n = json_array_size(hist), layer = 0;
-
-	if (!hist) {
-		free(sizes);
-		return NULL;
-	}
-	for (size_t k = 0; k < n && layer < c->n_diff_ids; k++) {
-		json_t *item = json_array_get(hist, n - 1 - k); /* the history is newest first */
-
-		if (k < c->n_history && c->history[k].empty_layer)
-			continue;
-		sizes[layer++] = json_integer_value(json_object_get(item, "Size"));
-	}
-	return sizes;
-}
-
-/* Record the layers of image id in t; *chains_out gets its chain IDs (bottom first). */
-static int df_add_image(struct hamn_image_store *st, const char *id, struct df_layers *t,
-			struct hamn_digest **chains_out, size_t *n_out, struct hamn_error **err)
-{
-	_cleanup_image_config_ struct hamn_oci_image_config *c = hamn_image_config(st, id, err);
-	_cleanup_free_ int64_t *sizes = c ? df_layer_sizes(st, id, c, err) : NULL;
-	struct hamn_digest chain;
-
-	if (!sizes) {
-		if ((*err)->errnum != ENOENT)
-			return -1;
-		hamn_error_free(err); /* deleted since the list was made: it has no layers */
-		return 0;
-	}
-	*chains_out = xcalloc(c->n_diff_ids + 1, sizeof(**chains_out));
-	*n_out = c->n_diff_ids;
-	for (size_t i = 0; i < c->n_diff_ids; i++) {
-		struct df_layer *l;
-
-		chain_next(&chain, &c->diff_ids[i], i);
-		l = df_layer_get(t, &chain);
-		l->size = sizes[i];
-		l->users++;
-		(*chains_out)[i] = chain;
-	}
-	return 0;
-}
-
 static unsigned count_users(json_t *containers, const char *image_id)
 {
 	unsigned n = 0;
@@ -450,44 +369,32 @@ static unsigned count_users(json_t *containers, const char *image_id)
 	return n;
 }
 
+static int64_t shared_size_of(const struct hamn_image_usage *u, size_t n, const char *id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (streq(u[i].id, id))
+			return u[i].shared_size;
+	return 0; /* stored after the list was made */
+}
+
 /* Fill Containers and SharedSize of each image; the total size of all layers. */
 static int df_images(struct hamn_image_store *st, json_t *images, json_t *containers,
 		     int64_t *layers_size, struct hamn_error **err)
 {
-	size_t n_img = json_array_size(images);
-	struct hamn_digest **chains = xcalloc(n_img + 1, sizeof(*chains));
-	size_t *n_chains = xcalloc(n_img + 1, sizeof(*n_chains));
-	struct df_layers t = {NULL, 0};
-	int rc = 0;
+	struct hamn_image_usage *u = NULL;
+	size_t n = 0, i;
+	json_t *img;
 
-	for (size_t i = 0; i < n_img && rc == 0; i++)
-		rc = df_add_image(
-			st, json_string_value(json_object_get(json_array_get(images, i), "Id")), &t,
-			&chains[i], &n_chains[i], err);
-	for (size_t i = 0; i < n_img && rc == 0; i++) {
-		json_t *img = json_array_get(images, i);
-		int64_t shared = 0;
+	if (hamn_image_usage(st, &u, &n, layers_size, err) < 0)
+		return -1;
+	json_array_foreach (images, i, img) {
+		const char *id = json_string_value(json_object_get(img, "Id"));
 
-		for (size_t k = 0; k < n_chains[i]; k++) {
-			struct df_layer *l = df_layer_get(&t, &chains[i][k]);
-
-			shared += l->users > 1 ? l->size : 0;
-		}
-		json_object_set_new(img, "SharedSize", json_integer(shared));
-		json_object_set_new(
-			img, "Containers",
-			json_integer(count_users(containers,
-						 json_string_value(json_object_get(img, "Id")))));
+		json_object_set_new(img, "SharedSize", json_integer(shared_size_of(u, n, id)));
+		json_object_set_new(img, "Containers", json_integer(count_users(containers, id)));
 	}
-	*layers_size = 0;
-	for (size_t k = 0; k < t.n; k++)
-		*layers_size += t.v[k].size;
-	for (size_t i = 0; i < n_img; i++)
-		free(chains[i]);
-	free(chains);
-	free(n_chains);
-	free(t.v);
-	return rc;
+	hamn_image_usage_free(u, n);
+	return 0;
 }
 
 /* docker system df: images, containers (the engine's list with sizes), volumes (with usage). */

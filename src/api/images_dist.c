@@ -10,6 +10,7 @@
  * that goes away cancels its pull or push.
  */
 #include "api/api.h"
+#include "api/events.h"
 #include "api/images.h"
 #include "distribution/distribution.h"
 #include "engine/engine.h"
@@ -67,6 +68,8 @@ static void send_progress(void *ud, const json_t *msg)
 
 struct pull_job {
 	struct hamn_dist_pull *pull;
+	struct hamn_engine *engine; /* for the "pull" event */
+	char *ref;
 };
 
 static void pull_job_free(void *ctx)
@@ -74,6 +77,7 @@ static void pull_job_free(void *ctx)
 	struct pull_job *j = ctx;
 
 	hamn_dist_pull_free(j->pull);
+	free(j->ref);
 	free(j);
 }
 
@@ -82,7 +86,10 @@ static int pull_stream(struct hamn_api_stream *st, void *ctx, struct hamn_error 
 	struct pull_job *j = ctx;
 
 	hamn_dist_pull_set_progress(j->pull, send_progress, st, hamn_api_stream_cancel_fd(st));
-	return hamn_dist_pull_run(j->pull, NULL, err);
+	if (hamn_dist_pull_run(j->pull, NULL, err) < 0)
+		return -1;
+	hamn_api_events_image_ref(j->engine, "pull", j->ref);
+	return 0;
 }
 
 /* fromImage plus tag (a tag or a digest): what the user asked for; no tag at all means -a. */
@@ -121,8 +128,11 @@ int hamn_api_images_pull(struct hamn_api_req *req, void *ctx, struct hamn_error 
 	o.platform = hamn_api_req_query(req, "platform");
 	o.auth = &auth;
 	j = xzalloc(sizeof(*j));
+	j->engine = ctx;
+	j->ref = xstrdup(ref);
 	j->pull = hamn_dist_pull_prepare(d, hamn_engine_images(ctx), &o, err);
 	if (!j->pull) {
+		free(j->ref);
 		free(j);
 		return -1;
 	}
@@ -133,6 +143,7 @@ int hamn_api_images_pull(struct hamn_api_req *req, void *ctx, struct hamn_error 
 /* ---- push ---- */
 
 struct push_job {
+	struct hamn_engine *engine; /* for the "push" event */
 	struct hamn_dist *dist;
 	struct hamn_image_store *images;
 	char *ref;
@@ -159,7 +170,10 @@ static int push_stream(struct hamn_api_stream *st, void *ctx, struct hamn_error 
 		.cancel_fd = hamn_api_stream_cancel_fd(st),
 	};
 
-	return hamn_dist_push(j->dist, j->images, &o, err);
+	if (hamn_dist_push(j->dist, j->images, &o, err) < 0)
+		return -1;
+	hamn_api_events_image_ref(j->engine, "push", j->ref);
+	return 0;
 }
 
 /* A tagged reference must exist before the stream starts: a missing one is a plain 404. */
@@ -188,6 +202,7 @@ static int image_push(struct hamn_api_req *req, void *ctx, struct hamn_error **e
 	const char *tag = hamn_api_req_query(req, "tag");
 	struct push_job *j = xzalloc(sizeof(*j));
 
+	j->engine = ctx;
 	j->dist = get_dist(err);
 	j->images = hamn_engine_images(ctx);
 	j->ref = tag && *tag ? xasprintf("%s:%s", name, tag) : xstrdup(name);

@@ -18,6 +18,7 @@
  * Not here: pulling (src/api/images_dist.c), URL imports (fromSrc=http://...
  * is refused: hamnd fetches nothing on behalf of a client).
  */
+#include "api/events.h"
 #include "api/images.h"
 #include "engine/engine.h"
 #include "image/image.h"
@@ -49,6 +50,7 @@ struct upload;
 typedef int (*upload_fn)(struct upload *up, int fd, struct hamn_error **err);
 
 struct upload {
+	struct hamn_engine *engine; /* for the events of what was loaded or imported */
 	struct hamn_image_store *st;
 	upload_fn run;
 	struct hamn_image_import_opts import; /* import only; strings owned */
@@ -70,6 +72,7 @@ static struct upload *upload_new(struct hamn_engine *e, upload_fn run)
 {
 	struct upload *up = xzalloc(sizeof(*up));
 
+	up->engine = e;
 	up->st = hamn_engine_images(e);
 	up->run = run;
 	up->refs = 1;
@@ -303,8 +306,10 @@ static int upload_begin(struct hamn_api_req *req, struct upload *up, struct hamn
 static void load_report(const char *line, void *ud)
 {
 	_cleanup_free_ char *text = xasprintf("%s\n", line);
+	struct upload *up = ud;
 
 	upload_add(ud, json_pack("{s:s}", "stream", text));
+	hamn_api_events_image_load(up->engine, line);
 }
 
 static int run_load(struct upload *up, int fd, struct hamn_error **err)
@@ -330,6 +335,7 @@ static int run_import(struct upload *up, int fd, struct hamn_error **err)
 
 	if (hamn_image_import(up->st, fd, &up->import, &id, err) < 0)
 		return -1;
+	hamn_api_events_image(up->engine, "import", id, id);
 	upload_add(up, json_pack("{s:s}", "status", id));
 	return 0;
 }

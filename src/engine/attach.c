@@ -98,6 +98,7 @@ struct hamn_engine_attach *hamn_engine_attach_prepare(struct hamn_engine *e, con
 		a->slot = s;
 	}
 	pthread_mutex_unlock(&e->lock);
+	engine_event(e, a->c, "attach", NULL);
 	*tty_out = a->tty;
 	return a;
 }

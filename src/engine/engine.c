@@ -397,6 +397,7 @@ struct hamn_engine *hamn_engine_new(const struct hamn_engine_config *cfg,
 	    load_seccomp(e, err) < 0 || engine_net_open(e, cfg, err) < 0)
 		goto fail;
 	e->base_spec = spec_base();
+	engine_init_open(e, cfg->init_path);
 	if (watcher_start(e, err) < 0 || reconcile(e, err) < 0)
 		goto fail;
 	engine_net_start(e);
@@ -451,6 +452,7 @@ void hamn_engine_free(struct hamn_engine *e)
 	store_close(e->store);
 	engine_events_close(e);
 	hamn_volume_store_free(e->volumes);
+	engine_init_free(e);
 	engine_net_close(e);
 	for (int *fd = &e->root_fd; fd <= &e->exec_ctrs_fd; fd++)
 		if (*fd >= 0)
@@ -558,7 +560,7 @@ int hamn_engine_info(json_t *info, void *ud, struct hamn_error **err)
 
 	pthread_mutex_lock(&e->lock);
 	for (size_t i = 0; i < e->n_ctrs; i++) {
-		enum ctr_status s = e->ctrs[i]->st.status;
+		enum ctr_status s = ctr_status_shown(&e->ctrs[i]->st);
 
 		if (!e->ctrs[i]->in_table)
 			continue;

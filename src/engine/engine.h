@@ -76,6 +76,8 @@ struct hamn_engine_config {
 	const struct hamn_net_config *network;
 	/* dockerd's --bip ("10.213.5.1/24"): the default bridge's gateway and subnet; or NULL */
 	const char *bip;
+	/* dockerd's init-path: the program of --init; NULL: hamn-init beside our binary */
+	const char *init_path;
 };
 
 /*
@@ -375,6 +377,44 @@ int hamn_engine_network_connect(struct hamn_engine *e, const char *ref, json_t *
 /* POST /networks/{id}/disconnect {"Container", "Force"}. EINVAL when not connected. */
 int hamn_engine_network_disconnect(struct hamn_engine *e, const char *ref, json_t *body,
 				   struct hamn_error **err);
+
+/* ---- pause, update, prune (pause.c, update.c, prune.c) ---- */
+
+/*
+ * Freeze every process of a running container (the cgroup freezer). It
+ * stays running: inspect shows State.Paused and Status "paused", ps "Up 3
+ * seconds (Paused)". EBUSY (409) "Container X is not running" / "Container
+ * X is already paused"; 500 with the cgroup's error when the freezer
+ * fails. stop, kill with the stop signal or KILL, and a forced remove thaw
+ * it again; remove without force is EBUSY.
+ */
+int hamn_engine_container_pause(struct hamn_engine *e, const char *ref, struct hamn_error **err);
+/* Thaw a paused container. EBUSY "Container X is not paused" (or not running). */
+int hamn_engine_container_unpause(struct hamn_engine *e, const char *ref,
+				  struct hamn_error **err);
+/*
+ * POST /containers/{id}/update. body is docker's UpdateConfig: Memory,
+ * MemorySwap, MemoryReservation, NanoCpus, CpuShares, CpuQuota, CpuPeriod,
+ * CpusetCpus, CpusetMems, BlkioWeight, PidsLimit (0 or -1: unlimited) and
+ * RestartPolicy; zero or absent fields keep their value. A running
+ * container's cgroup gets the new limits at once; the HostConfig records
+ * them (inspect, later starts). EINVAL "Cannot update container X: ..."
+ * with dockerd's messages for bad or conflicting values, ENOENT.
+ * *warnings_out (may be NULL) gets a new (empty) array.
+ */
+int hamn_engine_container_update(struct hamn_engine *e, const char *ref, json_t *body,
+				 json_t **warnings_out, struct hamn_error **err);
+/*
+ * POST /containers/prune: remove every container that does not run
+ * (created, exited, dead) and passes the filters: "until" (created before
+ * a time, or before a duration ago), "label" (k or k=v, all must hold),
+ * "label!" (none may hold). EINVAL for another key or a bad time.
+ * *deleted_out gets a new array of the removed ids, *space_out the bytes
+ * their writable layers held.
+ */
+int hamn_engine_container_prune(struct hamn_engine *e, const struct hamn_engine_filter *filters,
+				size_t n, json_t **deleted_out, int64_t *space_out,
+				struct hamn_error **err);
 
 /* ---- pure helpers (unit-tested) ---- */
 

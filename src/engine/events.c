@@ -25,6 +25,7 @@
 
 #include "engine/events.h"
 #include "engine/internal.h"
+#include "engine/network.h"
 
 #define NS_PER_SEC 1000000000LL
 #define PAGE 256
@@ -626,4 +627,61 @@ void engine_emit(struct hamn_engine *e, const char *type, const char *action, co
 		 json_t *attrs)
 {
 	hamn_events_emit(e->events, type, action, id, attrs);
+}
+
+/* ---- network events ---- */
+
+/*
+ * Network events held back by this thread (engine_events_hold): a stopping
+ * container's endpoints go before its exit is recorded, but dockerd reports
+ * "die" first and "disconnect" after it.
+ */
+static __thread bool holding;
+static __thread json_t *held; /* [[action, id, attrs], ...] */
+
+void engine_events_hold(void)
+{
+	holding = true;
+}
+
+void engine_events_release(struct hamn_engine *e)
+{
+	size_t i;
+	json_t *h;
+
+	holding = false;
+	json_array_foreach(held, i, h) {
+		hamn_events_emit(e->events, "network", json_string_value(json_array_get(h, 0)),
+				 json_string_value(json_array_get(h, 1)), json_array_get(h, 2));
+	}
+	if (held)
+		json_decref(held);
+	held = NULL;
+}
+
+void engine_net_emit(struct hamn_engine *e, const char *action, const struct net_facts *f,
+		     const char *ctr_id)
+{
+	_cleanup_json_ json_t *attrs = NULL;
+
+	if (!e->events)
+		return;
+	attrs = json_pack("{s:s, s:s}", "name", f->name, "type",
+			  f->bridge ? "bridge" : f->host ? "host" : "null");
+	if (ctr_id)
+		json_object_set_new(attrs, "container", json_string(ctr_id));
+	if (holding) {
+		if (!held)
+			held = json_array();
+		json_array_append_new(held, json_pack("[s, s, O]", action, f->id, attrs));
+		return;
+	}
+	hamn_events_emit(e->events, "network", action, f->id, attrs);
+}
+
+bool engine_net_lookup(struct hamn_engine *e, const char *ref, struct net_facts *f)
+{
+	_cleanup_error_ struct hamn_error *err = NULL;
+
+	return e->events && e->net && net_facts_get(e->net->ctx, ref, f, &err) == 0;
 }

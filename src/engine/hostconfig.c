@@ -492,10 +492,7 @@ static int parse_misc(json_t *hc, struct ctr_config *c, struct hamn_error **err)
 		return hamn_error_setq(err, EINVAL,
 				       "Invalid value %lld, range for oom score adj is [-1000, 1000]",
 				       (long long)c->oom_score_adj);
-	if (init)
-		return hamn_error_setq(err, EINVAL,
-				       "--init is not supported yet: hamn has no built-in init");
-	c->init = init;
+	c->init = init;	/* hamn-init as pid 1 (init.c) */
 	if (runtime && runtime[0] && !streq(runtime, "runc") && !streq(runtime, "hamn"))
 		return hamn_error_setq(err, EINVAL, "unknown or invalid runtime name: %s", runtime);
 	return 0;

@@ -186,6 +186,7 @@ struct ctr_state {
 	int64_t restart_count;
 	bool manual_stop;	/* HasBeenManuallyStopped */
 	bool has_been_started;
+	bool paused;		/* running and frozen (pause.c): shown as "paused" */
 };
 
 /* A client connection that waits for the container's monitor. */
@@ -418,6 +419,7 @@ struct hamn_engine {
 	hamn_engine_event_fn event_fn;
 	void *event_ctx;
 	struct hamn_events *events;	/* events.c: the bus behind GET /events */
+	struct engine_init *init;	/* init.c: the program of --init */
 };
 
 /* table.c (call with e->lock held unless said otherwise) */
@@ -526,6 +528,15 @@ void engine_events_close(struct hamn_engine *e);
 /* Emit a non-container event ("network", "connect", net_id, attrs); attrs borrowed. */
 void engine_emit(struct hamn_engine *e, const char *type, const char *action, const char *id,
 		 json_t *attrs);
+struct net_facts;
+/* A network event of f (attributes name, type and, when ctr_id is set, container). */
+void engine_net_emit(struct hamn_engine *e, const char *action, const struct net_facts *f,
+		     const char *ctr_id);
+/* Look ref up for an event to come (destroy: before it is gone); false when unknown. */
+bool engine_net_lookup(struct hamn_engine *e, const char *ref, struct net_facts *f);
+/* Hold this thread's network events back until engine_events_release (die, then disconnect). */
+void engine_events_hold(void);
+void engine_events_release(struct hamn_engine *e);
 
 /* render.c */
 json_t *ctr_inspect_json(struct hamn_engine *e, const struct container *c);
@@ -571,6 +582,29 @@ json_t *ctr_volumes_start(struct hamn_engine *e, const struct container *c, json
 int ctr_volumes_populate(json_t *req, int rootfd, struct hamn_error **err);
 /* After c was removed: remove its anonymous volumes nobody else uses (errors logged). */
 void ctr_volumes_remove_anonymous(struct hamn_engine *e, struct container *c);
+
+/* ---------------------------------------------------------------------------------------- */
+/* --init, pause, update (init.c, pause.c, update.c) */
+
+/* Open the --init program (init_path, or hamn-init beside our binary) once; never fails. */
+void engine_init_open(struct hamn_engine *e, const char *init_path);
+void engine_init_free(struct hamn_engine *e);
+/* For a container with Init: run its process under hamn-init, bind-mounted read-only. */
+int ctr_init_apply(struct hamn_engine *e, json_t *spec, struct hamn_error **err);
+
+/* The status shown (inspect, ps, filters): ST_PAUSED for a paused running container. */
+enum ctr_status ctr_status_shown(const struct ctr_state *st);
+struct hamn_cgroup;
+/* The cgroup the runtime gave c (from its id and --cgroup-parent); new, not created. */
+struct hamn_cgroup *ctr_cgroup(struct hamn_engine *e, const struct container *c,
+			       struct hamn_error **err);
+/* Thaw c if it is paused (lock held): stop does this before it signals. */
+int ctr_thaw_locked(struct hamn_engine *e, struct container *c, struct hamn_error **err);
+/* After kill sent sig (lock held): the stop signal and KILL end a pause (errors logged). */
+void ctr_paused_signalled_locked(struct hamn_engine *e, struct container *c, int sig);
+/* Before remove kills c (lock held): a paused container needs force (EBUSY), then is thawed. */
+int ctr_paused_remove_locked(struct hamn_engine *e, struct container *c, bool force,
+			     struct hamn_error **err);
 
 #include "engine/network.h"
 

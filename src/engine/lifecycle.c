@@ -84,6 +84,8 @@ static int stop_locked(struct hamn_engine *e, struct container *c, int timeout,
 	}
 	if (c->st.status != ST_RUNNING)
 		return hamn_error_setq(err, EALREADY, "container already stopped");
+	if (ctr_thaw_locked(e, c, err) < 0)	/* a paused container (pause.c) */
+		return -1;
 	if (timeout < 0)
 		timeout = c->cfg.has_stop_timeout ? (int)c->cfg.stop_timeout
 						  : HAMN_ENGINE_DEFAULT_STOP_TIMEOUT;
@@ -169,6 +171,8 @@ int hamn_engine_container_kill(struct hamn_engine *e, const char *ref, const cha
 		if (sig == SIGKILL || sig == c->cfg.stop_signo)
 			set_manual_stop(e, c);
 		r = ctr_signal_locked(e, c, sig, err);
+		if (r == 0)
+			ctr_paused_signalled_locked(e, c, sig);
 	}
 	pthread_mutex_unlock(&e->lock);
 	if (r == 0) {
@@ -213,6 +217,8 @@ static int kill_for_remove(struct hamn_engine *e, struct container *c, bool forc
 	}
 	if (c->st.status != ST_RUNNING)
 		return 0;
+	if (ctr_paused_remove_locked(e, c, force, err) < 0)
+		return -1;
 	if (!force)
 		goto busy;
 	set_manual_stop(e, c);

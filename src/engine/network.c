@@ -271,6 +271,7 @@ int ctr_net_attach_link(struct hamn_engine *e, struct container *c, const struct
 		net_attached_release(out);
 		return -1;
 	}
+	engine_net_emit(e, "connect", f, c->id);
 	return 0;
 }
 
@@ -538,11 +539,14 @@ void ctr_net_release_locked(struct hamn_engine *e, struct container *c)
 		struct ctr_net_link *l = &c->net->links[i];
 		_cleanup_error_ struct hamn_error *err = NULL;
 		_cleanup_free_ char *ep = link_endpoint(e, c, l);
+		struct net_facts f;
 
 		if (ep && hamn_net_endpoint_remove(e->net->ctx, ep, &err) < 0 &&
 		    err->errnum != ENOENT)
 			log_warn("container %s: remove endpoint on %s: %s", c->id, l->name,
 				 err->msg);
+		if (ep && engine_net_lookup(e, l->id[0] ? l->id : l->name, &f))
+			engine_net_emit(e, "disconnect", &f, c->id);
 		if (l->live)
 			json_decref(l->live);
 		if (l->ports)

@@ -274,6 +274,7 @@ json_t *hamn_engine_network_create(struct hamn_engine *e, json_t *body, struct h
 {
 	struct hamn_net_create_opts o;
 	_cleanup_free_ char *id = NULL;
+	struct net_facts f;
 
 	if (need_net(e, NULL, err) < 0 || create_opts(body, &o, err) < 0)
 		return NULL;
@@ -281,6 +282,8 @@ json_t *hamn_engine_network_create(struct hamn_engine *e, json_t *body, struct h
 		return hamn_error_setq(err, EINVAL, "network name must not be empty"), NULL;
 	if (hamn_net_create(e->net->ctx, &o, &id, err) < 0)
 		return NULL;
+	if (engine_net_lookup(e, id, &f))
+		engine_net_emit(e, "create", &f, NULL);
 	log_info("network %s created: %s", o.name, id);
 	return json_pack("{s:s, s:s}", "Id", id, "Warning", "");
 }
@@ -295,9 +298,17 @@ json_t *hamn_engine_network_inspect(struct hamn_engine *e, const char *ref,
 
 int hamn_engine_network_remove(struct hamn_engine *e, const char *ref, struct hamn_error **err)
 {
+	struct net_facts f;
+	bool known;
+
 	if (need_net(e, ref, err) < 0)
 		return -1;
-	return hamn_net_remove(e->net->ctx, ref, err);
+	known = engine_net_lookup(e, ref, &f); /* for the event: it is gone afterwards */
+	if (hamn_net_remove(e->net->ctx, ref, err) < 0)
+		return -1;
+	if (known)
+		engine_net_emit(e, "destroy", &f, NULL);
+	return 0;
 }
 
 /* ---- list and prune filters ---- */
@@ -445,8 +456,8 @@ json_t *hamn_engine_network_prune(struct hamn_engine *e, const struct hamn_engin
 		    !net_match(n, f, nf) || !old_enough(n, f, nf))
 			continue;
 		/* a container may have been attached since the list: then it stays */
-		if (hamn_net_remove(e->net->ctx, json_string_value(json_object_get(n, "Id")),
-				    &rerr) == 0)
+		if (hamn_engine_network_remove(e, json_string_value(json_object_get(n, "Id")),
+					       &rerr) == 0)
 			json_array_append_new(deleted, json_string(name));
 	}
 	return json_pack("{s:o}", "NetworksDeleted", deleted);
@@ -620,6 +631,7 @@ static int disconnect_locked(struct hamn_engine *e, struct container *c,
 	pthread_mutex_unlock(&e->lock);
 	if (ep && hamn_net_endpoint_remove(e->net->ctx, ep, &rerr) < 0 && rerr->errnum != ENOENT)
 		log_warn("container %s: remove endpoint on %s: %s", c->id, f->name, rerr->msg);
+	engine_net_emit(e, "disconnect", f, c->id);
 	if (live)
 		refresh_hosts(e, c);
 	save_links(e, c);

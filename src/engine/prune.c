@@ -85,7 +85,7 @@ static bool seen_before(struct seen *s, ino_t ino)
 	return false;
 }
 
-/* Bytes of the files and symlinks under dirfd (consumed), one filesystem. */
+/* Bytes of the files and symlinks under dirfd (which is consumed). */
 static int64_t tree_size(int dirfd, int depth, struct seen *seen)
 {
 	_cleanup_closedir_ DIR *d = NULL;

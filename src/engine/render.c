@@ -46,7 +46,7 @@ char *ctr_status_text(const struct ctr_state *st, int64_t now_ns)
 {
 	_cleanup_free_ char *d = NULL;
 
-	switch (st->status) {
+	switch (ctr_status_shown(st)) {	/* paused: pause.c */
 	case ST_CREATED:
 		return xstrdup("Created");
 	case ST_RUNNING:
@@ -95,8 +95,8 @@ static json_t *state_json(const struct ctr_state *st)
 		       st->status == ST_RESTARTING;
 
 	return json_pack("{s:s, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:s, s:s, s:s}", "Status",
-			 ctr_status_name(st->status), "Running", running, "Paused",
-			 st->status == ST_PAUSED, "Restarting", st->status == ST_RESTARTING,
+			 ctr_status_name(ctr_status_shown(st)), "Running", running, "Paused",
+			 ctr_status_shown(st) == ST_PAUSED, "Restarting", st->status == ST_RESTARTING,
 			 "OOMKilled", st->oom_killed, "Dead", st->status == ST_DEAD, "Pid",
 			 st->status == ST_RUNNING ? (int)st->pid : 0, "ExitCode", st->exit_code,
 			 "Error", st->error ? st->error : "", "StartedAt",
@@ -222,7 +222,7 @@ void ctr_list_entry(struct hamn_engine *e, struct container *c, int64_t now_ns,
 	status = ctr_status_text(&c->st, now_ns);
 	hamn_buf_puts(out, c->list_cache);
 	hamn_buf_puts(out, ",\"State\":\"");
-	hamn_buf_puts(out, ctr_status_name(c->st.status));
+	hamn_buf_puts(out, ctr_status_name(ctr_status_shown(&c->st)));
 	hamn_buf_puts(out, "\",\"Status\":\"");
 	hamn_buf_puts(out, status);
 	hamn_buf_puts(out, "\"}");
@@ -291,7 +291,7 @@ static bool value_matches(struct hamn_engine *e, const struct container *c, cons
 			  const char *v)
 {
 	if (streq(key, "status"))
-		return streq(ctr_status_name(c->st.status), v);
+		return streq(ctr_status_name(ctr_status_shown(&c->st)), v);
 	if (streq(key, "name")) {
 		_cleanup_free_ char *slash = xasprintf("/%s", c->name);
 

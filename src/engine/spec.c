@@ -539,7 +539,7 @@ json_t *spec_build(struct hamn_engine *e, const struct container *c, const char 
 		   struct hamn_error **err)
 {
 	_cleanup_free_ char *dir = ctr_dir_path(e, c->id);
-	_cleanup_json_ json_t *sc = NULL;
+	_cleanup_json_ json_t *sc = NULL, *spec = NULL;
 	struct spec_env env = {
 		.base = e->base_spec,
 		.default_pids_limit = e->default_pids_limit,
@@ -554,5 +554,8 @@ json_t *spec_build(struct hamn_engine *e, const struct container *c, const char 
 			return NULL;
 	}
 	env.seccomp = sc;
-	return spec_build_with(&env, c, rootfs, err);
+	spec = spec_build_with(&env, c, rootfs, err);
+	if (spec && c->cfg.init && ctr_init_apply(e, spec, err) < 0)
+		return NULL;	/* --init: init.c */
+	return steal_pointer(&spec);
 }

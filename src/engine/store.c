@@ -148,7 +148,7 @@ out:
 json_t *ctr_state_json(const struct ctr_state *st)
 {
 	return json_pack("{s:s, s:i, s:i, s:b, s:s, s:I, s:I, s:I, s:b, s:b}", "Status",
-			 ctr_status_name(st->status), "Pid", (int)st->pid, "ExitCode",
+			 ctr_status_name(ctr_status_shown(st)), "Pid", (int)st->pid, "ExitCode",
 			 st->exit_code, "OOMKilled", st->oom_killed, "Error",
 			 st->error ? st->error : "", "StartedAt", (json_int_t)st->started_ns,
 			 "FinishedAt", (json_int_t)st->finished_ns, "RestartCount",
@@ -165,6 +165,10 @@ int ctr_state_from_json(json_t *obj, struct ctr_state *st, struct hamn_error **e
 	if (!json_is_object(obj) || s < 0)
 		return hamn_error_setq(err, EINVAL, "bad container state record");
 	st->status = s;
+	/* a paused container runs: "paused" is only how it is shown (pause.c) */
+	st->paused = s == ST_PAUSED;
+	if (st->paused)
+		st->status = ST_RUNNING;
 	st->pid = (pid_t)json_integer_value(json_object_get(obj, "Pid"));
 	st->exit_code = (int)json_integer_value(json_object_get(obj, "ExitCode"));
 	st->oom_killed = json_is_true(json_object_get(obj, "OOMKilled"));

@@ -350,7 +350,7 @@ static int update_op(struct hamn_engine *e, struct container *c, const struct up
 {
 	_cleanup_error_ struct hamn_error *aerr = NULL;
 	struct hamn_oci_resources res;
-	struct upd_res cur, next;
+	struct upd_res cur, next = { 0 };
 	bool running;
 	int r;
 

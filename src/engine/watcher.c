@@ -173,8 +173,10 @@ void ctr_exited_locked(struct hamn_engine *e, struct container *c, const struct 
 	json_t *attrs;
 
 	/* its endpoints go before anyone hears of the exit: a start right after finds none */
+	engine_events_hold(); /* their disconnect events come after "die", as dockerd's */
 	ctr_net_release_locked(e, c);
 	st->exit_code = m->code;
+	st->paused = false;
 	st->oom_killed = m->flags & MON_F_OOM;
 	if (m->t1)
 		st->started_ns = m->t1;
@@ -197,6 +199,7 @@ void ctr_exited_locked(struct hamn_engine *e, struct container *c, const struct 
 	if (st->oom_killed)
 		engine_event(e, c, "oom", NULL);
 	engine_event(e, c, "die", attrs);
+	engine_events_release(e);
 	json_decref(attrs);
 	pthread_mutex_lock(&e->lock);
 	if (c->cfg.auto_remove && !c->removed)

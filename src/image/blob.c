@@ -15,7 +15,8 @@ struct blob_writer {
 	struct hamn_image_store *st;
 	int fd;
 	char *tmp_name;		/* in st->tmp_fd; NULL once renamed away */
-	struct hamn_sha256 *hash;
+	struct hamn_sha256 *hash;	/* NULL once finished */
+	struct hamn_digest digest;	/* once finished */
 	uint64_t size;
 };
 
@@ -67,28 +68,39 @@ static int move_into_place(struct hamn_image_store *st, int dirfd, const char *n
 	return fsync_dir(st->blobs_fd, "blobs/sha256", err);
 }
 
-int blob_writer_commit(struct blob_writer *w, const char *expected, struct hamn_digest *out,
+int blob_writer_finish(struct blob_writer *w, const char *expected, struct hamn_digest *out,
 		       uint64_t *size_out, struct hamn_error **err)
 {
-	struct hamn_digest d;
-
-	hamn_sha256_final(w->hash, &d);
+	hamn_sha256_final(w->hash, &w->digest);
 	hamn_sha256_free(w->hash);
 	w->hash = NULL;
-	if (expected && !streq(expected, d.str))
+	if (expected && !streq(expected, w->digest.str))
 		return hamn_error_setq(err, EINVAL, "blob digest mismatch: expected %s, got %s",
-				       expected, d.str);
+				       expected, w->digest.str);
 	if (fsync(w->fd) < 0)
 		return hamn_error_set(err, errno, "fsync blob");
-	if (move_into_place(w->st, w->st->tmp_fd, w->tmp_name, &d, err) < 0)
-		return -1;
-	free(w->tmp_name);
-	w->tmp_name = NULL;
 	if (out)
-		*out = d;
+		*out = w->digest;
 	if (size_out)
 		*size_out = w->size;
 	return 0;
+}
+
+int blob_writer_publish(struct blob_writer *w, struct hamn_error **err)
+{
+	if (move_into_place(w->st, w->st->tmp_fd, w->tmp_name, &w->digest, err) < 0)
+		return -1;
+	free(w->tmp_name);
+	w->tmp_name = NULL;
+	return 0;
+}
+
+int blob_writer_commit(struct blob_writer *w, const char *expected, struct hamn_digest *out,
+		       uint64_t *size_out, struct hamn_error **err)
+{
+	if (blob_writer_finish(w, expected, out, size_out, err) < 0)
+		return -1;
+	return blob_writer_publish(w, err);
 }
 
 void blob_writer_free(struct blob_writer *w)
@@ -104,15 +116,20 @@ void blob_writer_free(struct blob_writer *w)
 	free(w);
 }
 
-int blob_adopt(struct hamn_image_store *st, int dirfd, const char *name,
-	       const struct hamn_digest *d, struct hamn_error **err)
+int blob_sync_file(int dirfd, const char *name, struct hamn_error **err)
 {
 	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 
 	if (fd < 0)
-		return hamn_error_set(err, errno, "open staged blob %s", d->str);
+		return hamn_error_set(err, errno, "open staged blob '%s'", name);
 	if (fsync(fd) < 0)
-		return hamn_error_set(err, errno, "fsync staged blob %s", d->str);
+		return hamn_error_set(err, errno, "fsync staged blob '%s'", name);
+	return 0;
+}
+
+int blob_adopt(struct hamn_image_store *st, int dirfd, const char *name,
+	       const struct hamn_digest *d, struct hamn_error **err)
+{
 	return move_into_place(st, dirfd, name, d, err);
 }
 

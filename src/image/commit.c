@@ -357,38 +357,44 @@ static int plan_from_blobs(struct hamn_image_store *st, const char *config_diges
 	return 0;
 }
 
-static int create_locked(struct hamn_image_store *st, const char *config_digest,
-			 const char *const *layers, const char *const *media_types, size_t n,
-			 const char *manifest_digest, const char *ref, char **id_out,
-			 struct hamn_error **err)
+int image_commit_unpin(struct hamn_image_store *st, const struct image_plan *p,
+		       const struct hamn_digest *chains, size_t n_pinned, bool collect_on_failure,
+		       struct hamn_error **err)
 {
-	struct image_plan p = { 0 };
-	_cleanup_free_ struct hamn_digest *chains = NULL;
-	int rc = plan_from_blobs(st, config_digest, manifest_digest, ref, &p, err);
+	struct hamn_error *gc_err = NULL;
+	int rc = 0;
 
-	if (rc == 0 && n != p.config->n_diff_ids)
-		rc = hamn_error_setq(err, EINVAL, "image %s: %zu layers given for %zu diff IDs",
-				     config_digest, n, p.config->n_diff_ids);
-	chains = xcalloc(n + 1, sizeof(*chains));
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		/* unpacked before from another blob of the same content: no blob needed */
-		chain_id_next(i ? &chains[i - 1] : NULL, &p.config->diff_ids[i], &chains[i]);
-		if (layer_exists(st, &chains[i]))
-			continue;
-		_cleanup_close_ int fd = hamn_image_blob_open(st, layers[i], err);
-		struct layer_source src = { .fd = fd, .staged_dirfd = -1, .blob = layers[i],
-					    .blob_in_store = true,
-					    .media_type = media_types ? media_types[i] : NULL };
-
-		rc = fd < 0 ? -1 : layer_ensure(st, i ? &chains[i - 1] : NULL,
-						&p.config->diff_ids[i], &src, &chains[i], err);
-	}
-	if (rc == 0)
-		rc = image_commit(st, &p, chains, err);
-	if (rc == 0 && id_out)
-		*id_out = xstrdup(p.config_digest.str);
-	image_plan_release(&p);
+	store_lock(st);
+	if (p)
+		rc = image_commit(st, p, chains, err);
+	for (size_t i = 0; i < n_pinned; i++)
+		layer_unpin(st, &chains[i], true);
+	if ((rc < 0 || !p) && collect_on_failure &&
+	    layers_collect(st, chains, n_pinned, false, NULL, NULL, &gc_err) < 0)
+		hamn_error_free(&gc_err);	/* the next open collects them */
+	store_unlock(st);
 	return rc;
+}
+
+/* Pin layer i of the image (parent chains[i - 1]), unpacking it from its blob if needed. */
+static int create_layer(struct hamn_image_store *st, const struct image_plan *p, size_t i,
+			const char *blob, const char *media_type, struct hamn_digest *chains,
+			struct hamn_error **err)
+{
+	const struct hamn_digest *parent = i ? &chains[i - 1] : NULL;
+	_cleanup_close_ int fd = -1;
+	struct layer_source src = { .staged_dirfd = -1, .blob_in_store = true, .blob = blob,
+				    .media_type = media_type };
+
+	/* unpacked before, maybe from another blob of the same content: no blob needed */
+	chain_id_next(parent, &p->config->diff_ids[i], &chains[i]);
+	if (layer_use_existing(st, &chains[i]))
+		return 0;
+	fd = hamn_image_blob_open(st, blob, err);
+	if (fd < 0)
+		return -1;
+	src.fd = fd;
+	return layer_ensure(st, parent, &p->config->diff_ids[i], &src, &chains[i], err);
 }
 
 int hamn_image_create(struct hamn_image_store *st, const char *config_digest,
@@ -396,11 +402,26 @@ int hamn_image_create(struct hamn_image_store *st, const char *config_digest,
 		      size_t n_layers, const char *manifest_digest, const char *ref, char **id_out,
 		      struct hamn_error **err)
 {
+	struct image_plan p = { 0 };
+	_cleanup_free_ struct hamn_digest *chains = xcalloc(n_layers + 1, sizeof(*chains));
+	size_t pinned = 0;
 	int rc;
 
-	store_lock(st);
-	rc = create_locked(st, config_digest, layer_digests, layer_media_types, n_layers,
-			   manifest_digest, ref, id_out, err);
-	store_unlock(st);
+	/* without the lock: blobs are immutable, and layers are made unlocked */
+	rc = plan_from_blobs(st, config_digest, manifest_digest, ref, &p, err);
+	if (rc == 0 && n_layers != p.config->n_diff_ids)
+		rc = hamn_error_setq(err, EINVAL, "image %s: %zu layers given for %zu diff IDs",
+				     config_digest, n_layers, p.config->n_diff_ids);
+	for (size_t i = 0; rc == 0 && i < n_layers; i++) {
+		rc = create_layer(st, &p, i, layer_digests[i],
+				  layer_media_types ? layer_media_types[i] : NULL, chains, err);
+		pinned += rc == 0;
+	}
+	/* layers made here stay on failure, as those of hamn_image_layer_put() do */
+	if (image_commit_unpin(st, rc == 0 ? &p : NULL, chains, pinned, false, err) < 0)
+		rc = -1;
+	if (rc == 0 && id_out)
+		*id_out = xstrdup(p.config_digest.str);
+	image_plan_release(&p);
 	return rc;
 }

@@ -12,7 +12,10 @@
  * At run time (layers_collect), after images are deleted: the layers they
  * used that no image uses any more, and for prune every unused layer past
  * the grace period. Layers another operation is still putting together
- * are never touched, since they are neither.
+ * are never touched, since they are not recorded yet; recorded layers an
+ * operation relies on without holding the lock (a load or import between
+ * its layers and its image row, a save streaming them) are pinned in
+ * memory and skipped, then collected when their last pin goes.
  *
  * Database rows always go first (committed), files after: a crash in
  * between leaves only files, which the next open removes.
@@ -152,7 +155,7 @@ static int pick(struct hamn_image_store *st, sqlite3_stmt *s, struct victims *v,
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		_cleanup_free_ char *chain = db_col_str(s, 0);
 
-		if (strv_contains(v->chains, chain))
+		if (strv_contains(v->chains, chain) || layer_pinned(st, chain, true))
 			continue;
 		strv_push(&v->chains, chain);
 		strv_push_take(&v->blobs, db_col_str(s, 1));
@@ -223,8 +226,9 @@ static void remove_files(struct hamn_image_store *st, struct victims *v, json_t 
 
 		if (report)
 			json_array_append_new(report, json_pack("{ss}", "Deleted", v->chains[i]));
+		/* moved aside now, deleted once the lock is released */
 		if (hamn_digest_parse(v->chains[i], &d, NULL) == 0 &&
-		    hamn_rm_rf(st->layers_fd, hamn_digest_hex(&d), &e) < 0) {
+		    store_trash(st, st->layers_fd, hamn_digest_hex(&d), &e) < 0) {
 			/* the row is gone, so the next open removes the directory */
 			log_kv(HAMN_LOG_WARN, "cannot remove layer", "layer=%s err=\"%s\"",
 			       v->chains[i], e->msg);
@@ -262,4 +266,58 @@ int layers_collect(struct hamn_image_store *st, const struct hamn_digest *candid
 	hamn_strv_free(v.chains);
 	hamn_strv_free(v.blobs);
 	return rc;
+}
+
+/* ---- pins ---- */
+
+static struct layer_pin *pin_find(struct hamn_image_store *st, const char *chain)
+{
+	for (size_t i = 0; i < st->n_pins; i++)
+		if (streq(st->pins[i].chain.str, chain))
+			return &st->pins[i];
+	return NULL;
+}
+
+void layer_pin(struct hamn_image_store *st, const struct hamn_digest *chain)
+{
+	struct layer_pin *p = pin_find(st, chain->str);
+
+	if (!p) {
+		st->pins = xreallocarray(st->pins, st->n_pins + 1, sizeof(*st->pins));
+		p = &st->pins[st->n_pins++];
+		*p = (struct layer_pin){ .chain = *chain };
+	}
+	p->count++;
+}
+
+void layer_unpin(struct hamn_image_store *st, const struct hamn_digest *chain, bool collect)
+{
+	struct layer_pin *p = pin_find(st, chain->str);
+	struct hamn_error *e = NULL;
+	bool doomed;
+
+	if (!p)
+		hamn_bug("layer %s is not pinned", chain->str);
+	if (--p->count > 0)
+		return;
+	doomed = p->doomed;
+	*p = st->pins[--st->n_pins];
+	if (!doomed || !collect)
+		return;
+	/* a deletion wanted it while it was pinned: finish that deletion */
+	if (layers_collect(st, chain, 1, false, NULL, NULL, &e) < 0) {
+		/* the next open or prune collects it */
+		log_kv(HAMN_LOG_WARN, "cannot remove unused layer", "layer=%s err=\"%s\"",
+		       chain->str, e->msg);
+		hamn_error_free(&e);
+	}
+}
+
+bool layer_pinned(struct hamn_image_store *st, const char *chain, bool doom)
+{
+	struct layer_pin *p = pin_find(st, chain);
+
+	if (p && doom)
+		p->doomed = true;
+	return p != NULL;
 }

@@ -17,11 +17,15 @@
  * layers. hamn_image_store_open() deletes whatever a crash left behind, so
  * a half-loaded image is never listed (see docs/image-store.md).
  *
- * Threads: a store serialises its own operations with a mutex, so one
- * store may be used from several threads. It uses the caller's sqlite3
- * connection only inside those operations and wraps its writes in
- * SAVEPOINTs, so they nest inside a transaction the caller has open.
- * Open one store per root per process (opening collects garbage).
+ * Threads: one store may be used from several threads at once. Its mutex
+ * is held only for short steps (database reads and writes, renames), never
+ * while a call reads from or writes to the caller's fd (load, import,
+ * save, layer put) or extracts a layer: a stalled client blocks only its
+ * own call. Layers an unfinished call relies on are pinned in memory, so
+ * concurrent deletes wait for it to finish before removing them. It uses
+ * the caller's sqlite3 connection only under that mutex and wraps its
+ * writes in SAVEPOINTs, so they nest inside a transaction the caller has
+ * open. Open one store per root per process (opening collects garbage).
  *
  * Image IDs are "sha256:<hex>" (the digest of the config blob). Where a
  * function takes `ref`, it accepts what docker accepts: "name[:tag]",
@@ -157,6 +161,8 @@ struct hamn_image_layer_info {
 	struct hamn_digest blob;	/* the layer blob as stored (what a push sends) */
 	int64_t blob_size;
 	char *media_type;		/* as recorded for the blob */
+	int64_t size;			/* unpacked bytes (regular files): what Size adds up */
+	int64_t n_images;		/* images using the layer; > 1: it is shared */
 };
 
 /*
@@ -169,6 +175,15 @@ int hamn_image_push_info(struct hamn_image_store *st, const char *ref, char **co
 			 char **manifest_out, struct hamn_image_layer_info **layers_out,
 			 size_t *n_out, struct hamn_error **err);
 void hamn_image_layer_info_free(struct hamn_image_layer_info *l, size_t n);
+
+/*
+ * The layers of image ref, bottom first, with their sizes and how many
+ * images use each (*layers_out, *n_out; free with
+ * hamn_image_layer_info_free). ENOENT "No such image: X".
+ */
+int hamn_image_layers(struct hamn_image_store *st, const char *ref,
+		      struct hamn_image_layer_info **layers_out, size_t *n_out,
+		      struct hamn_error **err);
 
 /*
  * Record that image ref was pushed (or pulled) as manifest_digest: adds the
@@ -335,5 +350,24 @@ char *hamn_image_lowerdir(struct hamn_image_store *st, const char *ref, struct h
 /* Total bytes of an image's layers (docker's Size). */
 int hamn_image_size(struct hamn_image_store *st, const char *id, uint64_t *size_out,
 		    struct hamn_error **err);
+
+/* One image's disk usage (GET /system/df). */
+struct hamn_image_usage {
+	char *id;		/* "sha256:..." */
+	int64_t size;		/* bytes of all its layers (docker's Size) */
+	int64_t shared_size;	/* bytes of its layers other images use too (SharedSize) */
+	int64_t unique_size;	/* size - shared_size: what deleting it alone frees */
+};
+
+/*
+ * The disk usage of every image, sorted by ID, taken in one consistent
+ * step (*usage_out, *n_out; free with hamn_image_usage_free).
+ * *layers_size_out (may be NULL) gets the bytes of all unpacked layers, once
+ * each (docker's LayersSize), including unused ones kept for an
+ * interrupted pull. EIO for database errors.
+ */
+int hamn_image_usage(struct hamn_image_store *st, struct hamn_image_usage **usage_out,
+		     size_t *n_out, int64_t *layers_size_out, struct hamn_error **err);
+void hamn_image_usage_free(struct hamn_image_usage *u, size_t n);
 
 #endif

@@ -49,21 +49,26 @@ static int plan_import(struct hamn_oci_image_config *c, const struct hamn_digest
 	return 0;
 }
 
-static int import_locked(struct hamn_image_store *st, int fd,
-			 struct hamn_oci_image_config *c, const char *full_ref, char **id_out,
-			 struct hamn_error **err)
+/*
+ * Without the lock while the stream is read (the client may be slow or
+ * stalled): the layer is extracted unlocked and pinned, then the image is
+ * recorded in one short locked step.
+ */
+static int import_stream(struct hamn_image_store *st, int fd, struct hamn_oci_image_config *c,
+			 const char *full_ref, char **id_out, struct hamn_error **err)
 {
 	struct layer_source src = { .fd = fd, .staged_dirfd = -1 };
 	struct image_plan p = { 0 };
 	struct hamn_digest chain;
 	int rc;
 
-	rc = layer_ensure(st, NULL, NULL, &src, &chain, err);
+	if (layer_ensure(st, NULL, NULL, &src, &chain, err) < 0)
+		return -1;
 	/* a base layer's chain ID is its diff ID */
-	if (rc == 0)
-		rc = plan_import(c, &chain, full_ref, &p, err);
-	if (rc == 0)
-		rc = image_commit(st, &p, &chain, err);
+	rc = plan_import(c, &chain, full_ref, &p, err);
+	/* a failed import leaves nothing: its layer goes again unless another image uses it */
+	if (image_commit_unpin(st, rc == 0 ? &p : NULL, &chain, 1, true, err) < 0)
+		rc = -1;
 	if (rc == 0 && id_out)
 		*id_out = xstrdup(p.config_digest.str);
 	image_plan_release(&p);
@@ -93,8 +98,6 @@ int hamn_image_import(struct hamn_image_store *st, int fd,
 		hamn_ref_default_tag(&r);
 		full = hamn_ref_string(&r);
 	}
-	store_lock(st);
-	rc = import_locked(st, fd, c, full, id_out, err);
-	store_unlock(st);
+	rc = import_stream(st, fd, c, full, id_out, err);
 	return rc < 0 ? hamn_error_wrap(err, "import") : 0;
 }

@@ -12,6 +12,18 @@
 /* How long a complete layer no image uses is kept (a pull may come back for it). */
 #define IMAGE_LAYER_GRACE_NS (24 * 3600 * 1000000000LL)
 
+/* A layer an unfinished operation relies on (see layer_pin). */
+struct layer_pin {
+	struct hamn_digest chain;
+	unsigned int count;
+	bool doomed;		/* a deletion skipped it: collect it when the last pin goes */
+};
+
+/*
+ * The lock protects the database connection, the pins and the trash, and
+ * is held only for database work and renames: nothing that waits for a
+ * caller's fd (import, load, save) or extracts a layer runs under it.
+ */
 struct hamn_image_store {
 	int rootfd;		/* --root */
 	char *root_path;	/* its absolute path, for lowerdir strings */
@@ -20,12 +32,23 @@ struct hamn_image_store {
 	int tmp_fd;		/* tmp */
 	sqlite3 *db;		/* borrowed */
 	pthread_mutex_t lock;
+	struct layer_pin *pins;
+	size_t n_pins;
+	char **trash;		/* names in tmp/ to delete once the lock is released */
 };
 
 /* store.c: locking and a random name for staging entries */
 void store_lock(struct hamn_image_store *st);
+/* Unlock, then delete what store_trash() moved aside meanwhile. */
 void store_unlock(struct hamn_image_store *st);
 char *store_tmp_name(const char *prefix);
+/*
+ * Lock held: move dirfd/name (a directory or file) into tmp/, where
+ * store_unlock() deletes it without the lock (and the next open after a
+ * crash). Deletes it in place when it cannot be moved. Absent is fine.
+ */
+int store_trash(struct hamn_image_store *st, int dirfd, const char *name,
+		struct hamn_error **err);
 
 /* db.c: thin SQLite helpers; errors are EIO with sqlite's message */
 int db_exec(struct hamn_image_store *st, const char *sql, struct hamn_error **err);
@@ -51,14 +74,24 @@ static inline void cleanup_stmtp(sqlite3_stmt **s)
 struct blob_writer;
 struct blob_writer *blob_writer_new(struct hamn_image_store *st, struct hamn_error **err);
 int blob_writer_write(struct blob_writer *w, const void *buf, size_t len, struct hamn_error **err);
-/* fsync, verify against expected (may be NULL), rename into blobs/. */
+/* The slow half of a commit, without the lock: verify against expected (may be NULL), fsync. */
+int blob_writer_finish(struct blob_writer *w, const char *expected, struct hamn_digest *out,
+		       uint64_t *size_out, struct hamn_error **err);
+/* After blob_writer_finish: rename into blobs/ (the lock held when a row will name it). */
+int blob_writer_publish(struct blob_writer *w, struct hamn_error **err);
+/* Both of the above. */
 int blob_writer_commit(struct blob_writer *w, const char *expected, struct hamn_digest *out,
 		       uint64_t *size_out, struct hamn_error **err);
 void blob_writer_free(struct blob_writer *w);
 HAMN_DEFINE_CLEANUP(blob_writer, blob_writer_free)
 #define _cleanup_blob_writer_ _cleanup_(cleanup_blob_writerp)
 
-/* Move dirfd/name (already hashed to d) into blobs/ (or drop it when the blob exists). */
+/* fsync dirfd/name, a staged file about to become a blob (no lock needed). */
+int blob_sync_file(int dirfd, const char *name, struct hamn_error **err);
+/*
+ * Move dirfd/name (already hashed to d and fsync'ed) into blobs/, or drop it
+ * when the blob exists.
+ */
 int blob_adopt(struct hamn_image_store *st, int dirfd, const char *name,
 	       const struct hamn_digest *d, struct hamn_error **err);
 int blob_put_buf(struct hamn_image_store *st, const void *buf, size_t len,
@@ -78,23 +111,32 @@ int layer_apply_tee(int rootfd, int src_fd, unsigned int flags, const char *labe
 /* layer.c */
 void chain_id_next(const struct hamn_digest *parent, const struct hamn_digest *diff_id,
 		   struct hamn_digest *out);
+/* Lock held. */
 bool layer_exists(struct hamn_image_store *st, const struct hamn_digest *chain);
+/* Takes the lock: when the layer is recorded, pin it and return true. */
+bool layer_use_existing(struct hamn_image_store *st, const struct hamn_digest *chain);
 
-/* Where a layer's bytes come from. */
+/*
+ * Where a layer's bytes come from. Without staged_dirfd and blob_in_store
+ * the bytes are copied into a new blob as they are read (a tee).
+ */
 struct layer_source {
 	int fd;				/* the (compressed) layer stream, read once */
-	int staged_dirfd;		/* >= 0: fd's file is staged_dirfd/staged_name, */
-	const char *staged_name;	/* already hashed to blob: adopt it as the blob */
-	const char *blob;		/* its digest when known, else NULL (then hash it) */
-	bool blob_in_store;		/* the blob is already under blobs/ */
+	int staged_dirfd;		/* >= 0: fd's file is staged_dirfd/staged_name: */
+	const char *staged_name;	/* adopt it as the blob */
+	bool blob_in_store;		/* fd is the blob itself, already under blobs/ */
+	const char *blob;		/* the digest the bytes must hash to, or NULL */
 	const char *media_type;		/* NULL: guessed */
 };
 
 /*
- * Make sure the layer (parent, expected diff_id) exists: reuse it, or
- * extract src into layers/tmp-*, verify the diff ID, store the blob, rename
- * into place and record it. expected may be NULL (import): then the chain
- * comes from what was extracted. *chain_out gets the chain ID.
+ * Make sure the layer (parent, expected diff_id) exists, and pin it (the
+ * caller unpins it under the lock, normally right after recording the
+ * image): reuse it, or extract src into layers/tmp-*, verify the diff ID,
+ * sync, then under the lock store the blob, rename into place and record
+ * it. Called WITHOUT the lock: the lock is taken only to check and to
+ * publish. expected may be NULL (import): then the chain comes from what
+ * was extracted. *chain_out gets the chain ID.
  */
 int layer_ensure(struct hamn_image_store *st, const struct hamn_digest *parent,
 		 const struct hamn_digest *expected, const struct layer_source *src,
@@ -113,6 +155,17 @@ int store_collect_garbage(struct hamn_image_store *st, struct hamn_error **err);
  */
 int layers_collect(struct hamn_image_store *st, const struct hamn_digest *candidates, size_t n,
 		   bool all_old, json_t *report, uint64_t *reclaimed, struct hamn_error **err);
+/*
+ * Pins (lock held for all three): a pinned layer is never collected, so an
+ * operation that works without the lock (a load between its layers and its
+ * image row, a save streaming blobs) keeps what it relies on. A deletion
+ * that skips a pinned layer marks it; layer_unpin(collect) then collects
+ * it when its last pin goes.
+ */
+void layer_pin(struct hamn_image_store *st, const struct hamn_digest *chain);
+void layer_unpin(struct hamn_image_store *st, const struct hamn_digest *chain, bool collect);
+/* Is chain pinned? With doom, mark it for collection at its last unpin. */
+bool layer_pinned(struct hamn_image_store *st, const char *chain, bool doom);
 
 /* commit.c */
 struct image_plan {
@@ -124,9 +177,18 @@ struct image_plan {
 	char *manifest_digest;		/* NULL when none */
 };
 void image_plan_release(struct image_plan *p);
-/* Record the image (config blob written here) on top of chains[]; tags it. */
+/* Lock held: record the image (config blob written here) on top of chains[]; tags it. */
 int image_commit(struct hamn_image_store *st, const struct image_plan *p,
 		 const struct hamn_digest *chains, struct hamn_error **err);
+/*
+ * Takes the lock: when p is not NULL, image_commit(); then unpin
+ * chains[0..n_pinned) (pinned by layer_ensure), collecting them (see
+ * layers_collect's candidates) when the commit failed or p is NULL and
+ * collect_on_failure is set.
+ */
+int image_commit_unpin(struct hamn_image_store *st, const struct image_plan *p,
+		       const struct hamn_digest *chains, size_t n_pinned, bool collect_on_failure,
+		       struct hamn_error **err);
 /* Point full ref at id (replacing where it pointed before). */
 int tag_set(struct hamn_image_store *st, const char *full_ref, const char *id,
 	    struct hamn_error **err);

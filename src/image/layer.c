@@ -6,7 +6,12 @@
  * chain(Ln) = sha256(chain(Ln-1) + " " + diff(Ln)). It is stored once in
  * layers/<chain-hex>/diff however many images use it; an image's rows in
  * image_stack are its references, so a layer is unused exactly when no
- * image_stack row names it (the reference count is that COUNT).
+ * image_stack row names it (the reference count is that COUNT) and no
+ * operation in progress has pinned it (see gc.c).
+ *
+ * Making a layer reads the caller's stream: that runs without the store
+ * lock (staging names are unique), which is only taken to check whether the
+ * layer exists and to publish it.
  */
 #include "image/internal.h"
 
@@ -37,9 +42,27 @@ bool layer_exists(struct hamn_image_store *st, const struct hamn_digest *chain)
 	return sqlite3_step(s) == SQLITE_ROW;
 }
 
+bool layer_use_existing(struct hamn_image_store *st, const struct hamn_digest *chain)
+{
+	bool found;
+
+	store_lock(st);
+	found = layer_exists(st, chain);
+	if (found)
+		layer_pin(st, chain);
+	store_unlock(st);
+	return found;
+}
+
+/*
+ * A layer being made. Everything slow (reading the caller's stream,
+ * extracting, hashing, fsync) happens in prepare() without the store lock;
+ * publish_locked() then only renames and records.
+ */
 struct new_layer {
 	char *tmp;			/* layers/<tmp> while being made */
 	int diff_fd;
+	struct blob_writer *tee;	/* the input copied into a new blob, or NULL */
 	struct hamn_layer_stats stats;
 	struct hamn_digest blob;
 	uint64_t blob_size;
@@ -101,32 +124,67 @@ static int make_tmp_layer(struct hamn_image_store *st, struct new_layer *nl,
 	return 0;
 }
 
-/* Keep the layer's blob: the staged file, the tee'd copy, or the one already stored. */
-static int keep_blob(struct hamn_image_store *st, const struct layer_source *src,
-		     struct blob_writer *tee, struct new_layer *nl, struct hamn_error **err)
+static int extract(struct hamn_image_store *st, const struct hamn_digest *expected,
+		   const struct layer_source *src, struct new_layer *nl, struct hamn_error **err)
 {
-	if (tee)
-		return blob_writer_commit(tee, NULL, &nl->blob, &nl->blob_size, err);
-	if (!streq(src->blob, nl->stats.input_digest.str))
-		return hamn_error_setq(err, EINVAL, "layer blob %s: content hashes to %s", src->blob,
+	_cleanup_free_ char *label = xasprintf("layer %s", expected ? expected->str : "");
+
+	if (make_tmp_layer(st, nl, err) < 0)
+		return -1;
+	if (layer_apply_tee(nl->diff_fd, src->fd, 0, expected ? label : "layer", nl->tee,
+			    &nl->stats, err) < 0)
+		return -1;
+	if (expected && !streq(expected->str, nl->stats.diff_id.str))
+		return hamn_error_setq(err, EINVAL, "layer %s: diff ID mismatch: the layer hashes "
+				       "to %s", expected->str, nl->stats.diff_id.str);
+	if (src->blob && !streq(src->blob, nl->stats.input_digest.str))
+		return hamn_error_setq(err, EINVAL, "layer %s: blob digest mismatch: expected %s, "
+				       "got %s", nl->stats.diff_id.str, src->blob,
 				       nl->stats.input_digest.str);
+	return 0;
+}
+
+/* Without the lock: extract and check the layer, get its blob and directory onto disk. */
+static int prepare(struct hamn_image_store *st, const struct hamn_digest *expected,
+		   const struct layer_source *src, struct new_layer *nl, struct hamn_error **err)
+{
+	bool tee = src->staged_dirfd < 0 && !src->blob_in_store;
+
+	if (tee && !(nl->tee = blob_writer_new(st, err)))
+		return -1;
+	if (extract(st, expected, src, nl, err) < 0)
+		return -1;
 	nl->blob = nl->stats.input_digest;
 	nl->blob_size = nl->stats.input_size;
+	if (tee && blob_writer_finish(nl->tee, NULL, NULL, NULL, err) < 0)
+		return -1;
+	if (!tee && !src->blob_in_store &&
+	    blob_sync_file(src->staged_dirfd, src->staged_name, err) < 0)
+		return -1;
+	if (syncfs(nl->diff_fd) < 0)
+		return hamn_error_set(err, errno, "sync layer %s", nl->stats.diff_id.str);
+	return 0;
+}
+
+/* Lock held: keep the layer's blob (the tee'd copy or the staged file). */
+static int keep_blob(struct hamn_image_store *st, const struct layer_source *src,
+		     struct new_layer *nl, struct hamn_error **err)
+{
+	if (nl->tee)
+		return blob_writer_publish(nl->tee, err);
 	if (src->blob_in_store)
 		return 0;
 	return blob_adopt(st, src->staged_dirfd, src->staged_name, &nl->blob, err);
 }
 
-/* Rename layers/<tmp> to layers/<chain-hex> once its contents are on disk. */
-static int publish(struct hamn_image_store *st, struct new_layer *nl,
-		   const struct hamn_digest *chain, struct hamn_error **err)
+/* Lock held: rename layers/<tmp> to layers/<chain-hex>. */
+static int rename_into_place(struct hamn_image_store *st, struct new_layer *nl,
+			     const struct hamn_digest *chain, struct hamn_error **err)
 {
 	const char *hex = hamn_digest_hex(chain);
 
-	if (syncfs(nl->diff_fd) < 0)
-		return hamn_error_set(err, errno, "sync layer %s", chain->str);
 	/* a directory of that name not in the database is a leftover: replace it */
-	if (hamn_rm_rf(st->layers_fd, hex, err) < 0)
+	if (store_trash(st, st->layers_fd, hex, err) < 0)
 		return -1;
 	if (renameat(st->layers_fd, nl->tmp, st->layers_fd, hex) < 0)
 		return hamn_error_set(err, errno, "rename layer into 'layers/%s'", hex);
@@ -137,55 +195,19 @@ static int publish(struct hamn_image_store *st, struct new_layer *nl,
 	return 0;
 }
 
-static int extract(struct hamn_image_store *st, const struct hamn_digest *expected,
-		   const struct layer_source *src, struct blob_writer *tee, struct new_layer *nl,
-		   struct hamn_error **err)
+/*
+ * Lock held: make the prepared layer visible (blob, directory, row), unless
+ * another caller made the same layer meanwhile: then ours is dropped.
+ */
+static int publish_locked(struct hamn_image_store *st, const struct hamn_digest *parent,
+			  const struct layer_source *src, struct new_layer *nl,
+			  const struct hamn_digest *chain, struct hamn_error **err)
 {
-	_cleanup_free_ char *label = xasprintf("layer %s", expected ? expected->str : "");
-
-	if (make_tmp_layer(st, nl, err) < 0)
-		return -1;
-	if (layer_apply_tee(nl->diff_fd, src->fd, 0, expected ? label : "layer", tee, &nl->stats,
-			    err) < 0)
-		return -1;
-	if (expected && !streq(expected->str, nl->stats.diff_id.str))
-		return hamn_error_setq(err, EINVAL, "layer %s: diff ID mismatch: the layer hashes "
-				       "to %s", expected->str, nl->stats.diff_id.str);
-	return 0;
-}
-
-/* Store the blob, rename the directory into place, record the layer. */
-static int finish(struct hamn_image_store *st, const struct hamn_digest *parent,
-		  const struct layer_source *src, struct blob_writer *tee, struct new_layer *nl,
-		  const struct hamn_digest *chain, struct hamn_error **err)
-{
-	if (keep_blob(st, src, tee, nl, err) < 0 || publish(st, nl, chain, err) < 0)
+	if (layer_exists(st, chain))
+		return 0;
+	if (keep_blob(st, src, nl, err) < 0 || rename_into_place(st, nl, chain, err) < 0)
 		return -1;
 	return record_layer(st, chain, parent, src, nl, err);
-}
-
-static int ensure(struct hamn_image_store *st, const struct hamn_digest *parent,
-		  const struct hamn_digest *expected, const struct layer_source *src,
-		  struct new_layer *nl, struct hamn_digest *chain, struct hamn_error **err)
-{
-	_cleanup_blob_writer_ struct blob_writer *tee = NULL;
-
-	if (expected) {
-		chain_id_next(parent, expected, chain);
-		if (layer_exists(st, chain))
-			return 0;
-	}
-	if (!src->blob) {
-		tee = blob_writer_new(st, err);
-		if (!tee)
-			return -1;
-	}
-	if (extract(st, expected, src, tee, nl, err) < 0)
-		return -1;
-	chain_id_next(parent, &nl->stats.diff_id, chain);
-	if (!expected && layer_exists(st, chain))
-		return 0;	/* an import of a rootfs we already have */
-	return finish(st, parent, src, tee, nl, chain, err);
 }
 
 static void new_layer_release(struct hamn_image_store *st, struct new_layer *nl)
@@ -193,6 +215,8 @@ static void new_layer_release(struct hamn_image_store *st, struct new_layer *nl)
 	struct hamn_error *rm_err = NULL;
 
 	cleanup_closep(&nl->diff_fd);
+	blob_writer_free(nl->tee);
+	nl->tee = NULL;
 	if (nl->tmp && hamn_rm_rf(st->layers_fd, nl->tmp, &rm_err) < 0) {
 		/* the next open collects it; the caller's error matters more */
 		log_kv(HAMN_LOG_WARN, "cannot remove temporary layer", "dir=%s err=\"%s\"", nl->tmp,
@@ -203,38 +227,40 @@ static void new_layer_release(struct hamn_image_store *st, struct new_layer *nl)
 	nl->tmp = NULL;
 }
 
-int layer_ensure(struct hamn_image_store *st, const struct hamn_digest *parent,
-		 const struct hamn_digest *expected, const struct layer_source *src,
-		 struct hamn_digest *chain_out, struct hamn_error **err)
+/* Extract without the lock, publish with it; pin the result when asked. */
+static int make_layer(struct hamn_image_store *st, const struct hamn_digest *parent,
+		      const struct hamn_digest *expected, const struct layer_source *src, bool pin,
+		      struct hamn_digest *chain_out, struct hamn_error **err)
 {
 	struct new_layer nl = { .diff_fd = -1 };
-	int rc = ensure(st, parent, expected, src, &nl, chain_out, err);
+	int rc = prepare(st, expected, src, &nl, err);
 
+	if (rc == 0) {
+		chain_id_next(parent, &nl.stats.diff_id, chain_out);
+		store_lock(st);
+		rc = publish_locked(st, parent, src, &nl, chain_out, err);
+		if (rc == 0 && pin)
+			layer_pin(st, chain_out);
+		store_unlock(st);
+	}
+	/* a layer that lost the race to an identical one is deleted here, unlocked */
 	new_layer_release(st, &nl);
 	return rc;
 }
 
-/* ---- one layer from a registry stream, without the store lock while extracting ---- */
-
-static int put_extract(struct hamn_image_store *st, const struct hamn_digest *parent,
-		       const struct hamn_digest *diff, const struct hamn_digest *blob,
-		       struct layer_source *src, struct new_layer *nl,
-		       const struct hamn_digest *chain, struct hamn_error **err)
+int layer_ensure(struct hamn_image_store *st, const struct hamn_digest *parent,
+		 const struct hamn_digest *expected, const struct layer_source *src,
+		 struct hamn_digest *chain_out, struct hamn_error **err)
 {
-	_cleanup_blob_writer_ struct blob_writer *tee = blob_writer_new(st, err);
-	int rc;
-
-	/* staging names are unique: extracting needs no lock, only publishing does */
-	if (!tee || extract(st, diff, src, tee, nl, err) < 0)
-		return -1;
-	if (!streq(nl->stats.input_digest.str, blob->str))
-		return hamn_error_setq(err, EINVAL, "layer %s: blob digest mismatch: expected %s, "
-				       "got %s", diff->str, blob->str, nl->stats.input_digest.str);
-	store_lock(st);
-	rc = layer_exists(st, chain) ? 0 : finish(st, parent, src, tee, nl, chain, err);
-	store_unlock(st);
-	return rc;
+	if (expected) {
+		chain_id_next(parent, expected, chain_out);
+		if (layer_use_existing(st, chain_out))
+			return 0;
+	}
+	return make_layer(st, parent, expected, src, true, chain_out, err);
 }
+
+/* ---- one layer from a registry stream ---- */
 
 int hamn_image_layer_put(struct hamn_image_store *st, int fd, const char *parent_chain,
 			 const char *diff_id, const char *blob_digest, const char *media_type,
@@ -242,9 +268,7 @@ int hamn_image_layer_put(struct hamn_image_store *st, int fd, const char *parent
 {
 	struct hamn_digest parent, diff, blob, chain;
 	struct layer_source src = { .fd = fd, .staged_dirfd = -1, .media_type = media_type };
-	struct new_layer nl = { .diff_fd = -1 };
 	bool exists;
-	int rc;
 
 	if ((parent_chain && hamn_digest_parse(parent_chain, &parent, err) < 0) ||
 	    hamn_digest_parse(diff_id, &diff, err) < 0 ||
@@ -258,9 +282,9 @@ int hamn_image_layer_put(struct hamn_image_store *st, int fd, const char *parent
 	store_unlock(st);
 	if (exists)
 		return 0;
-	rc = put_extract(st, parent_chain ? &parent : NULL, &diff, &blob, &src, &nl, &chain, err);
-	new_layer_release(st, &nl);
-	return rc;
+	src.blob = blob.str;
+	/* not pinned: an unused layer waits for hamn_image_create() (see gc.c's grace) */
+	return make_layer(st, parent_chain ? &parent : NULL, &diff, &src, false, &chain, err);
 }
 
 bool hamn_image_layer_exists(struct hamn_image_store *st, const char *chain_id)

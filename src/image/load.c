@@ -12,7 +12,9 @@
  * is read (CVE-2023-25153).
  *
  * Then every image is planned and checked (manifest, config, digests);
- * only when all are fine are layers extracted and images recorded.
+ * only when all are fine are layers extracted and images recorded. None of
+ * this holds the store lock, except for checking and publishing each layer
+ * and recording each image (see layer.c).
  */
 #include "image/load.h"
 
@@ -382,19 +384,17 @@ static int store_layers(struct staging *sg, const struct load_item *it,
 	return 0;
 }
 
+/* Layers unpacked without the lock and pinned, then the image recorded in one locked step. */
 static int store_item(struct staging *sg, const struct load_item *it, struct hamn_error **err)
 {
 	size_t n = it->plan.config->n_diff_ids, done = 0;
 	_cleanup_free_ struct hamn_digest *chains = xcalloc(n + 1, sizeof(*chains));
-	struct hamn_error *gc_err = NULL;
+	int rc = store_layers(sg, it, chains, &done, err);
 
-	if (store_layers(sg, it, chains, &done, err) == 0 &&
-	    image_commit(sg->st, &it->plan, chains, err) == 0)
-		return 0;
 	/* a failed load leaves nothing: the layers it stored for this image go again */
-	if (layers_collect(sg->st, chains, done, false, NULL, NULL, &gc_err) < 0)
-		hamn_error_free(&gc_err);	/* the next open collects them */
-	return -1;
+	if (image_commit_unpin(sg->st, rc == 0 ? &it->plan : NULL, chains, done, true, err) < 0)
+		rc = -1;
+	return rc;
 }
 
 static void report_item(const struct load_item *it, hamn_image_report_fn report, void *ud)
@@ -476,11 +476,9 @@ int hamn_image_load(struct hamn_image_store *st, int fd, hamn_image_report_fn re
 	/* staging needs no lock: the directory is ours alone */
 	if (rc == 0)
 		rc = stage_archive(&sg, fd, err);
-	if (rc == 0) {
-		store_lock(st);
+	/* nor does the rest: layers are extracted unlocked, images recorded in short steps */
+	if (rc == 0)
 		rc = load_staged(&sg, report, ud, err);
-		store_unlock(st);
-	}
 	staging_release(&sg);
 	return rc;
 }

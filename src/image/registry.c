@@ -1,6 +1,7 @@
 /*
  * registry.c - what distribution/ reads and records around a push: an
- * image's config and layer blobs, and the manifest digest it was pushed as.
+ * image's config and layer blobs, and the manifest digest it was pushed as;
+ * and an image's layers with their sizes (system df).
  * (Pulls use hamn_image_layer_put, hamn_image_blob_put and
  * hamn_image_create.)
  */
@@ -17,8 +18,9 @@ static int layer_info(struct hamn_image_store *st, const struct hamn_digest *cha
 		      struct hamn_image_layer_info *out, struct hamn_error **err)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = db_prepare(
-		st, "SELECT diff_id, blob, blob_size, media_type FROM image_layers "
-		    "WHERE chain_id = ?", err);
+		st, "SELECT diff_id, blob, blob_size, media_type, size, (SELECT COUNT(DISTINCT "
+		    "image_id) FROM image_stack WHERE chain_id = ?1) FROM image_layers "
+		    "WHERE chain_id = ?1", err);
 
 	if (!s)
 		return -1;
@@ -31,7 +33,47 @@ static int layer_info(struct hamn_image_store *st, const struct hamn_digest *cha
 		return -1;
 	out->blob_size = sqlite3_column_int64(s, 2);
 	out->media_type = db_col_str(s, 3);
+	out->size = sqlite3_column_int64(s, 4);
+	out->n_images = sqlite3_column_int64(s, 5);
 	return 0;
+}
+
+/* Lock held: the layers of image id, bottom first. */
+static int layers_of(struct hamn_image_store *st, const char *id,
+		     struct hamn_image_layer_info **layers_out, size_t *n_out,
+		     struct hamn_error **err)
+{
+	_cleanup_free_ struct hamn_digest *chains = NULL;
+	struct hamn_image_layer_info *layers;
+	size_t n = 0;
+
+	if (image_chain(st, id, &chains, &n, err) < 0)
+		return -1;
+	layers = xcalloc(n + 1, sizeof(*layers));
+	for (size_t i = 0; i < n; i++) {
+		if (layer_info(st, &chains[i], &layers[i], err) < 0) {
+			hamn_image_layer_info_free(layers, i + 1);
+			return -1;
+		}
+	}
+	*layers_out = layers;
+	*n_out = n;
+	return 0;
+}
+
+int hamn_image_layers(struct hamn_image_store *st, const char *ref,
+		      struct hamn_image_layer_info **layers_out, size_t *n_out,
+		      struct hamn_error **err)
+{
+	_cleanup_free_ char *id = NULL;
+	int rc;
+
+	store_lock(st);
+	rc = image_resolve_locked(st, ref, &id, NULL, err);
+	if (rc == 0)
+		rc = layers_of(st, id, layers_out, n_out, err);
+	store_unlock(st);
+	return rc;
 }
 
 static char *manifest_of(struct hamn_image_store *st, const char *id)
@@ -52,25 +94,13 @@ static int push_info_locked(struct hamn_image_store *st, const char *ref, char *
 			    size_t *n_out, struct hamn_error **err)
 {
 	_cleanup_free_ char *id = NULL;
-	_cleanup_free_ struct hamn_digest *chains = NULL;
-	struct hamn_image_layer_info *layers;
-	size_t n = 0;
 
 	if (image_resolve_locked(st, ref, &id, NULL, err) < 0 ||
-	    image_chain(st, id, &chains, &n, err) < 0)
+	    layers_of(st, id, layers_out, n_out, err) < 0)
 		return -1;
-	layers = xcalloc(n + 1, sizeof(*layers));
-	for (size_t i = 0; i < n; i++) {
-		if (layer_info(st, &chains[i], &layers[i], err) < 0) {
-			hamn_image_layer_info_free(layers, i + 1);
-			return -1;
-		}
-	}
 	if (manifest_out)
 		*manifest_out = manifest_of(st, id);
 	*config_out = steal_pointer(&id);
-	*layers_out = layers;
-	*n_out = n;
 	return 0;
 }
 

@@ -9,6 +9,11 @@
  * layer.tar is the layer's uncompressed stream, decompressed from the blob
  * kept at load time, so its sha256 is exactly the diff ID and a reload
  * gives the same image ID. It is checked while it is copied.
+ *
+ * The client may read slowly or not at all, so the tar is written without
+ * the store lock: everything needed from the database (and the configs'
+ * bytes) is read in one locked step, which also pins the layers, so an
+ * image deleted meanwhile keeps its layers and blobs until the save ends.
  */
 #include "image/apply.h"
 
@@ -16,9 +21,21 @@
 
 #define SAVE_BUF (64 * 1024)
 
+/* What is written of a layer, read from its row while planning. */
+struct save_layer {
+	struct hamn_digest chain;
+	char *blob;
+	char *diff_id;
+	int64_t tar_size;
+};
+
 struct save_image {
 	char *id;
 	char **tags;		/* full refs to put in RepoTags */
+	char *config;		/* the config blob's bytes */
+	size_t config_len;
+	struct save_layer *layers;	/* bottom first; pinned while the tar is written */
+	size_t n_layers;
 };
 
 struct saver {
@@ -41,8 +58,8 @@ static void plan_add(struct save_image **plan, size_t *n, const char *id, const 
 		;
 	if (i == *n) {
 		*plan = xreallocarray(*plan, *n + 1, sizeof(**plan));
-		(*plan)[i].id = xstrdup(id);
-		(*plan)[i].tags = xcalloc(1, sizeof(char *));
+		(*plan)[i] = (struct save_image){ .id = xstrdup(id),
+						  .tags = xcalloc(1, sizeof(char *)) };
 		(*n)++;
 	}
 	if (tag && !strv_contains((*plan)[i].tags, tag))
@@ -99,8 +116,78 @@ static void plan_free(struct save_image *plan, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		free(plan[i].id);
 		hamn_strv_free(plan[i].tags);
+		free(plan[i].config);
+		for (size_t k = 0; k < plan[i].n_layers; k++) {
+			free(plan[i].layers[k].blob);
+			free(plan[i].layers[k].diff_id);
+		}
+		free(plan[i].layers);
 	}
 	free(plan);
+}
+
+static int layer_row(struct hamn_image_store *st, struct save_layer *l, struct hamn_error **err)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = db_prepare(
+		st, "SELECT blob, diff_id, tar_size FROM image_layers WHERE chain_id = ?", err);
+
+	if (!s)
+		return -1;
+	sqlite3_bind_text(s, 1, l->chain.str, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(s) != SQLITE_ROW)
+		return hamn_error_setq(err, EIO, "save: layer %s is not recorded", l->chain.str);
+	l->blob = db_col_str(s, 0);
+	l->diff_id = db_col_str(s, 1);
+	l->tar_size = sqlite3_column_int64(s, 2);
+	return 0;
+}
+
+/* Lock held: the config bytes and layer rows of an image in the plan. */
+static int plan_image(struct hamn_image_store *st, struct save_image *img,
+		      struct hamn_error **err)
+{
+	_cleanup_free_ struct hamn_digest *chains = NULL;
+	size_t n = 0;
+
+	if (image_chain(st, img->id, &chains, &n, err) < 0 ||
+	    blob_read(st, img->id, HAMN_OCI_JSON_MAX, &img->config, &img->config_len, err) < 0)
+		return -1;
+	img->layers = xcalloc(n + 1, sizeof(*img->layers));
+	for (size_t i = 0; i < n; i++) {
+		img->layers[i].chain = chains[i];
+		img->n_layers = i + 1;
+		if (layer_row(st, &img->layers[i], err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Lock held: resolve refs into a plan, read what it needs, pin its layers. */
+static int plan_locked(struct hamn_image_store *st, const char *const *refs, size_t n_refs,
+		       struct save_image **plan, size_t *n, struct hamn_error **err)
+{
+	for (size_t i = 0; i < n_refs; i++)
+		if (plan_ref(st, refs[i], plan, n, err) < 0)
+			return -1;
+	if (*n == 0)
+		return hamn_error_setq(err, EINVAL, "save: no images given");
+	for (size_t i = 0; i < *n; i++)
+		if (plan_image(st, &(*plan)[i], err) < 0)
+			return -1;
+	for (size_t i = 0; i < *n; i++)
+		for (size_t k = 0; k < (*plan)[i].n_layers; k++)
+			layer_pin(st, &(*plan)[i].layers[k].chain);
+	return 0;
+}
+
+/* Unpin the plan's layers: what was deleted during the save goes now. */
+static void plan_unpin(struct hamn_image_store *st, struct save_image *plan, size_t n)
+{
+	store_lock(st);
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < plan[i].n_layers; k++)
+			layer_unpin(st, &plan[i].layers[k].chain, true);
+	store_unlock(st);
 }
 
 /* ---- writing ---- */
@@ -206,46 +293,27 @@ fail:
 	return -1;
 }
 
-static int layer_row(struct hamn_image_store *st, const struct hamn_digest *chain, char **blob,
-		     char **diff_id, int64_t *tar_size, struct hamn_error **err)
-{
-	_cleanup_stmt_ sqlite3_stmt *s = db_prepare(
-		st, "SELECT blob, diff_id, tar_size FROM image_layers WHERE chain_id = ?", err);
-
-	if (!s)
-		return -1;
-	sqlite3_bind_text(s, 1, chain->str, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(s) != SQLITE_ROW)
-		return hamn_error_setq(err, EIO, "save: layer %s is not recorded", chain->str);
-	*blob = db_col_str(s, 0);
-	*diff_id = db_col_str(s, 1);
-	*tar_size = sqlite3_column_int64(s, 2);
-	return 0;
-}
-
-static int write_layer(struct saver *sv, const struct hamn_digest *chain,
+static int write_layer(struct saver *sv, const struct save_layer *l,
 		       const struct hamn_digest *parent, struct hamn_error **err)
 {
-	const char *hex = hamn_digest_hex(chain);
-	_cleanup_free_ char *blob = NULL, *diff_id = NULL, *dir = xasprintf("%s/", hex);
+	const char *hex = hamn_digest_hex(&l->chain);
+	_cleanup_free_ char *dir = xasprintf("%s/", hex);
 	_cleanup_free_ char *ver = xasprintf("%s/VERSION", hex), *js = xasprintf("%s/json", hex);
 	_cleanup_free_ char *tar = xasprintf("%s/layer.tar", hex);
 	_cleanup_json_ json_t *meta = json_pack("{s:s}", "id", hex);
 	_cleanup_close_ int fd = -1;
-	int64_t tar_size = 0;
 
 	if (strset_get(&sv->layers_done, hex, NULL))
 		return 0;
 	strset_put(&sv->layers_done, hex, 0);
 	if (parent)
 		json_object_set_new(meta, "parent", json_string(hamn_digest_hex(parent)));
-	if (layer_row(sv->st, chain, &blob, &diff_id, &tar_size, err) < 0)
-		return -1;
-	fd = hamn_image_blob_open(sv->st, blob, err);
+	/* pinned: the blob stays even if its image is deleted meanwhile */
+	fd = hamn_image_blob_open(sv->st, l->blob, err);
 	if (fd < 0 || write_header(sv, dir, AE_IFDIR, 0, err) < 0 ||
 	    write_file(sv, ver, "1.0", 3, err) < 0 || write_json(sv, js, meta, err) < 0)
 		return -1;
-	return copy_layer(sv, tar, fd, tar_size, diff_id, err);
+	return copy_layer(sv, tar, fd, l->tar_size, l->diff_id, err);
 }
 
 static void add_repositories(struct saver *sv, char **tags, const char *top)
@@ -269,21 +337,19 @@ static void add_repositories(struct saver *sv, char **tags, const char *top)
 
 static int write_image(struct saver *sv, const struct save_image *img, struct hamn_error **err)
 {
-	_cleanup_free_ struct hamn_digest *chains = NULL;
-	_cleanup_free_ char *config = NULL, *cfg_name = xasprintf("%s.json", img->id + 7);
+	_cleanup_free_ char *cfg_name = xasprintf("%s.json", img->id + 7);
 	_cleanup_json_ json_t *layers = json_array(), *tags = json_array();
-	size_t n = 0, len = 0;
+	size_t n = img->n_layers;
 
-	if (image_chain(sv->st, img->id, &chains, &n, err) < 0 ||
-	    blob_read(sv->st, img->id, HAMN_OCI_JSON_MAX, &config, &len, err) < 0)
-		return -1;
 	for (size_t i = 0; i < n; i++) {
-		if (write_layer(sv, &chains[i], i ? &chains[i - 1] : NULL, err) < 0)
+		const struct save_layer *l = &img->layers[i];
+
+		if (write_layer(sv, l, i ? &img->layers[i - 1].chain : NULL, err) < 0)
 			return -1;
 		json_array_append_new(layers, json_sprintf("%s/layer.tar",
-							   hamn_digest_hex(&chains[i])));
+							   hamn_digest_hex(&l->chain)));
 	}
-	if (write_file(sv, cfg_name, config, len, err) < 0)
+	if (write_file(sv, cfg_name, img->config, img->config_len, err) < 0)
 		return -1;
 	for (size_t i = 0; img->tags[i]; i++) {
 		_cleanup_free_ char *f = hamn_ref_familiarize(img->tags[i]);
@@ -291,7 +357,7 @@ static int write_image(struct saver *sv, const struct save_image *img, struct ha
 		json_array_append_new(tags, json_string(f));
 	}
 	if (n > 0)
-		add_repositories(sv, img->tags, hamn_digest_hex(&chains[n - 1]));
+		add_repositories(sv, img->tags, hamn_digest_hex(&img->layers[n - 1].chain));
 	json_array_append_new(sv->manifest, json_pack("{s:s,s:O,s:O}", "Config", cfg_name,
 						      "RepoTags", tags, "Layers", layers));
 	return 0;
@@ -311,45 +377,44 @@ static int write_all(struct saver *sv, const struct save_image *plan, size_t n,
 	return 0;
 }
 
-static int save_locked(struct hamn_image_store *st, const char *const *refs, size_t n_refs,
-		       int fd, struct hamn_error **err)
+/* Without the lock: the client may be slow to read. */
+static int write_tar(struct hamn_image_store *st, const struct save_image *plan, size_t n,
+		     int fd, struct hamn_error **err)
 {
 	struct saver sv = { .st = st };
-	struct save_image *plan = NULL;
-	size_t n = 0;
 	int rc = 0;
 
-	for (size_t i = 0; rc == 0 && i < n_refs; i++)
-		rc = plan_ref(st, refs[i], &plan, &n, err);
-	if (rc == 0 && n == 0)
-		rc = hamn_error_setq(err, EINVAL, "save: no images given");
-	if (rc == 0) {
-		sv.a = archive_write_new();
-		sv.manifest = json_array();
-		sv.repositories = json_object();
-		sv.buf = xmalloc(SAVE_BUF);
-		archive_write_set_format_pax_restricted(sv.a);
-		if (archive_write_open_fd(sv.a, fd) != ARCHIVE_OK)
-			rc = write_fail(&sv, "archive", err);
-		if (rc == 0)
-			rc = write_all(&sv, plan, n, err);
-		archive_write_free(sv.a);
-		json_decref(sv.manifest);
-		json_decref(sv.repositories);
-		strset_release(&sv.layers_done);
-		free(sv.buf);
-	}
-	plan_free(plan, n);
+	sv.a = archive_write_new();
+	sv.manifest = json_array();
+	sv.repositories = json_object();
+	sv.buf = xmalloc(SAVE_BUF);
+	archive_write_set_format_pax_restricted(sv.a);
+	if (archive_write_open_fd(sv.a, fd) != ARCHIVE_OK)
+		rc = write_fail(&sv, "archive", err);
+	if (rc == 0)
+		rc = write_all(&sv, plan, n, err);
+	archive_write_free(sv.a);
+	json_decref(sv.manifest);
+	json_decref(sv.repositories);
+	strset_release(&sv.layers_done);
+	free(sv.buf);
 	return rc;
 }
 
 int hamn_image_save(struct hamn_image_store *st, const char *const *refs, size_t n_refs, int fd,
 		    struct hamn_error **err)
 {
+	struct save_image *plan = NULL;
+	size_t n = 0;
 	int rc;
 
 	store_lock(st);
-	rc = save_locked(st, refs, n_refs, fd, err);
+	rc = plan_locked(st, refs, n_refs, &plan, &n, err);
 	store_unlock(st);
+	if (rc == 0) {
+		rc = write_tar(st, plan, n, fd, err);
+		plan_unpin(st, plan, n);
+	}
+	plan_free(plan, n);
 	return rc;
 }

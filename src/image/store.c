@@ -21,7 +21,36 @@ void store_lock(struct hamn_image_store *st)
 
 void store_unlock(struct hamn_image_store *st)
 {
+	char **trash = steal_pointer(&st->trash);
+
 	pthread_mutex_unlock(&st->lock);
+	/* deleting a big layer takes a while: others may use the store meanwhile */
+	for (size_t i = 0; trash && trash[i]; i++) {
+		struct hamn_error *e = NULL;
+
+		if (hamn_rm_rf(st->tmp_fd, trash[i], &e) < 0) {
+			/* tmp/ is emptied at the next open */
+			log_kv(HAMN_LOG_WARN, "cannot remove", "dir=tmp name=%s err=\"%s\"",
+			       trash[i], e->msg);
+			hamn_error_free(&e);
+		}
+	}
+	hamn_strv_free(trash);
+}
+
+int store_trash(struct hamn_image_store *st, int dirfd, const char *name,
+		struct hamn_error **err)
+{
+	char *t = store_tmp_name("trash");
+
+	if (renameat(dirfd, name, st->tmp_fd, t) == 0) {
+		strv_push_take(&st->trash, t);
+		return 0;
+	}
+	free(t);
+	if (errno == ENOENT)
+		return 0;
+	return hamn_rm_rf(dirfd, name, err);	/* e.g. EXDEV: tmp/ on another mount */
 }
 
 char *store_tmp_name(const char *prefix)
@@ -104,6 +133,8 @@ void hamn_image_store_free(struct hamn_image_store *st)
 	cleanup_closep(&st->layers_fd);
 	cleanup_closep(&st->tmp_fd);
 	free(st->root_path);
+	free(st->pins);
+	hamn_strv_free(st->trash);
 	pthread_mutex_destroy(&st->lock);
 	free(st);
 }

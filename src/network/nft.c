@@ -109,9 +109,19 @@ static int run_script(struct hamn_net_ctx *ctx, const char *script, struct hamn_
 	return 0;
 }
 
+static bool any_bridge(const struct hamn_net_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->n_nets; i++)
+		if (is_bridge(ctx->nets[i]))
+			return true;
+	return false;
+}
+
 int nft_apply(struct hamn_net_ctx *ctx, struct hamn_error **err)
 {
-	_cleanup_free_ char *script = nft_script(ctx);
+	/* no bridge, nothing to guard or NAT: no table (a -b none daemon leaves none behind) */
+	_cleanup_free_ char *script = any_bridge(ctx) ? nft_script(ctx)
+						      : hamn_nft_delete_script(ctx->instance);
 
 	if (run_script(ctx, script, err) < 0)
 		return -1;

@@ -252,8 +252,7 @@ void rt_child_init(struct rt_plan *p)
 	struct rt_msg m;
 
 	reset_signals();
-	if (p->parent_sync_fd >= 0)
-		close(p->parent_sync_fd);
+	rt_close_other_fds(p);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	/* Until execve, nothing in the container may look at us through /proc. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -305,9 +304,7 @@ void rt_child_join(struct rt_plan *p)
 	pid_t pid;
 
 	reset_signals();
-	if (p->parent_sync_fd >= 0)
-		close(p->parent_sync_fd);
-	p->parent_sync_fd = -1;
+	rt_close_other_fds(p);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
@@ -338,8 +335,7 @@ void rt_child_exec(struct rt_plan *p)
 	pid_t pid;
 
 	reset_signals();
-	if (p->parent_sync_fd >= 0)
-		close(p->parent_sync_fd);
+	rt_close_other_fds(p);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (rt_expect(sync, MSG_GO) < 0)

@@ -118,13 +118,16 @@ static int exec_steps(const struct hamn_runtime_exec_target *t, struct rt_plan *
 
 	p->sync_fd = csock;
 	p->parent_sync_fd = sock;
+	rt_plan_seal(p);
 	mid = rt_clone(0, cgfd, NULL);
 	if (mid < 0 && cgfd >= 0) {
 		cgfd = -1;
 		mid = rt_clone(0, -1, NULL);
 	}
-	if (mid < 0)
+	if (mid < 0) {
+		close(csock);
 		return hamn_error_set(err, errno, "clone");
+	}
 	if (mid == 0)
 		rt_child_exec(p);
 	close(csock);

@@ -216,6 +216,10 @@ struct rt_plan {
 	char *hook_state_buf;
 	size_t hook_pid_off;
 
+	/* the fds the child may keep; every other one is closed first thing (rt_plan_seal) */
+	int keep_fds[64];
+	size_t n_keep_fds;
+
 	/* owned by the plan */
 	char **owned;			/* strings */
 	char **env_store;
@@ -273,6 +277,10 @@ int rt_send_fd(int sock, int fd, const char *name);
 struct rt_plan *rt_plan_new(const struct hamn_oci_spec *spec, const char *rootfs,
 			    const struct hamn_runtime_spawn_opts *o, struct hamn_error **err);
 void rt_plan_free(struct rt_plan *p);
+/* Record which fds the child needs (call after every fd of the plan is set). */
+void rt_plan_seal(struct rt_plan *p);
+/* In the child: close every fd that is not 0-2 or in p->keep_fds (async-signal-safe). */
+void rt_close_other_fds(const struct rt_plan *p);
 /* Fill an rt_proc from a process object (strings borrowed from proc, arrays owned by store). */
 int rt_proc_from_oci(const struct hamn_oci_process *proc, struct rt_proc *out,
 		     char ***env_store, struct hamn_error **err);

@@ -472,6 +472,53 @@ fail:
 	return NULL;
 }
 
+static void keep(struct rt_plan *p, int fd)
+{
+	if (fd < 3 || p->n_keep_fds >= sizeof(p->keep_fds) / sizeof(p->keep_fds[0]))
+		return;
+	for (size_t i = 0; i < p->n_keep_fds; i++)
+		if (p->keep_fds[i] == fd)
+			return;
+	size_t i = p->n_keep_fds++;
+	while (i > 0 && p->keep_fds[i - 1] > fd) {	/* sorted, for close_range over the gaps */
+		p->keep_fds[i] = p->keep_fds[i - 1];
+		i--;
+	}
+	p->keep_fds[i] = fd;
+}
+
+void rt_plan_seal(struct rt_plan *p)
+{
+	p->n_keep_fds = 0;
+	keep(p, p->sync_fd);
+	keep(p, p->exec_fifo);
+	keep(p, p->target_pidfd);
+	keep(p, p->proc.console_socket);
+	for (int i = 0; i < 3; i++)
+		keep(p, p->proc.stdio[i]);
+	for (int i = 0; i < HAMN_OCI_NS_N_TYPES; i++)
+		keep(p, p->join_fd[i]);
+	for (size_t i = 0; i < p->n_mounts; i++)
+		keep(p, p->mounts[i].source_fd);
+}
+
+void rt_close_other_fds(const struct rt_plan *p)
+{
+	unsigned int from = 3;
+
+	/*
+	 * The caller's other fds (a daemon's sockets, a test harness's pipes) must not be
+	 * held by a container that may wait in "created" for a long time.
+	 */
+	for (size_t i = 0; i < p->n_keep_fds; i++) {
+		unsigned int fd = (unsigned int)p->keep_fds[i];
+		if (fd > from)
+			sys_close_range(from, fd - 1, 0);
+		from = fd + 1;
+	}
+	sys_close_range(from, ~0U, 0);
+}
+
 void rt_plan_free(struct rt_plan *p)
 {
 	if (!p)

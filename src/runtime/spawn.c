@@ -290,6 +290,7 @@ static int clone_init(struct hamn_container_handle *h, struct rt_plan *p, int cs
 
 	p->sync_fd = csock;
 	p->parent_sync_fd = h->sync;
+	rt_plan_seal(p);
 	if (p->intermediate)
 		return clone_joined(h, p, cgfd, err);
 	h->pid = rt_clone(p->clone_flags, cgfd, &h->pidfd);

@@ -17,21 +17,21 @@ teardown() {
 
 @test "run: /bin/true exits 0 and leaves nothing behind" {
 	args /bin/true
-	id=$(new_id)
+	new_id
 	rt_run run --bundle "$BUNDLE" "$id"
 	assert_clean "$id"
 }
 
 @test "run: the exit code of the process is the exit code of run" {
 	args /bin/sh -c 'exit 42'
-	id=$(new_id)
+	new_id
 	rt_run 42 run --bundle "$BUNDLE" "$id"
 	assert_clean "$id"
 }
 
 @test "run: a process killed by SIGKILL gives 128+9" {
 	args /bin/sleep 60
-	id=$(new_id)
+	new_id
 	rt run --bundle "$BUNDLE" "$id" &
 	runpid=$!
 	wait_status "$id" running
@@ -44,7 +44,7 @@ teardown() {
 
 @test "run: signals sent to the runtime reach the container's init" {
 	args /bin/sh -c 'trap "exit 7" TERM; echo ready; while :; do sleep 0.05; done'
-	id=$(new_id)
+	new_id
 	"$HAMN_RUNTIME" --root "$RT_ROOT" run --bundle "$BUNDLE" "$id" >"$BATS_TEST_TMPDIR/out" &
 	runpid=$!
 	wait_for 10 grep -q ready "$BATS_TEST_TMPDIR/out"
@@ -56,7 +56,7 @@ teardown() {
 
 @test "run: a missing program is an error naming it" {
 	args /no/such/program
-	id=$(new_id)
+	new_id
 	rt_run 1 run --bundle "$BUNDLE" "$id"
 	[[ "$output" == *"/no/such/program"* ]]
 	[[ "$output" == *"No such file"* ]]
@@ -65,7 +65,7 @@ teardown() {
 
 @test "isolation: own hostname, pid 1, no host process visible" {
 	args /bin/sh -c 'hostname; echo pid=$$; ps -o pid | wc -l'
-	id=$(new_id)
+	new_id
 	rt_run run --bundle "$BUNDLE" "$id"
 	[ "${lines[0]}" = "hamn-test" ]
 	[ "${lines[1]}" = "pid=1" ]
@@ -75,7 +75,7 @@ teardown() {
 
 @test "capabilities: the default set, nothing inheritable or ambient" {
 	args /bin/sh -c 'grep -E "^Cap(Inh|Prm|Eff|Bnd|Amb)" /proc/self/status'
-	id=$(new_id)
+	new_id
 	rt_run run --bundle "$BUNDLE" "$id"
 	[[ "$output" == *"CapEff:	00000000a80425fb"* ]]
 	[[ "$output" == *"CapPrm:	00000000a80425fb"* ]]
@@ -87,7 +87,7 @@ teardown() {
 @test "capabilities: a non-root user has no effective capabilities" {
 	cfg '.process.user = {uid: 1000, gid: 1000, additionalGids: [5]}'
 	args /bin/sh -c 'id; grep CapEff /proc/self/status'
-	id=$(new_id)
+	new_id
 	rt_run run --bundle "$BUNDLE" "$id"
 	[[ "$output" == *"uid=1000 gid=1000 groups=5"* ]]
 	[[ "$output" == *"CapEff:	0000000000000000"* ]]
@@ -95,7 +95,7 @@ teardown() {
 
 @test "masked paths: /proc/keys and /proc/timer_list read as empty, /sys/firmware is empty" {
 	args /bin/sh -c 'stat -c "%F %t:%T" /proc/keys /proc/timer_list; cat /proc/keys /proc/timer_list | wc -c; ls /sys/firmware | wc -l'
-	id=$(new_id)
+	new_id
 	rt_run run --bundle "$BUNDLE" "$id"
 	[ "${lines[0]}" = "character special file 1:3" ]
 	[ "${lines[1]}" = "character special file 1:3" ]
@@ -105,7 +105,7 @@ teardown() {
 
 @test "read-only paths and root: writes are refused" {
 	args /bin/sh -c 'echo x > /proc/sys/kernel/core_pattern; echo rc=$?; touch /newfile; echo rc=$?; echo 1 > /proc/sysrq-trigger; echo rc=$?'
-	id=$(new_id)
+	new_id
 	rt_run run --bundle "$BUNDLE" "$id"
 	[[ "$output" == *"core_pattern: Read-only file system"* ]]
 	[[ "$output" == *"/newfile: Read-only file system"* ]]
@@ -114,7 +114,7 @@ teardown() {
 
 @test "default devices: nodes, links and ptmx" {
 	args /bin/sh -c 'stat -c "%n %F %t:%T %a" /dev/null /dev/zero /dev/full /dev/random /dev/urandom /dev/tty; for l in ptmx fd stdin stdout stderr; do readlink /dev/$l; done; test -d /dev/shm && echo shm'
-	id=$(new_id)
+	new_id
 	rt_run run --bundle "$BUNDLE" "$id"
 	[[ "$output" == *"/dev/null character special file 1:3 666"* ]]
 	[[ "$output" == *"/dev/urandom character special file 1:9 666"* ]]
@@ -127,7 +127,7 @@ teardown() {
 @test "devices from config.json are created, and the device cgroup allows them" {
 	cfg '.linux.devices = [{path: "/dev/myfull", type: "c", major: 1, minor: 7, fileMode: 432, uid: 0, gid: 0}]'
 	args /bin/sh -c 'stat -c "%F %t:%T %a" /dev/myfull; head -c 4 /dev/myfull | wc -c; mknod /dev/mem c 1 1 && head -c1 /dev/mem; echo rc=$?'
-	id=$(new_id)
+	new_id
 	rt_run run --bundle "$BUNDLE" "$id"
 	[ "${lines[0]}" = "character special file 1:7 660" ]
 	[ "${lines[1]}" = 4 ]
@@ -136,7 +136,7 @@ teardown() {
 
 @test "lifecycle: create, state, start, kill, delete" {
 	args /bin/sleep 60
-	id=$(new_id)
+	new_id
 	rt_detached create --bundle "$BUNDLE" --pid-file "$BATS_TEST_TMPDIR/pid" "$id"
 	rt_run state "$id"
 	[ "$(jq -r .status <<<"$output")" = created ]
@@ -164,7 +164,7 @@ teardown() {
 
 @test "lifecycle: delete --force kills a running container; kill --all signals every process" {
 	args /bin/sh -c 'sleep 60 & sleep 60 & wait'
-	id=$(new_id)
+	new_id
 	rt_detached run -d --bundle "$BUNDLE" "$id"
 	pid=$(rt_pid "$id")
 	wait_for 10 eval "[ \$(rt ps --format json $id | jq length) -eq 3 ]"
@@ -174,7 +174,7 @@ teardown() {
 	assert_clean "$id" "$pid"
 
 	args /bin/sleep 60
-	id=$(new_id)
+	new_id
 	rt_detached run -d --bundle "$BUNDLE" "$id"
 	pid=$(rt_pid "$id")
 	rt_run delete --force "$id"
@@ -183,7 +183,7 @@ teardown() {
 
 @test "kill accepts signal names and numbers; unknown signals are refused" {
 	args /bin/sh -c 'trap "echo got-usr1" USR1; while :; do sleep 0.05; done'
-	id=$(new_id)
+	new_id
 	rt run --bundle "$BUNDLE" "$id" >"$BATS_TEST_TMPDIR/out" &
 	runpid=$!
 	wait_status "$id" running
@@ -198,7 +198,7 @@ teardown() {
 
 @test "pause and resume freeze and thaw the container" {
 	args /bin/sleep 60
-	id=$(new_id)
+	new_id
 	rt_detached run -d --bundle "$BUNDLE" "$id"
 	pid=$(rt_pid "$id")
 	rt_run pause "$id"
@@ -213,7 +213,7 @@ teardown() {
 
 @test "ps and list show the container" {
 	args /bin/sleep 60
-	id=$(new_id)
+	new_id
 	rt_detached run -d --bundle "$BUNDLE" "$id"
 	pid=$(rt_pid "$id")
 	rt_run ps --format json "$id"
@@ -229,7 +229,7 @@ teardown() {
 
 @test "exec: joins the container's namespaces, keeps its caps, returns the exit code" {
 	args /bin/sleep 60
-	id=$(new_id)
+	new_id
 	rt_detached run -d --bundle "$BUNDLE" "$id"
 	pid=$(rt_pid "$id")
 	rt_run exec "$id" /bin/sh -c 'hostname; ps -o pid,comm | grep -c sleep; grep CapEff /proc/self/status; echo $HOSTNAME_X'
@@ -248,7 +248,7 @@ teardown() {
 
 @test "exec --process runs a process.json" {
 	args /bin/sleep 60
-	id=$(new_id)
+	new_id
 	rt_detached run -d --bundle "$BUNDLE" "$id"
 	jq '.process | .args = ["/bin/sh", "-c", "echo from-process-json"]' "$BUNDLE/config.json" \
 		>"$BATS_TEST_TMPDIR/process.json"
@@ -259,7 +259,7 @@ teardown() {
 @test "terminal: the pty master goes to --console-socket" {
 	cfg '.process.terminal = true | .process.consoleSize = {height: 33, width: 101}'
 	args /bin/sh -c 'tty; stty size; test -c /dev/console && echo console'
-	id=$(new_id)
+	new_id
 	sock="$BATS_TEST_TMPDIR/console.sock"
 	python3 "$BATS_TEST_DIRNAME/console-recv.py" "$sock" >"$BATS_TEST_TMPDIR/tty.out" \
 		2>"$BATS_TEST_TMPDIR/tty.err" &
@@ -276,7 +276,7 @@ teardown() {
 
 @test "terminal: create refuses a tty without a console socket" {
 	cfg '.process.terminal = true'
-	id=$(new_id)
+	new_id
 	rt_run 1 create --bundle "$BUNDLE" "$id"
 	[[ "$output" == *"console-socket"* ]]
 	assert_clean "$id"
@@ -284,7 +284,7 @@ teardown() {
 
 @test "terminal: exec --tty sends a new pty to the console socket" {
 	args /bin/sleep 60
-	id=$(new_id)
+	new_id
 	rt_detached run -d --bundle "$BUNDLE" "$id"
 	sock="$BATS_TEST_TMPDIR/exec.sock"
 	python3 "$BATS_TEST_DIRNAME/console-recv.py" "$sock" >"$BATS_TEST_TMPDIR/tty.out" \
@@ -305,7 +305,7 @@ teardown() {
 		.linux.uidMappings = [{containerID: 0, hostID: 200000, size: 65536}] |
 		.linux.gidMappings = [{containerID: 0, hostID: 200000, size: 65536}]'
 	args /bin/sh -c 'id -u; cat /proc/self/uid_map; head -c 3 /dev/zero | wc -c; echo hi > /tmp/f && stat -c %u /tmp/f'
-	id=$(new_id)
+	new_id
 	rt_run run --bundle "$BUNDLE" "$id"
 	[ "${lines[0]}" = 0 ]
 	[[ "${lines[1]}" == *"0"*"200000"*"65536"* ]]
@@ -315,13 +315,13 @@ teardown() {
 
 @test "namespaces: joining another container's network namespace by path" {
 	args /bin/sleep 60
-	a=$(new_id)
+	new_id a
 	rt_detached run -d --bundle "$BUNDLE" "$a"
 	apid=$(rt_pid "$a")
 	cfg '.hostname = null | .linux.namespaces |= map(if .type == "network" then .path = $p else . end)' \
 		--arg p "/proc/$apid/ns/net"
 	args /bin/sh -c 'readlink /proc/self/ns/net'
-	b=$(new_id)
+	new_id b
 	rt_run run --bundle "$BUNDLE" "$b"
 	[ "${lines[0]}" = "$(readlink /proc/"$apid"/ns/net)" ]
 }
@@ -335,7 +335,7 @@ teardown() {
 	# startContainer runs inside the container, where the log's path does not exist
 	cfg '.hooks.startContainer = [{path: "/bin/sh", args: ["sh", "-c", "echo startContainer $(cat)"]}]'
 	args /bin/true
-	id=$(new_id)
+	new_id
 	rt_run run --bundle "$BUNDLE" "$id"
 	grep '^startContainer ' <<<"$output" >>"$log"
 	cat "$log"
@@ -348,7 +348,7 @@ teardown() {
 
 @test "hooks: a failing createRuntime hook fails create and cleans up" {
 	cfg '.hooks.createRuntime = [{path: "/bin/false"}]'
-	id=$(new_id)
+	new_id
 	rt_run 1 create --bundle "$BUNDLE" "$id"
 	[[ "$output" == *"hook '/bin/false' exited with status 1"* ]]
 	assert_clean "$id"
@@ -357,7 +357,7 @@ teardown() {
 @test "sysctls: namespaced ones are written inside the container" {
 	cfg '.linux.sysctl = {"net.ipv4.ip_forward": "1", "kernel.shmmni": "4000"}'
 	args /bin/sh -c 'cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni'
-	id=$(new_id)
+	new_id
 	rt_run run --bundle "$BUNDLE" "$id"
 	[ "${lines[0]}" = 1 ]
 	[ "${lines[1]}" = 4000 ]
@@ -367,7 +367,7 @@ teardown() {
 	cfg '.process.rlimits = [{type: "RLIMIT_NOFILE", soft: 123, hard: 456}] |
 		.process.user.umask = 63 | .process.oomScoreAdj = 100 | .process.noNewPrivileges = true'
 	args /bin/sh -c 'ulimit -n; ulimit -Hn; umask; cat /proc/self/oom_score_adj; grep NoNewPrivs /proc/self/status'
-	id=$(new_id)
+	new_id
 	rt_run run --bundle "$BUNDLE" "$id"
 	[ "${lines[0]}" = 123 ]
 	[ "${lines[1]}" = 456 ]
@@ -385,7 +385,7 @@ teardown() {
 	jq --arg r "$HAMN_FIXTURES/bundle/rootfs" '.root.path = $r | .process.terminal = false |
 		.process.args = ["/bin/sh", "-c", "grep Seccomp: /proc/self/status"]' \
 		"$d/config.json" >"$BUNDLE/config.json"
-	id=$(new_id)
+	new_id
 	rt_run run --bundle "$BUNDLE" "$id"
 	[[ "$output" == *"Seccomp:	2"* ]]
 }
@@ -411,7 +411,7 @@ teardown() {
 
 @test "update changes the limits of a running container" {
 	args /bin/sleep 60
-	id=$(new_id)
+	new_id
 	rt_detached run -d --bundle "$BUNDLE" "$id"
 	rt_run update --pids-limit 42 "$id"
 	rt_run exec "$id" /bin/sh -c 'cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max'
@@ -420,7 +420,7 @@ teardown() {
 
 @test "cgroup: the container sees its own cgroup read-only" {
 	args /bin/sh -c 'grep -c hamn /proc/self/cgroup; touch /sys/fs/cgroup/x; echo rc=$?'
-	id=$(new_id)
+	new_id
 	rt_run run --bundle "$BUNDLE" "$id"
 	[[ "$output" == *"Read-only file system"* ]]
 	[[ "$output" != *"rc=0"* ]]

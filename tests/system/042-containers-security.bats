@@ -143,8 +143,6 @@ cgroup_of() {
 	run_dk run --rm --sysctl net.ipv4.ip_forward=1 hamn-test cat /proc/sys/net/ipv4/ip_forward
 	[ "$output" = 1 ]
 	run_dk 125 run --rm --sysctl kernel.core_pattern=x hamn-test true
-	run_dk 125 run --rm --init hamn-test true
-	[[ "$output" == *--init* ]]
 }
 
 @test "json-file logs rotate with max-size and max-file" {

@@ -46,12 +46,13 @@ args() {
 	cfg '.process.args = $a' --argjson a "$arr"
 }
 
-# new_id: a container id unique to this test, remembered for teardown.
+# new_id [VAR]: set VAR (default: id) to a container id unique to this test and
+# remember it for teardown (not in a subshell: the list must survive).
 new_id() {
-	local id
-	id=$(unique_name ctr)
-	RT_IDS+=("$id")
-	echo "$id"
+	local _new
+	_new=$(unique_name ctr)
+	RT_IDS+=("$_new")
+	printf -v "${1:-id}" '%s' "$_new"
 }
 
 rt() {

@@ -220,9 +220,6 @@ static void host_config_values_are_checked(void **state)
 		     "maximum retry count cannot be used");
 	config_fails("{\"Image\":\"x\"}", "{\"CapAdd\":[\"FOO\"]}", EINVAL,
 		     "unknown capability: \"CAP_FOO\"");
-	config_fails("{\"Image\":\"x\"}", "{\"Init\":true}", EINVAL, "--init");
-	config_fails("{\"Image\":\"x\"}", "{\"NetworkMode\":\"mynet\"}", ENOENT,
-		     "network mynet not found");
 	config_fails("{\"Image\":\"x\"}", "{\"Memory\":1024}", EINVAL,
 		     "Minimum memory limit allowed is 6MB");
 	config_fails("{\"Image\":\"x\"}", "{\"NanoCpus\":1000000000,\"CpuQuota\":50000}", EINVAL,

@@ -75,13 +75,48 @@ int cmd_top(struct cli *cli, int argc, char **argv);
 int cmd_attach(struct cli *cli, int argc, char **argv);
 int cmd_history(struct cli *cli, int argc, char **argv);
 int cmd_image_prune(struct cli *cli, int argc, char **argv);
+/* ops.c */
 int cmd_container_prune(struct cli *cli, int argc, char **argv);
+int cmd_system_prune(struct cli *cli, int argc, char **argv);
+int cmd_pause(struct cli *cli, int argc, char **argv);
+int cmd_unpause(struct cli *cli, int argc, char **argv);
+int cmd_update(struct cli *cli, int argc, char **argv);
+int cmd_port(struct cli *cli, int argc, char **argv);
 int cmd_system_df(struct cli *cli, int argc, char **argv);
 int cmd_pull(struct cli *cli, int argc, char **argv);
 int cmd_push(struct cli *cli, int argc, char **argv);
 int cmd_login(struct cli *cli, int argc, char **argv);
 int cmd_logout(struct cli *cli, int argc, char **argv);
 int cmd_volume(struct cli *cli, int argc, char **argv);
+int cmd_network(struct cli *cli, int argc, char **argv);
+int cmd_events(struct cli *cli, int argc, char **argv);
+int cmd_stats(struct cli *cli, int argc, char **argv);
+
+/*
+ * The network options of run/create (network.c): -p/--publish, -P/--publish-all,
+ * --network-alias, --ip, --mac-address, --dns, --dns-search, --dns-option,
+ * --add-host. run.c puts CLI_NET_RUN_OPTIONS in its option table, hands these
+ * options to cli_net_run_option, and calls cli_net_run_finish once all are
+ * read (the alias and address go to the --network network).
+ */
+enum {
+	CLI_NET_OPT_DNS = 2000, CLI_NET_OPT_DNS_SEARCH, CLI_NET_OPT_DNS_OPTION,
+	CLI_NET_OPT_ADD_HOST, CLI_NET_OPT_ALIAS, CLI_NET_OPT_IP, CLI_NET_OPT_MAC,
+};
+#define CLI_NET_RUN_OPTIONS                                                                        \
+	{ "publish", required_argument, NULL, 'p' },                                               \
+	{ "publish-all", no_argument, NULL, 'P' },                                                 \
+	{ "network-alias", required_argument, NULL, CLI_NET_OPT_ALIAS },                           \
+	{ "ip", required_argument, NULL, CLI_NET_OPT_IP },                                         \
+	{ "mac-address", required_argument, NULL, CLI_NET_OPT_MAC },                               \
+	{ "dns", required_argument, NULL, CLI_NET_OPT_DNS },                                       \
+	{ "dns-search", required_argument, NULL, CLI_NET_OPT_DNS_SEARCH },                         \
+	{ "dns-option", required_argument, NULL, CLI_NET_OPT_DNS_OPTION },                         \
+	{ "dns-opt", required_argument, NULL, CLI_NET_OPT_DNS_OPTION },                            \
+	{ "add-host", required_argument, NULL, CLI_NET_OPT_ADD_HOST }
+int cli_net_run_option(json_t *config, json_t *host, int opt, const char *arg,
+		       struct hamn_error **err);
+void cli_net_run_finish(json_t *config);
 
 const struct cli_command *cli_find_command(const char *name);
 

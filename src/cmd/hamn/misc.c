@@ -1,6 +1,6 @@
 /*
  * misc.c - smaller commands: rename, top, attach, history, image prune,
- * container prune, system df.
+ * system df (container prune is in ops.c).
  */
 #include "cli.h"
 
@@ -231,15 +231,6 @@ int cmd_image_prune(struct cli *cli, int argc, char **argv)
 	/* -a: every unused image, not only dangling ones */
 	return prune(cli, all ? "/images/prune?filters=%7B%22dangling%22%3A%5B%22false%22%5D%7D"
 			      : "/images/prune", "ImagesDeleted", "Images");
-}
-
-int cmd_container_prune(struct cli *cli, int argc, char **argv)
-{
-	bool all = false;
-
-	if (!parse_prune_flags(argc, argv, &all))
-		return 1;
-	return prune(cli, "/containers/prune", "ContainersDeleted", "Containers");
 }
 
 int cmd_system_df(struct cli *cli, int argc, char **argv)

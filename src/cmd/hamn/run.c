@@ -55,6 +55,7 @@ static const struct option run_options[] = {
 	{ "log-opt", required_argument, NULL, OPT_LOGOPT },
 	{ "log-driver", required_argument, NULL, OPT_LOGDRIVER },
 	{ "expose", required_argument, NULL, OPT_EXPOSE },
+	CLI_NET_RUN_OPTIONS,
 	{ "tmpfs", required_argument, NULL, OPT_TMPFS },
 	{ "volumes-from", required_argument, NULL, OPT_VOLUMES_FROM },
 	{ "help", no_argument, NULL, 'H' },
@@ -332,7 +333,7 @@ static int apply_option(struct run_opts *o, int opt, const char *arg, struct ham
 		break;
 	}
 	default:
-		return hamn_error_setq(err, EINVAL, "unknown option");
+		return cli_net_run_option(c, h, opt, arg, err);	/* network.c */
 	}
 	return 0;
 }
@@ -346,7 +347,7 @@ static int parse_run(struct run_opts *o, int argc, char **argv, struct hamn_erro
 	o->host = member_object(o->config, "HostConfig");
 	optind = 1;
 	opterr = 1;
-	while ((opt = getopt_long(argc, argv, "+dite:v:w:u:m:l:", run_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+dite:v:w:u:m:l:p:P", run_options, NULL)) != -1) {
 		if (opt == '?')
 			return hamn_error_setq(err, EINVAL, "see 'hamn %s --help'", argv[0]);
 		if (apply_option(o, opt, optarg, err) < 0)
@@ -355,6 +356,7 @@ static int parse_run(struct run_opts *o, int argc, char **argv, struct hamn_erro
 	if (optind >= argc)
 		return hamn_error_setq(err, EINVAL, "\"hamn %s\" requires at least 1 argument",
 				       argv[0]);
+	cli_net_run_finish(o->config);
 	json_object_set_new(o->config, "Image", json_string(argv[optind]));
 	if (optind + 1 < argc)
 		json_object_set_new(o->config, "Cmd", hamn_json_from_strv(argv + optind + 1));

@@ -9,6 +9,8 @@
  */
 #include "api/api.h"
 #include "api/containers.h"
+#include "api/events.h"
+#include "api/build.h"
 #include "api/images.h"
 #include "api/networks.h"
 #include "api/volumes.h"
@@ -233,6 +235,7 @@ static void reload(struct daemon *d)
 	}
 	hamn_log_set_level((enum hamn_log_level)level);
 	log_kv(HAMN_LOG_INFO, "configuration reloaded", "log_level=%s", level_name(level));
+	hamn_api_events_daemon(d->engine, d->opts.root, "reload");
 }
 
 static struct hamn_api_server *make_server(struct daemon *d, struct hamn_error **err)
@@ -273,6 +276,10 @@ static int register_routes(struct daemon *d, struct hamn_error **err)
 	    hamn_api_dist_register(d->server, &dist, err) < 0)
 		return -1;
 	hamn_api_register_images(d->server, d->engine);
+	hamn_api_register_build(d->server, d->engine);
+	hamn_api_register_containers_fs(d->server, d->engine);
+	hamn_api_register_events(d->server, d->engine);
+	hamn_api_register_stats(d->server, d->engine);
 	if (hamn_api_register_volumes(d->server, hamn_engine_volumes(d->engine), err) < 0 ||
 	    hamn_api_register_networks(d->server, d->engine, err) < 0)
 		return -1;
@@ -318,6 +325,7 @@ static int open_engine(struct daemon *d, struct hamn_error **err)
 									: d->opts.default_pids_limit,
 		.network = &net,
 		.bip = d->opts.bip,
+		.init_path = d->opts.init_path,
 	};
 
 	net_config(&d->opts, &net, pools);

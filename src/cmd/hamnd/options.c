@@ -17,6 +17,7 @@ void hamnd_options_release(struct hamnd_options *o)
 	free(o->log_level);
 	free(o->log_file);
 	free(o->cgroup_parent);
+	free(o->init_path);
 	free(o->group);
 	free(o->config_file);
 	free(o->pidfile);
@@ -51,6 +52,8 @@ void hamnd_usage(FILE *out)
 		"  -D, --debug                 same as --log-level debug\n"
 		"      --log-file string       write logs to this file instead of stderr\n"
 		"      --cgroup-parent string  parent cgroup of all containers\n"
+		"      --init-path string      the init of `run --init` (default: hamn-init\n"
+		"                              beside hamnd)\n"
 		"      --default-pids-limit n  pids limit for containers that set none\n"
 		"  -b, --bridge string         the default network's bridge (default \"hamn0\";\n"
 		"                              \"none\": no default network)\n"
@@ -102,6 +105,7 @@ enum {
 	OPT_ROOT = 1000,
 	OPT_EXEC_ROOT,
 	OPT_CGROUP_PARENT,
+	OPT_INIT_PATH,
 	OPT_CONFIG_FILE,
 	OPT_LOG_FILE,
 	OPT_TLS,
@@ -132,6 +136,7 @@ static const struct option long_opts[] = {
 	{"debug", optional_argument, NULL, 'D'},
 	{"log-file", required_argument, NULL, OPT_LOG_FILE},
 	{"cgroup-parent", required_argument, NULL, OPT_CGROUP_PARENT},
+	{"init-path", required_argument, NULL, OPT_INIT_PATH},
 	{"config-file", required_argument, NULL, OPT_CONFIG_FILE},
 	{"default-pids-limit", required_argument, NULL, OPT_PIDS_LIMIT},
 	{"bridge", required_argument, NULL, 'b'},
@@ -230,6 +235,8 @@ static char **string_field(int c, struct hamnd_options *o)
 		return &o->log_file;
 	case OPT_CGROUP_PARENT:
 		return &o->cgroup_parent;
+	case OPT_INIT_PATH:
+		return &o->init_path;
 	case OPT_CONFIG_FILE:
 		return &o->config_file;
 	case OPT_TLSCERT:
@@ -331,6 +338,7 @@ static const char *const known_keys[] = {
 	"debug",
 	"group",
 	"cgroup-parent",
+	"init-path",
 	"default-pids-limit",
 	"bridge",
 	"bip",
@@ -403,6 +411,7 @@ static int file_strings(json_t *root, struct hamnd_options *o, struct hamn_error
 		{"log-level", offsetof(struct hamnd_options, log_level)},
 		{"group", offsetof(struct hamnd_options, group)},
 		{"cgroup-parent", offsetof(struct hamnd_options, cgroup_parent)},
+		{"init-path", offsetof(struct hamnd_options, init_path)},
 		{"pidfile", offsetof(struct hamnd_options, pidfile)},
 		{"tlscacert", offsetof(struct hamnd_options, tls_ca)},
 		{"tlscert", offsetof(struct hamnd_options, tls_cert)},
@@ -539,6 +548,7 @@ static void merge(struct hamnd_options *o, struct hamnd_options *f)
 	take_string(&o->log_level, &f->log_level);
 	take_string(&o->group, &f->group);
 	take_string(&o->cgroup_parent, &f->cgroup_parent);
+	take_string(&o->init_path, &f->init_path);
 	take_string(&o->pidfile, &f->pidfile);
 	take_string(&o->tls_cert, &f->tls_cert);
 	take_string(&o->tls_key, &f->tls_key);

@@ -22,6 +22,7 @@ struct hamnd_options {
 	enum opt_bool debug; /* -D, --debug */
 	char *log_file;	     /* --log-file */
 	char *cgroup_parent; /* --cgroup-parent */
+	char *init_path;     /* --init-path: the program of `run --init` */
 	char *group;	     /* -G, --group */
 	char *config_file;   /* --config-file */
 	bool config_file_given;

@@ -1,0 +1,314 @@
+/*
+ * build.c - POST /build, docker's classic builder endpoint (version=1).
+ *
+ * The body is the context as a tar (maybe compressed). It is unpacked as
+ * it arrives into the build's workspace by a worker thread running the
+ * image store's layer extraction in flatten mode (the hostile-tar rules:
+ * nothing outside the directory, no devices, no chmod through a symlink);
+ * the connection thread writes each chunk into a socketpair the worker
+ * reads, which throttles the client and keeps the body out of memory. A
+ * byte parked unread in our end makes a client that leaves mid-body reset
+ * the worker's read instead of ending the tar cleanly (as images_io.c).
+ *
+ * Once the body is in, the reply is a JSON-lines stream (200) and the
+ * build runs in the stream's thread (src/engine/build_ops.c); its failures
+ * are in-band {"errorDetail":{"code":N,...}} messages, as dockerd's are.
+ * A client that goes away cancels the build at its next step.
+ *
+ * Not here: BuildKit (version=2 is refused), remote contexts (remote=),
+ * pulling base images (pull= is ignored), registry credentials
+ * (X-Registry-Config is not needed without pulls).
+ */
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "api/build.h"
+#include "engine/build_ops.h"
+#include "engine/engine.h"
+#include "image/image.h"
+
+struct build_req {
+	struct hamn_engine_build *b;
+	struct hamn_engine_build_opts o;
+	char *dockerfile, *target, *network;
+	char **tags, **args, **labels;
+	bool quiet;
+	int refs;		/* the body consumer and the reply stream */
+
+	/* the context upload */
+	int fd, peer;		/* socketpair: our end, the worker's end */
+	pthread_t thread;
+	bool started, eof_sent;
+	int rc;
+	struct hamn_error *err;
+
+	/* the reply */
+	struct hamn_api_stream *st;
+	json_t *held;		/* q=1: progress held back until the end */
+};
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static void build_req_free(struct build_req *br)
+{
+	if (br->started) {
+		/* closing our end with the parked byte unread resets the worker's read */
+		if (!br->eof_sent)
+			close_fd(&br->fd);
+		pthread_join(br->thread, NULL);
+	}
+	close_fd(&br->fd);
+	close_fd(&br->peer);
+	hamn_engine_build_free(br->b);
+	free(br->dockerfile);
+	free(br->target);
+	free(br->network);
+	hamn_strv_free(br->tags);
+	hamn_strv_free(br->args);
+	hamn_strv_free(br->labels);
+	hamn_error_free(&br->err);
+	if (br->held)
+		json_decref(br->held);
+	free(br);
+}
+
+static void build_req_unref(void *p)
+{
+	struct build_req *br = p;
+
+	if (__atomic_sub_fetch(&br->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		build_req_free(br);
+}
+
+/* ---- query ---- */
+
+/* A JSON map of strings (buildargs, labels) as "K=V"; a null value gives "K" (no value). */
+static int query_map(struct hamn_api_req *req, const char *key, bool nulls, char ***out,
+		     struct hamn_error **err)
+{
+	const char *text = hamn_api_req_query(req, key);
+	_cleanup_json_ json_t *m = NULL;
+	const char *k;
+	json_t *v;
+
+	*out = xcalloc(1, sizeof(char *));
+	if (!text || !*text)
+		return 0;
+	m = hamn_json_parse(text, strlen(text), err);
+	if (!m)
+		return hamn_error_wrap(err, "invalid %s", key);
+	if (json_is_null(m))
+		return 0;
+	if (!json_is_object(m))
+		return hamn_error_setq(err, EINVAL, "invalid %s: not a JSON object", key);
+	json_object_foreach(m, k, v) {
+		if (json_is_string(v))
+			strv_push_take(out, xasprintf("%s=%s", k, json_string_value(v)));
+		else if (json_is_null(v) && nulls)
+			strv_push(out, k);
+		else
+			return hamn_error_setq(err, EINVAL, "invalid %s: '%s' is not a string", key,
+					       k);
+	}
+	return 0;
+}
+
+static char *dup_nonempty(const char *s)
+{
+	return s && *s ? xstrdup(s) : NULL;
+}
+
+static int parse_query(struct hamn_api_req *req, struct build_req *br, struct hamn_error **err)
+{
+	const char *version = hamn_api_req_query(req, "version");
+	const char *remote = hamn_api_req_query(req, "remote");
+
+	if (version && streq(version, "2"))
+		return hamn_error_setq(err, ENOTSUP, "BuildKit (version=2) is not supported: use "
+				       "the classic builder (DOCKER_BUILDKIT=0)");
+	if (remote && *remote)
+		return hamn_error_setq(err, ENOTSUP, "remote build contexts are not supported: "
+				       "send the context as the request body");
+	if (query_map(req, "buildargs", true, &br->args, err) < 0 ||
+	    query_map(req, "labels", false, &br->labels, err) < 0)
+		return -1;
+	br->tags = hamn_api_req_query_list(req, "t");
+	br->dockerfile = dup_nonempty(hamn_api_req_query(req, "dockerfile"));
+	br->target = dup_nonempty(hamn_api_req_query(req, "target"));
+	br->network = dup_nonempty(hamn_api_req_query(req, "networkmode"));
+	br->quiet = hamn_api_req_query_bool(req, "q", false);
+	br->o.dockerfile = br->dockerfile;
+	br->o.tags = br->tags;
+	br->o.build_args = br->args;
+	br->o.labels = br->labels;
+	br->o.target = br->target;
+	br->o.network = br->network;
+	br->o.no_cache = hamn_api_req_query_bool(req, "nocache", false);
+	br->o.keep_containers = !hamn_api_req_query_bool(req, "rm", true) &&
+				!hamn_api_req_query_bool(req, "forcerm", false);
+	return 0;
+}
+
+/* ---- the context upload ---- */
+
+static void *unpack_main(void *arg)
+{
+	struct build_req *br = arg;
+
+	br->rc = hamn_layer_apply(hamn_engine_build_context_fd(br->b), br->peer,
+				  HAMN_LAYER_FLATTEN, "build context", NULL, &br->err);
+	/* a worker that stopped early makes the next chunk's write fail with EPIPE */
+	close_fd(&br->peer);
+	return NULL;
+}
+
+static int unpack_start(struct build_req *br, struct hamn_error **err)
+{
+	int sv[2], rc;
+	char byte = 0;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return hamn_error_set(err, errno, "socketpair");
+	br->fd = sv[0];
+	br->peer = sv[1];
+	if (write(br->peer, &byte, 1) != 1)
+		return hamn_error_set(err, errno, "prime the context socket");
+	rc = pthread_create(&br->thread, NULL, unpack_main, br);
+	if (rc != 0)
+		return hamn_error_set(err, rc, "start the context thread");
+	br->started = true;
+	return 0;
+}
+
+/* The worker's error as one of ours: a bad tar is the client's fault (400). */
+static int unpack_failure(struct build_req *br, struct hamn_error **err)
+{
+	int e = br->err ? br->err->errnum : EIO;
+
+	if (e != ENOSPC && e != EIO && e != ENOMEM)
+		e = EINVAL;
+	return hamn_error_setq(err, e, "read the build context: %s",
+			       br->err ? br->err->msg : "failed");
+}
+
+static int context_data(void *ctx, const void *data, size_t len, struct hamn_error **err)
+{
+	struct build_req *br = ctx;
+	struct hamn_error *werr = NULL;
+
+	if (!br->started)	/* the tar ended before the body: the rest is dropped */
+		return br->rc < 0 ? unpack_failure(br, err) : 0;
+	if (hamn_write_all(br->fd, data, len, &werr) == 0)
+		return 0;
+	if (werr->errnum != EPIPE && werr->errnum != ECONNRESET)
+		return hamn_error_propagate(err, &werr);
+	hamn_error_free(&werr);
+	/* the worker stopped reading: its result says why */
+	pthread_join(br->thread, NULL);
+	br->started = false;
+	if (br->rc < 0)
+		return unpack_failure(br, err);
+	return 0; /* the tar ended: what follows it is dropped */
+}
+
+/* ---- the build ---- */
+
+static void emit(void *ctx, json_t *msg)
+{
+	struct build_req *br = ctx;
+	struct hamn_error *err = NULL;
+
+	if (br->quiet && json_object_get(msg, "stream")) {
+		json_array_append(br->held, msg);
+		return;
+	}
+	if (br->quiet && json_object_get(msg, "errorDetail")) {
+		size_t i;
+		json_t *m;
+
+		/* a quiet build that fails shows what it printed */
+		json_array_foreach(br->held, i, m)
+			if (hamn_api_stream_json(br->st, m, &err) < 0)
+				break;
+		json_array_clear(br->held);
+	}
+	/* a client that went away is noticed through the cancel fd */
+	if (!err && hamn_api_stream_json(br->st, msg, &err) < 0)
+		log_debug("build: progress not delivered: %s", err->msg);
+	hamn_error_free(&err);
+}
+
+static int build_stream(struct hamn_api_stream *st, void *ctx, struct hamn_error **err)
+{
+	struct build_req *br = ctx;
+	_cleanup_free_ char *id = NULL, *line = NULL;
+	struct hamn_error *berr = NULL;
+	int code = 0;
+
+	br->st = st;
+	br->held = json_array();
+	br->o.emit = emit;
+	br->o.emit_ctx = br;
+	br->o.cancel_fd = hamn_api_stream_cancel_fd(st);
+	if (hamn_engine_build_run(br->b, &br->o, &id, &code, &berr) < 0) {
+		/* already in the stream as {"errorDetail":...} */
+		log_kv(HAMN_LOG_DEBUG, "build failed", "code=%d error=\"%s\"", code, berr->msg);
+		hamn_error_free(&berr);
+		return 0;
+	}
+	if (!br->quiet)
+		return 0;
+	line = xasprintf("%s\n", id);
+	json_t *m = json_pack("{s:s}", "stream", line);
+	int rc = hamn_api_stream_json(st, m, err);
+
+	json_decref(m);
+	return rc;
+}
+
+static int context_done(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
+{
+	struct build_req *br = ctx;
+
+	if (br->started) {
+		if (shutdown(br->fd, SHUT_WR) < 0)
+			return hamn_error_set(err, errno, "end of the build context");
+		br->eof_sent = true;
+		pthread_join(br->thread, NULL);
+		br->started = false;
+	}
+	if (br->rc < 0)
+		return unpack_failure(br, err);
+	__atomic_add_fetch(&br->refs, 1, __ATOMIC_ACQ_REL);
+	return hamn_api_reply_stream(req, 200, "application/json", HAMN_API_STREAM_PROGRESS,
+				     build_stream, br, build_req_unref);
+}
+
+static int build(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
+{
+	struct build_req *br = xzalloc(sizeof(*br));
+
+	br->refs = 1;
+	br->fd = br->peer = -1;
+	br->o.cancel_fd = -1;
+	if (parse_query(req, br, err) < 0 || !(br->b = hamn_engine_build_new(ctx, err)) ||
+	    unpack_start(br, err) < 0) {
+		build_req_unref(br);
+		return -1;
+	}
+	hamn_api_req_consume_body(req, context_data, context_done, br, build_req_unref);
+	return 0;
+}
+
+void hamn_api_register_build(struct hamn_api_server *s, struct hamn_engine *e)
+{
+	hamn_api_route_flags(s, "POST", "/build", HAMN_API_ROUTE_STREAM_BODY, build, e);
+}
