@@ -30,8 +30,25 @@
 #include "engine/engine.h"
 #include "image/image.h"
 
+/*
+ * Where a plain tar stream stands, so that a body ending right after an
+ * entry's data can be completed: docker's CLI sends such tars (its
+ * -f-outside-the-context rewriting leaves out the padding and the end
+ * blocks) and Go's tar reader takes an end of file there as the end of the
+ * archive. Compressed bodies are passed through untouched.
+ */
+struct tar_track {
+	uint64_t pos;		/* bytes seen */
+	uint64_t data_end;	/* where the current entry's data ends */
+	uint64_t next;		/* where the next header starts */
+	unsigned char hdr[512];
+	size_t hdr_len;
+	bool off;		/* compressed, or the end blocks were seen */
+};
+
 struct build_req {
 	struct hamn_engine_build *b;
+	struct tar_track tt;
 	struct hamn_engine_build_opts o;
 	char *dockerfile, *target, *network;
 	char **tags, **args, **labels;
@@ -159,6 +176,73 @@ static int parse_query(struct hamn_api_req *req, struct build_req *br, struct ha
 
 /* ---- the context upload ---- */
 
+/* The size field of a tar header: octal text, or base-256 when the top bit is set. */
+static uint64_t tar_size(const unsigned char *h)
+{
+	uint64_t v = 0;
+
+	if (h[124] & 0x80) {
+		for (size_t i = 1; i < 12; i++)
+			v = (v << 8) | h[124 + i];
+		return v;
+	}
+	for (size_t i = 0; i < 12 && h[124 + i] >= '0' && h[124 + i] <= '7'; i++)
+		v = v * 8 + (uint64_t)(h[124 + i] - '0');
+	return v;
+}
+
+static void track_header(struct tar_track *t)
+{
+	static const unsigned char zero[512];
+	uint64_t size = tar_size(t->hdr);
+
+	t->hdr_len = 0;
+	if (memcmp(t->hdr, zero, sizeof(zero)) == 0) {
+		t->off = true;
+		return;
+	}
+	/* Go's isHeaderOnlyType: links, devices, directories and fifos carry no data */
+	if (strchr("123456", t->hdr[156]) && t->hdr[156])
+		size = 0;
+	t->data_end = t->pos + size;
+	t->next = t->pos + (size + 511) / 512 * 512;
+}
+
+static void track(struct tar_track *t, const unsigned char *p, size_t len)
+{
+	static const unsigned char magics[][4] = { { 0x1f, 0x8b }, { 0xfd, '7', 'z', 'X' },
+						   { 0x28, 0xb5, 0x2f, 0xfd }, { 'B', 'Z', 'h' } };
+
+	if (t->pos == 0 && len >= 4)
+		for (size_t i = 0; i < sizeof(magics) / sizeof(magics[0]); i++)
+			if (memcmp(p, magics[i], magics[i][2] ? 3 : 2) == 0)
+				t->off = true;
+	while (len && !t->off) {
+		size_t n;
+
+		if (t->pos < t->next) {
+			n = t->next - t->pos < len ? (size_t)(t->next - t->pos) : len;
+		} else {
+			n = sizeof(t->hdr) - t->hdr_len < len ? sizeof(t->hdr) - t->hdr_len : len;
+			memcpy(t->hdr + t->hdr_len, p, n);
+			t->hdr_len += n;
+		}
+		t->pos += n;
+		p += n;
+		len -= n;
+		if (t->hdr_len == sizeof(t->hdr))
+			track_header(t);
+	}
+}
+
+/* The bytes that complete a tar cut off after an entry's data; 0 when none apply. */
+static size_t track_tail(const struct tar_track *t)
+{
+	if (t->off || t->hdr_len || t->pos < t->data_end || t->pos == 0)
+		return 0;
+	return (size_t)(t->next - t->pos) + 1024;
+}
+
 static void *unpack_main(void *arg)
 {
 	struct build_req *br = arg;
@@ -206,6 +290,7 @@ static int context_data(void *ctx, const void *data, size_t len, struct hamn_err
 
 	if (!br->started)	/* the tar ended before the body: the rest is dropped */
 		return br->rc < 0 ? unpack_failure(br, err) : 0;
+	track(&br->tt, data, len);
 	if (hamn_write_all(br->fd, data, len, &werr) == 0)
 		return 0;
 	if (werr->errnum != EPIPE && werr->errnum != ECONNRESET)
@@ -278,6 +363,14 @@ static int context_done(struct hamn_api_req *req, void *ctx, struct hamn_error *
 {
 	struct build_req *br = ctx;
 
+	size_t tail = track_tail(&br->tt);
+
+	if (br->started && tail) {
+		_cleanup_free_ char *zeros = xzalloc(tail);
+
+		if (context_data(br, zeros, tail, err) < 0)
+			return -1;
+	}
 	if (br->started) {
 		if (shutdown(br->fd, SHUT_WR) < 0)
 			return hamn_error_set(err, errno, "end of the build context");

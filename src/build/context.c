@@ -249,7 +249,9 @@ static int select_path(int ctxfd, const struct hamn_build_ignore *ig, const char
 	char **entries = NULL;
 	struct stat st;
 
-	if (strcmp(rel, ".") && hamn_build_ignore_match(ig, rel))
+	/* an excluded directory that an exception reaches into is still a source */
+	if (strcmp(rel, ".") && hamn_build_ignore_match(ig, rel) &&
+	    !hamn_build_ignore_descend(ig, rel))
 		return not_found(rel, err);
 	fd = hamn_open_in_root(ctxfd, rel, O_PATH, 0, HAMN_RESOLVE_NO_SYMLINK_LAST, &e);
 	if (fd < 0 && (e->errnum == ENOENT || e->errnum == ENOTDIR))

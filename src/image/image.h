@@ -216,7 +216,9 @@ int hamn_image_load(struct hamn_image_store *st, int fd, hamn_image_report_fn re
  * fd: manifest.json, repositories, <config-hex>.json and
  * <layer>/{VERSION,json,layer.tar}, each layer stored once. A tagged ref
  * saves that tag; a bare name saves every tag of that repository; an ID
- * saves the image without tags. ENOENT when a ref is unknown (nothing
+ * saves the image without tags. The images are taken as they are when the
+ * call starts: one deleted while the tar is written is still written whole
+ * (its layers go when the call ends). ENOENT when a ref is unknown (nothing
  * written then); write errors after that leave a truncated tar.
  */
 int hamn_image_save(struct hamn_image_store *st, const char *const *refs, size_t n_refs, int fd,

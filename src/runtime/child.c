@@ -231,12 +231,22 @@ static void become_root_in_userns(int sync)
 		rt_die(sync, STEP_USERNS_ROOT, errno, "setresuid");
 }
 
+int rt_wait_cgroup(const struct rt_plan *p, bool *ready)
+{
+	if (*ready)
+		return 0;
+	if (rt_expect(p->sync_fd, MSG_CGROUP) < 0)
+		_exit(127);	/* the parent failed and reports it */
+	*ready = true;
+	if (p->new_cgroupns && unshare(CLONE_NEWCGROUP) < 0)
+		return rt_fail(p->sync_fd, STEP_CGROUPNS, errno, "unshare");
+	return 0;
+}
+
 static void init_namespaces(const struct rt_plan *p, int sync)
 {
 	if (p->new_userns)
 		become_root_in_userns(sync);
-	if (p->new_cgroupns && unshare(CLONE_NEWCGROUP) < 0)
-		rt_die(sync, STEP_CGROUPNS, errno, "unshare");
 	if (p->new_keyring && sys_keyctl(KEYCTL_JOIN_SESSION_KEYRING, 0, 0, 0, 0) < 0 && errno != ENOSYS &&
 	    errno != EPERM && errno != EDQUOT)
 		rt_die(sync, STEP_KEYRING, errno, "keyctl");
@@ -249,6 +259,7 @@ static void init_namespaces(const struct rt_plan *p, int sync)
 void rt_child_init(struct rt_plan *p)
 {
 	int sync = p->sync_fd, console = -1;
+	bool cgroup_ready = false;
 	struct rt_msg m;
 
 	reset_signals();
@@ -258,9 +269,11 @@ void rt_child_init(struct rt_plan *p)
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (rt_recv(sync, &m, NULL) < 0 || m.type != MSG_GO)
 		_exit(127);
+	if (rt_enter_cgroup(p) < 0)
+		_exit(127);
 	fill_hook_pid(p, m.pid);
 	init_namespaces(p, sync);
-	if (rt_rootfs_setup(p, &console) < 0)
+	if (rt_rootfs_setup(p, &cgroup_ready, &console) < 0 || rt_wait_cgroup(p, &cgroup_ready) < 0)
 		_exit(127);
 	/* `create` exits after READY; the init must outlive it. */
 	if (p->exec_fifo >= 0)
@@ -338,7 +351,7 @@ void rt_child_exec(struct rt_plan *p)
 	rt_close_other_fds(p);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	if (rt_expect(sync, MSG_GO) < 0)
+	if (rt_expect(sync, MSG_GO) < 0 || rt_enter_cgroup(p) < 0)
 		_exit(127);
 	/* One call joins them all, the user namespace first, as the kernel orders it. */
 	if (p->setns_flags && setns(p->target_pidfd, (int)p->setns_flags) < 0)

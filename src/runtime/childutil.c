@@ -28,6 +28,7 @@
 static const char *const step_names[STEP_N] = {
 	[STEP_NONE] = "init",
 	[STEP_SYNC] = "sync with parent",
+	[STEP_CGROUP_ENTER] = "enter cgroup",
 	[STEP_SETNS] = "join namespace",
 	[STEP_UNSHARE] = "create namespaces",
 	[STEP_FORK] = "fork into namespaces",
@@ -223,6 +224,21 @@ void rt_die(int sync_fd, enum rt_step step, int errnum, const char *detail)
 {
 	rt_fail(sync_fd, step, errnum, detail);
 	_exit(127);
+}
+
+int rt_enter_cgroup(const struct rt_plan *p)
+{
+	for (char **t = p->cgroup_tasks; t && *t; t++) {
+		int fd = open(*t, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, "0", 1) != 1) {
+			int saved = errno;
+			if (fd >= 0)
+				close(fd);
+			return rt_fail(p->sync_fd, STEP_CGROUP_ENTER, saved, *t);
+		}
+		close(fd);
+	}
+	return 0;
 }
 
 /* ---- paths inside the root ---- */

@@ -118,6 +118,8 @@ static int exec_steps(const struct hamn_runtime_exec_target *t, struct rt_plan *
 
 	p->sync_fd = csock;
 	p->parent_sync_fd = sock;
+	if (cgfd < 0)
+		rt_plan_cgroup_tasks(p, t->cgroup);
 	rt_plan_seal(p);
 	mid = rt_clone(0, cgfd, NULL);
 	if (mid < 0 && cgfd >= 0) {
@@ -134,7 +136,7 @@ static int exec_steps(const struct hamn_runtime_exec_target *t, struct rt_plan *
 	memset(&m, 0, sizeof(m));
 	m.type = MSG_GO;
 	int r = 0;
-	if (t->cgroup && cgfd < 0)
+	if (t->cgroup && cgfd < 0 && !p->cgroup_tasks)
 		r = hamn_cgroup_enter(t->cgroup, mid, err);
 	if (r == 0 && rt_send(sock, &m, -1) < 0)
 		r = hamn_error_set(err, errno, "sync with process");

@@ -29,6 +29,7 @@
 enum rt_step {
 	STEP_NONE,
 	STEP_SYNC,
+	STEP_CGROUP_ENTER,
 	STEP_SETNS,
 	STEP_UNSHARE,
 	STEP_FORK,
@@ -78,6 +79,7 @@ enum rt_msg_type {
 	MSG_START,		/* parent -> child: exec the process */
 	MSG_ERROR,		/* child -> parent: step/errnum/detail */
 	MSG_CONSOLE,		/* child -> parent: the pty master (no console socket) */
+	MSG_CGROUP,		/* parent -> child: the child is in its cgroup now */
 };
 
 struct rt_msg {
@@ -220,6 +222,14 @@ struct rt_plan {
 	int keep_fds[64];
 	size_t n_keep_fds;
 
+	/*
+	 * cgroup v1: the "tasks" files the child writes "0" to, moving only its own thread.
+	 * That skips the kernel's global threadgroup lock, whose write side waits for an RCU
+	 * grace period (milliseconds) when the parent moves the child by pid. NULL: the
+	 * parent enters the child (user namespace: no write access to the host's cgroupfs).
+	 */
+	char **cgroup_tasks;
+
 	/* owned by the plan */
 	char **owned;			/* strings */
 	char **env_store;
@@ -234,7 +244,12 @@ void rt_child_init(struct rt_plan *p) __attribute__((noreturn));
 void rt_child_join(struct rt_plan *p) __attribute__((noreturn));
 void rt_child_exec(struct rt_plan *p) __attribute__((noreturn));
 /* Set up the root filesystem in the new mount namespace; 0 or -1 (already reported). */
-int rt_rootfs_setup(struct rt_plan *p, int *console_fd);
+int rt_rootfs_setup(struct rt_plan *p, bool *cgroup_ready, int *console_fd);
+/*
+ * Wait (once) for MSG_CGROUP, then create the cgroup namespace if the plan has one:
+ * it must be rooted at the container's cgroup. 0, or -1 (already reported).
+ */
+int rt_wait_cgroup(const struct rt_plan *p, bool *ready);
 /* The last steps before execve: user, caps, no_new_privs, fds, cwd, seccomp, exec. */
 void rt_proc_exec(const struct rt_proc *proc, int sync_fd) __attribute__((noreturn));
 
@@ -277,6 +292,10 @@ int rt_send_fd(int sock, int fd, const char *name);
 struct rt_plan *rt_plan_new(const struct hamn_oci_spec *spec, const char *rootfs,
 			    const struct hamn_runtime_spawn_opts *o, struct hamn_error **err);
 void rt_plan_free(struct rt_plan *p);
+/* Fill p->cgroup_tasks for cg when the child can enter it itself (see the field). */
+void rt_plan_cgroup_tasks(struct rt_plan *p, struct hamn_cgroup *cg);
+/* In the child: write "0" to each of p->cgroup_tasks; 0, or -1 (reported). */
+int rt_enter_cgroup(const struct rt_plan *p);
 /* Record which fds the child needs (call after every fd of the plan is set). */
 void rt_plan_seal(struct rt_plan *p);
 /* In the child: close every fd that is not 0-2 or in p->keep_fds (async-signal-safe). */

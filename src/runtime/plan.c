@@ -15,6 +15,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 #include <linux/magic.h>
 
@@ -265,12 +266,12 @@ static void add_hier(struct rt_plan *p, const char *mnt, const char *super, bool
 	hamn_buf_release(&ctl);
 }
 
-static int plan_cgroup_hiers(struct rt_plan *p, struct hamn_error **err)
+/* The hierarchies from mountinfo: slower (it can be megabytes on a busy host), but general. */
+static int hiers_from_mountinfo(struct rt_plan *p, bool v2, struct hamn_error **err)
 {
 	_cleanup_free_ char *text = NULL;
-	bool v2 = hamn_cgroup_detect() == HAMN_CGROUP_V2;
 
-	if (hamn_read_file(AT_FDCWD, "/proc/self/mountinfo", 4 << 20, &text, NULL, err) < 0)
+	if (hamn_read_file(AT_FDCWD, "/proc/self/mountinfo", 64 << 20, &text, NULL, err) < 0)
 		return -1;
 	_cleanup_strv_ char **lines = str_split(text, '\n');
 	for (size_t i = 0; lines && lines[i]; i++) {
@@ -281,7 +282,7 @@ static int plan_cgroup_hiers(struct rt_plan *p, struct hamn_error **err)
 				dash = j;
 				break;
 			}
-		if (!dash || dash + 3 >= n + 1 || dash + 3 > n)
+		if (!dash || dash + 3 > n)
 			continue;
 		const char *type = f[dash + 1], *super = dash + 3 < n ? f[dash + 3] : "";
 		if (!str_has_prefix(f[4], "/sys/fs/cgroup"))
@@ -290,6 +291,48 @@ static int plan_cgroup_hiers(struct rt_plan *p, struct hamn_error **err)
 			add_hier(p, f[4], super, true);
 		else if (!v2 && streq(type, "cgroup"))
 			add_hier(p, f[4], super, false);
+	}
+	return 0;
+}
+
+/*
+ * The usual layout, from the small /proc/self/cgroup: each v1 hierarchy at
+ * /sys/fs/cgroup/<controllers> (name=X at /sys/fs/cgroup/X), v2 at /sys/fs/cgroup.
+ * false when a directory is not the cgroupfs it should be.
+ */
+static bool hiers_from_self(struct rt_plan *p, bool v2)
+{
+	_cleanup_free_ char *text = NULL;
+	struct statfs sfs;
+
+	if (v2)
+		return statfs("/sys/fs/cgroup", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC &&
+		       (add_hier(p, "/sys/fs/cgroup", "", true), true);
+	if (hamn_read_file(AT_FDCWD, "/proc/self/cgroup", 1 << 20, &text, NULL, NULL) < 0)
+		return false;
+	_cleanup_strv_ char **lines = str_split(text, '\n');
+	for (size_t i = 0; lines && lines[i]; i++) {
+		_cleanup_strv_ char **f = str_split(lines[i], ':');
+		if (strv_len(f) < 3 || !*f[1])
+			continue;	/* the hybrid layout's cgroup2 line: not ours to show */
+		const char *name = str_has_prefix(f[1], "name=") ? f[1] + 5 : f[1];
+		_cleanup_free_ char *mnt = xasprintf("/sys/fs/cgroup/%s", name);
+		if (statfs(mnt, &sfs) < 0 || sfs.f_type != CGROUP_SUPER_MAGIC)
+			return false;
+		_cleanup_free_ char *super = xasprintf("rw,%s", f[1]);
+		add_hier(p, mnt, super, false);
+	}
+	return p->n_hiers > 0;
+}
+
+static int plan_cgroup_hiers(struct rt_plan *p, struct hamn_error **err)
+{
+	bool v2 = hamn_cgroup_detect() == HAMN_CGROUP_V2;
+
+	if (!hiers_from_self(p, v2)) {
+		p->n_hiers = 0;
+		if (hiers_from_mountinfo(p, v2, err) < 0)
+			return -1;
 	}
 	if (!p->n_hiers)
 		return hamn_error_set(err, ENOENT, "no cgroup hierarchy mounted under /sys/fs/cgroup");
@@ -472,6 +515,29 @@ fail:
 	return NULL;
 }
 
+void rt_plan_cgroup_tasks(struct rt_plan *p, struct hamn_cgroup *cg)
+{
+	_cleanup_json_ json_t *j = NULL;
+	json_t *hiers, *h;
+	size_t i;
+
+	if (!cg || hamn_cgroup_dirfd(cg) >= 0 || p->new_userns || p->join_fd[HAMN_OCI_NS_USER] >= 0)
+		return;
+	j = hamn_cgroup_to_json(cg);
+	if (json_integer_value(json_object_get(j, "version")) != 1)
+		return;
+	hiers = json_object_get(j, "hierarchies");
+	json_array_foreach(hiers, i, h) {
+		const char *dir = json_string_value(json_object_get(h, "dir"));
+		if (!dir) {
+			hamn_strv_free(p->cgroup_tasks);
+			p->cgroup_tasks = NULL;
+			return;
+		}
+		strv_push_take(&p->cgroup_tasks, xasprintf("%s/tasks", dir));
+	}
+}
+
 static void keep(struct rt_plan *p, int fd)
 {
 	if (fd < 3 || p->n_keep_fds >= sizeof(p->keep_fds) / sizeof(p->keep_fds[0]))
@@ -539,6 +605,7 @@ void rt_plan_free(struct rt_plan *p)
 	free(p->hooks_start_container);
 	free(p->hook_state_buf);
 	hamn_strv_free(p->owned);
+	hamn_strv_free(p->cgroup_tasks);
 	hamn_strv_free(p->env_store);
 	free(p->groups_store);
 	if (p->prog)

@@ -29,6 +29,7 @@
 
 struct rootfs_ctx {
 	struct rt_plan *p;
+	bool *cgroup_ready;
 	int sync;
 	bool userns;
 	int rootfd;	/* O_PATH of the rootfs bind mount */
@@ -214,7 +215,7 @@ static int mount_one(struct rootfs_ctx *c, struct rt_mount *m)
 		goto out;
 	rt_fdpath(tfd, tp);
 	if (m->kind == RT_MOUNT_CGROUP) {
-		r = mount_cgroup(c, m, tfd);
+		r = rt_wait_cgroup(c->p, c->cgroup_ready) < 0 ? -1 : mount_cgroup(c, m, tfd);
 		goto out;
 	}
 	if (m->kind == RT_MOUNT_BIND) {
@@ -812,8 +813,8 @@ static int setup_steps(struct rootfs_ctx *c)
 		return -1;
 	if (p->proc.terminal && setup_console(c) < 0)
 		return -1;
-	if (p->parent_hooks)
-		parent_hooks(c);
+	if (p->parent_hooks && (rt_wait_cgroup(p, c->cgroup_ready) < 0 || parent_hooks(c) < 0))
+		return -1;
 	if (run_child_hooks(c, p->hooks_create_container, p->n_create_container) < 0)
 		return -1;
 	if (write_sysctls(c) < 0 || mask_paths(c) < 0 || readonly_paths(c) < 0)
@@ -823,10 +824,11 @@ static int setup_steps(struct rootfs_ctx *c)
 	return 0;
 }
 
-int rt_rootfs_setup(struct rt_plan *p, int *console_fd)
+int rt_rootfs_setup(struct rt_plan *p, bool *cgroup_ready, int *console_fd)
 {
 	struct rootfs_ctx c = {
 		.p = p,
+		.cgroup_ready = cgroup_ready,
 		.sync = p->sync_fd,
 		.userns = p->new_userns || p->join_fd[HAMN_OCI_NS_USER] >= 0,
 		.rootfd = -1,

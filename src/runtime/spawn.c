@@ -315,6 +315,7 @@ static int spawn_steps(struct hamn_container_handle *h, struct rt_plan *p,
 
 	if (hamn_cgroup_create(h->cg, res, err) < 0)
 		return -1;
+	rt_plan_cgroup_tasks(p, h->cg);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return hamn_error_set(err, errno, "socketpair");
 	h->sync = sv[0];
@@ -322,13 +323,22 @@ static int spawn_steps(struct hamn_container_handle *h, struct rt_plan *p,
 	close(sv[1]);
 	if (r < 0)
 		return -1;
-	if (hamn_cgroup_dirfd(h->cg) < 0 && hamn_cgroup_enter(h->cg, h->pid, err) < 0)
-		return -1;
-	if (rt_apply_limits(h->pid, h->spec->process, err) < 0)
-		return -1;
+	/*
+	 * GO first: the child sets up its mounts while we move it into its cgroup, which on
+	 * cgroup v1 waits for an RCU grace period (milliseconds). It waits for MSG_CGROUP only
+	 * where it needs the cgroup (the /sys/fs/cgroup mount, a cgroup namespace, ready).
+	 */
 	memset(&m, 0, sizeof(m));
 	m.type = MSG_GO;
 	m.pid = h->pid;
+	if (rt_send(h->sync, &m, -1) < 0)
+		return hamn_error_set(err, errno, "sync with container process");
+	if (!p->cgroup_tasks && hamn_cgroup_dirfd(h->cg) < 0 &&
+	    hamn_cgroup_enter(h->cg, h->pid, err) < 0)
+		return -1;
+	if (rt_apply_limits(h->pid, h->spec->process, err) < 0)
+		return -1;
+	m.type = MSG_CGROUP;
 	if (rt_send(h->sync, &m, -1) < 0)
 		return hamn_error_set(err, errno, "sync with container process");
 	for (;;) {

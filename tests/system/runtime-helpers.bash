@@ -92,15 +92,9 @@ rt_pid() {
 	rt state "$1" | jq -r .pid
 }
 
-# The directories of container $1's cgroup in the v1 pids hierarchy (or the v2 tree).
+# The directories of container $1's cgroup, in every hierarchy.
 cgroup_dirs_of() {
-	local id=$1
-	if [ -d /sys/fs/cgroup/pids ]; then
-		find /sys/fs/cgroup/pids /sys/fs/cgroup/memory /sys/fs/cgroup/freezer \
-			-type d -name "$id" 2>/dev/null
-	else
-		find /sys/fs/cgroup -type d -name "$id" 2>/dev/null
-	fi
+	find /sys/fs/cgroup -type d -name "$1" 2>/dev/null
 }
 
 # Fail when anything of container $1 is left: state dir, cgroup, process, mount.

@@ -299,6 +299,24 @@ static void create_from_blobs(void **state)
 			    "0123456789abcdef0123456789abcdef0123456789abcdef");
 }
 
+/* A layer unpacked from one blob (a plain tar) serves a pull that names another (its gzip). */
+static void create_reuses_a_layer_from_another_blob(void **state)
+{
+	struct senv *e = *state;
+	struct hamn_error *err = NULL;
+	_cleanup_free_ char *config = config_make(e->l, 1, ",\"author\":\"pulled\""), *id = NULL;
+	_cleanup_close_ int c = mem_fd(config, strlen(config));
+	struct hamn_digest cd, loaded;
+	const char *layers[] = { e->l[0].gz_digest.str };	/* never put */
+
+	load_test_image(e, &loaded);
+	must(hamn_image_blob_put(e->st, c, NULL, &cd, &err), &err);
+	must(hamn_image_create(e->st, cd.str, layers, NULL, 1, NULL, "pulled:1", &id, &err),
+	     &err);
+	assert_string_equal(id, cd.str);
+	assert_int_equal(dir_count(e->rootfd, "layers"), 2);
+}
+
 struct put_job {
 	struct hamn_image_store *st;
 	const struct hamn_buf *data;
@@ -961,6 +979,7 @@ int main(void)
 		T(load_oci_layout),
 		T(load_gzip_with_linked_layers),
 		T(create_from_blobs),
+		T(create_reuses_a_layer_from_another_blob),
 		T(pull_layers_in_parallel_then_push_info),
 		T(unused_layers_have_a_grace_period),
 		T(load_fixtures),
