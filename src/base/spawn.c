@@ -119,13 +119,8 @@ static int child_setup_fds(const struct plan *p)
 
 static void child_reset_signals(void)
 {
-	struct sigaction sa = { .sa_handler = SIG_DFL };
-
-	sigemptyset(&sa.sa_mask);
 	/* handlers are reset by exec anyway, but SIG_IGN would be inherited */
-	for (int sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			sigaction(sig, &sa, NULL);	/* EINVAL for libc's own: fine */
+	sys_reset_all_signals();
 }
 
 static void child_exec(const struct plan *p, int errfd)

@@ -217,6 +217,29 @@ static inline int sys_capset(void *hdr, const void *data)
 	return (int)syscall(SYS_capset, hdr, data);
 }
 
+/* The kernel's struct sigaction for rt_sigaction(2) (not glibc's). */
+struct hamn_kernel_sigaction {
+	void *handler;
+	unsigned long flags;
+	void *restorer;
+	uint64_t mask;
+};
+
+/*
+ * Set every signal's disposition to SIG_DFL with the raw syscall: glibc's
+ * sigaction() refuses its own two real-time signals (32, 33), so an ignored
+ * one in the parent would otherwise survive into an exec'd child.
+ * Async-signal-safe.
+ */
+static inline void sys_reset_all_signals(void)
+{
+	struct hamn_kernel_sigaction dfl = { 0 };	/* handler 0 == SIG_DFL */
+
+	for (int sig = 1; sig <= 64; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(uint64_t));
+}
+
 static inline pid_t sys_gettid(void)
 {
 	return (pid_t)syscall(SYS_gettid);

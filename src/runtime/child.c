@@ -34,14 +34,9 @@
 /* Handlers and the blocked mask come from the parent (the CLI blocks signals to forward them). */
 static void reset_signals(void)
 {
-	struct sigaction sa;
 	sigset_t none;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	for (int sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			sigaction(sig, &sa, NULL);
+	sys_reset_all_signals();
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
