@@ -59,8 +59,9 @@ static int h_prune(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
 	}
 	if (hamn_engine_container_prune(engine(ctx), ef, f->n, &deleted, &space, err) < 0)
 		return -1;
-	return hamn_api_reply_json(req, 200, json_pack("{s:o, s:I}", "ContainersDeleted", deleted,
-						       "SpaceReclaimed", (json_int_t)space));
+	return hamn_api_reply_json(req, 200,
+				   json_pack("{s:o, s:I}", "ContainersDeleted", deleted,
+					     "SpaceReclaimed", (json_int_t)space));
 }
 
 void api_containers_register_ops(struct hamn_api_server *s, struct hamn_engine *e)

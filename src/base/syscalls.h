@@ -245,6 +245,27 @@ static inline pid_t sys_gettid(void)
 	return (pid_t)syscall(SYS_gettid);
 }
 
+/*
+ * Credential changes for the calling thread only. glibc's wrappers signal every
+ * thread it knows of (setxid) and take its thread-list lock: wrong in a child
+ * made with clone3 from a multithreaded process, which has one thread but
+ * glibc's list of the parent's.
+ */
+static inline int sys_setresuid(uid_t r, uid_t e, uid_t s)
+{
+	return (int)syscall(SYS_setresuid, r, e, s);
+}
+
+static inline int sys_setresgid(gid_t r, gid_t e, gid_t s)
+{
+	return (int)syscall(SYS_setresgid, r, e, s);
+}
+
+static inline int sys_setgroups(size_t n, const gid_t *list)
+{
+	return (int)syscall(SYS_setgroups, n, list);
+}
+
 /* keyctl(2) (glibc has no wrapper; libkeyutils does). */
 static inline long sys_keyctl(int op, unsigned long a2, unsigned long a3, unsigned long a4,
 			      unsigned long a5)

@@ -165,7 +165,7 @@ static int clear_entry(struct copyctx *cc, int dfd, const char *name, struct ham
 	if (!S_ISDIR(st.st_mode))
 		return unlinkat(dfd, name, 0) < 0 ? hamn_error_set(err, errno, "remove '%s'", name)
 						   : 0;
-	forget_dir(cc);
+	/* the cached directory is dfd itself, never below name: it stays valid */
 	return hamn_rm_rf(dfd, name, err);
 }
 
@@ -507,8 +507,11 @@ static int glob_paths(const struct lstack *src, const char *done, char **rest, c
 		here = xasprintf("%s/%s", done, rest[0]);
 		return glob_paths(src, here, rest + 1, out, err);
 	}
-	if (lstack_resolve(src, done[0] ? done : "/", true, &r, err) < 0)
-		return hamn_error_free(err), 0;	/* nothing below a missing directory matches */
+	if (lstack_resolve(src, done[0] ? done : "/", true, &r, err) < 0) {
+		/* nothing below a missing directory matches */
+		hamn_error_free(err);
+		return 0;
+	}
 	if (r.ent.idx >= 0 && S_ISDIR(r.ent.st.st_mode))
 		rc = r.name[0] ? lstack_child(&r.dir, r.name, &dir, err) : lstack_dup(&r.dir, &dir, err);
 	lresolved_release(&r);
@@ -605,6 +608,8 @@ int build_op_copy(void *ctx, const struct hamn_build_copy_req *req, struct hamn_
 	int rc = -1;
 
 	(void)out;
+	if (build_cancelled(b, err))
+		return -1;
 	cc.buf = xmalloc(COPY_BUF);
 	upper = build_stage_dir(b, &stage, err);
 	if (upper >= 0 && stage_layer(&cc, upper, &layer, &diff, err) == 0) {

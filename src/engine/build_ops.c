@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "build/build.h"
@@ -250,6 +251,8 @@ static int op_commit(void *ctx, const struct hamn_build_commit_req *req,
 	struct hamn_digest diff;
 
 	(void)out;
+	if (build_cancelled(b, err))
+		return -1;
 	if (req->mkdir && workdir_layer(b, req->parent, req->mkdir, &layer, &diff, err) < 0)
 		return -1;
 	struct image_req r = {
@@ -275,11 +278,15 @@ static json_t *run_body(const struct hamn_build_run_req *req, const char *networ
 	return body;
 }
 
-static bool cancelled(const struct hamn_engine_build *b)
+bool build_cancelled(const struct hamn_engine_build *b, struct hamn_error **err)
 {
 	struct pollfd p = { b->o->cancel_fd, POLLIN, 0 };
 
-	return b->o->cancel_fd >= 0 && poll(&p, 1, 0) > 0;
+	if (b->o->cancel_fd < 0 || poll(&p, 1, 0) <= 0)
+		return false;
+	if (err)
+		hamn_error_setq(err, ECANCELED, "the build was cancelled: the client went away");
+	return true;
 }
 
 static int log_to_out(void *ctx, int stream, const char *data, size_t len,
@@ -311,14 +318,13 @@ static int run_follow(struct hamn_engine_build *b, const char *cid,
 		struct pollfd p[2] = { { hamn_engine_waiter_fd(w), POLLIN, 0 },
 				       { b->o->cancel_fd, POLLIN, 0 } };
 
-		if (cancelled(b))
+		if (build_cancelled(b, NULL))
 			break;
 		if (poll(p, b->o->cancel_fd >= 0 ? 2 : 1, -1) < 0 && errno != EINTR)
 			return hamn_error_set(err, errno, "wait for the RUN container");
 	}
-	if (rc == 0 && cancelled(b))
-		return hamn_error_setq(err, ECANCELED, "the build was cancelled: the client went "
-				       "away");
+	if (rc == 0 && build_cancelled(b, err))
+		return -1;
 	return rc;
 }
 
@@ -369,6 +375,8 @@ static int op_run(void *ctx, const struct hamn_build_run_req *req, struct hamn_b
 
 	*image_id = NULL;
 	*exit_code = 0;
+	if (build_cancelled(b, err))
+		return -1;
 	if (!req->parent)
 		return hamn_error_setq(err, EINVAL, "cannot RUN on an empty image: FROM scratch "
 				       "has no /bin/sh (copy a program in first)");
@@ -416,6 +424,32 @@ static int read_dockerfile(struct hamn_engine_build *b, const char *name, char *
 	return 0;
 }
 
+/*
+ * src/build reads .dockerignore with a plain open: a symlink there is
+ * replaced by what it points to inside the context (or removed), so the
+ * patterns never come from a host file.
+ */
+static int contain_dockerignore(struct hamn_engine_build *b, struct hamn_error **err)
+{
+	_cleanup_error_ struct hamn_error *e = NULL;
+	_cleanup_free_ char *text = NULL;
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+	size_t len = 0;
+
+	if (fstatat(b->ctx_fd, ".dockerignore", &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISLNK(st.st_mode))
+		return 0;
+	fd = hamn_open_in_root(b->ctx_fd, ".dockerignore", O_RDONLY, 0, 0, &e);
+	if (fd >= 0 && hamn_read_fd(fd, HAMN_BUILD_DOCKERFILE_MAX, &text, &len, err) < 0)
+		return -1;
+	if (unlinkat(b->ctx_fd, ".dockerignore", 0) < 0)
+		return hamn_error_set(err, errno, "remove the .dockerignore link");
+	if (!text)
+		return 0;
+	return hamn_write_atomic(b->ctx_fd, ".dockerignore", text, len, 0644, err);
+}
+
 /* A failure before the loop started: emit it as the loop would have. */
 static void emit_failure(const struct hamn_engine_build_opts *o, const struct hamn_error *err)
 {
@@ -437,7 +471,7 @@ int hamn_engine_build_run(struct hamn_engine_build *b, const struct hamn_engine_
 	*image_id = NULL;
 	*code = 1;
 	b->o = o;
-	if (read_dockerfile(b, name, &text, &len, err) < 0) {
+	if (contain_dockerignore(b, err) < 0 || read_dockerfile(b, name, &text, &len, err) < 0) {
 		emit_failure(o, *err);
 		return -1;
 	}

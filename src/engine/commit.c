@@ -273,6 +273,23 @@ static char *commit_created_by(const struct snap *s)
 
 /* ---- commit ---- */
 
+/* docker's "commit" container event, with the new image's id and the comment. */
+static void commit_event(struct hamn_engine *e, const char *id, const char *image_id,
+			 const struct hamn_engine_commit_opts *o)
+{
+	struct container *c = ctr_get(e, id, NULL);
+	_cleanup_json_ json_t *attrs = NULL;
+
+	if (!c)
+		return;
+	attrs = json_pack("{s:s, s:s}", "comment", o->comment ? o->comment : "", "imageID",
+			  image_id);
+	if (o->ref && *o->ref)
+		json_object_set_new(attrs, "imageRef", json_string(o->ref));
+	engine_event(e, c, "commit", attrs);
+	ctr_put(e, c);
+}
+
 static int commit_layer(struct hamn_engine *e, const struct snap *s, int *fd_out,
 			struct hamn_digest *diff, size_t *n_out, struct hamn_error **err)
 {
@@ -326,6 +343,7 @@ int hamn_engine_container_commit(struct hamn_engine *e, const char *ref,
 		goto out;
 	if (o->ref && *o->ref && hamn_image_tag(e->images, id, o->ref, err) < 0)
 		goto out;
+	commit_event(e, s.id, id, o);
 	*id_out = steal_pointer(&id);
 	rc = 0;
 out:

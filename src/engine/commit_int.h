@@ -92,6 +92,8 @@ struct hamn_engine_build {
 	const struct hamn_engine_build_opts *o;	/* while running */
 };
 
+/* Has the client gone away? Then true, with ECANCELED in *err (may be NULL). */
+bool build_cancelled(const struct hamn_engine_build *b, struct hamn_error **err);
 /* A new empty directory in the workspace; *name gets its name, returns its fd. */
 int build_stage_dir(struct hamn_engine_build *b, char **name, struct hamn_error **err);
 /* Remove a staging directory (errors logged). */

@@ -468,10 +468,22 @@ static int copy_up_meta(int upper, const char *name, const struct stat *st,
 	return 0;
 }
 
+static int set_opaque(int dirfd, const char *name, struct hamn_error **err)
+{
+	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+					O_CLOEXEC);
+
+	if (fd < 0 || fsetxattr(fd, "trusted.overlay.opaque", "y", 1, 0) < 0)
+		return hamn_error_set(err, errno, "mark '%s' opaque", name);
+	return 0;
+}
+
 /* Make directory name exist in the upper (fds[0] of dir, layer 0). */
 static int upper_dir(const struct lstack *dir, const char *name, uid_t uid, gid_t gid,
 		     struct hamn_error **err)
 {
+	struct stat st;
+	bool whiteout;
 	struct lent e;
 
 	if (!dir->n || dir->ids[0] != 0)
@@ -483,11 +495,18 @@ static int upper_dir(const struct lstack *dir, const char *name, uid_t uid, gid_
 		return hamn_error_setq(err, ENOTDIR, "mkdir '%s': not a directory", name);
 	if (e.layer == 0)
 		return 0;
-	/* a whiteout of a deleted lower entry may sit there: replace it */
-	if (unlinkat(dir->fds[0], name, 0) < 0 && errno != ENOENT)
+	/*
+	 * A whiteout of a deleted lower entry may sit there: the directory
+	 * replacing it must hide what is below, as overlay's would (opaque).
+	 */
+	whiteout = fstatat(dir->fds[0], name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		   lstack_is_whiteout(&st);
+	if (whiteout && unlinkat(dir->fds[0], name, 0) < 0)
 		return hamn_error_set(err, errno, "remove '%s'", name);
 	if (mkdirat(dir->fds[0], name, 0755) < 0)
 		return hamn_error_set(err, errno, "mkdir '%s'", name);
+	if (whiteout && set_opaque(dir->fds[0], name, err) < 0)
+		return -1;
 	if (e.idx >= 0)
 		return copy_up_meta(dir->fds[0], name, &e.st, err);
 	if (fchownat(dir->fds[0], name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 ||

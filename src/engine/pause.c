@@ -60,8 +60,9 @@ static int check_state_locked(const struct container *c, bool paused, struct ham
 	if (c->removed || c->st.status != ST_RUNNING)
 		return hamn_error_setq(err, EBUSY, "Container %s is not running", c->id);
 	if (c->st.paused == paused)
-		return hamn_error_setq(err, EBUSY, paused ? "Container %s is already paused"
-							  : "Container %s is not paused",
+		return hamn_error_setq(err, EBUSY,
+				       paused ? "Container %s is already paused"
+					      : "Container %s is not paused",
 				       c->id);
 	return 0;
 }
@@ -92,8 +93,7 @@ static int set_paused_op(struct hamn_engine *e, struct container *c, bool paused
 	return r;
 }
 
-static int pause_ref(struct hamn_engine *e, const char *ref, bool paused,
-		     struct hamn_error **err)
+static int pause_ref(struct hamn_engine *e, const char *ref, bool paused, struct hamn_error **err)
 {
 	struct container *c = ctr_get(e, ref, err);
 	int r;
@@ -114,8 +114,7 @@ int hamn_engine_container_pause(struct hamn_engine *e, const char *ref, struct h
 	return pause_ref(e, ref, true, err);
 }
 
-int hamn_engine_container_unpause(struct hamn_engine *e, const char *ref,
-				  struct hamn_error **err)
+int hamn_engine_container_unpause(struct hamn_engine *e, const char *ref, struct hamn_error **err)
 {
 	return pause_ref(e, ref, false, err);
 }
@@ -150,9 +149,10 @@ int ctr_paused_remove_locked(struct hamn_engine *e, struct container *c, bool fo
 	if (!c->st.paused || c->st.status != ST_RUNNING)
 		return 0;
 	if (!force)
-		return hamn_error_setq(err, EBUSY,
-				       "You cannot remove a paused container %s. Unpause and then "
-				       "stop the container before attempting removal or force remove",
-				       c->id);
+		return hamn_error_setq(
+			err, EBUSY,
+			"You cannot remove a paused container %s. Unpause and then "
+			"stop the container before attempting removal or force remove",
+			c->id);
 	return ctr_thaw_locked(e, c, err);
 }

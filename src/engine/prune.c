@@ -12,19 +12,19 @@
 
 #include "engine/internal.h"
 
-static const char *const prune_keys[] = { "until", "label", "label!", NULL };
+static const char *const prune_keys[] = {"until", "label", "label!", NULL};
 
 /* Deeper trees are counted as far as this; a layer is never that deep in practice. */
 #define SIZE_MAX_DEPTH 64
 
 struct prune_filter {
-	int64_t until_ns;		/* 0: no until */
-	char *const *labels;		/* every one must hold */
-	char *const *not_labels;	/* none may hold */
+	int64_t until_ns;	 /* 0: no until */
+	char *const *labels;	 /* every one must hold */
+	char *const *not_labels; /* none may hold */
 };
 
-static int prune_filter_parse(const struct hamn_engine_filter *f, size_t n,
-			      struct prune_filter *pf, struct hamn_error **err)
+static int prune_filter_parse(const struct hamn_engine_filter *f, size_t n, struct prune_filter *pf,
+			      struct hamn_error **err)
 {
 	memset(pf, 0, sizeof(*pf));
 	for (size_t i = 0; i < n; i++) {
@@ -36,8 +36,8 @@ static int prune_filter_parse(const struct hamn_engine_filter *f, size_t n,
 			pf->not_labels = f[i].values;
 		else if (strv_len(f[i].values) > 1)
 			return hamn_error_setq(err, EINVAL, "filters expect only one value");
-		else if (f[i].values[0] &&
-			 hamn_time_parse_since(f[i].values[0], hamn_now_ns(), &pf->until_ns, err) < 0)
+		else if (f[i].values[0] && hamn_time_parse_since(f[i].values[0], hamn_now_ns(),
+								 &pf->until_ns, err) < 0)
 			return hamn_error_wrap(err, "invalid filter 'until=%s'", f[i].values[0]);
 	}
 	return 0;
@@ -121,7 +121,7 @@ static int64_t rw_size(struct hamn_engine *e, const char *id)
 {
 	_cleanup_free_ char *path = xasprintf("%s/upper", id);
 	int fd = openat(e->ctrs_fd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	struct seen seen = { 0 };
+	struct seen seen = {0};
 	int64_t size = fd < 0 ? 0 : tree_size(fd, 0, &seen);
 
 	free(seen.inos);

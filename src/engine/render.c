@@ -96,8 +96,8 @@ static json_t *state_json(const struct ctr_state *st)
 
 	return json_pack("{s:s, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:s, s:s, s:s}", "Status",
 			 ctr_status_name(ctr_status_shown(st)), "Running", running, "Paused",
-			 ctr_status_shown(st) == ST_PAUSED, "Restarting", st->status == ST_RESTARTING,
-			 "OOMKilled", st->oom_killed, "Dead", st->status == ST_DEAD, "Pid",
+			 ctr_status_shown(st) == ST_PAUSED, "Restarting",
+			 st->status == ST_RESTARTING, "OOMKilled", st->oom_killed, "Dead", st->status == ST_DEAD, "Pid",
 			 st->status == ST_RUNNING ? (int)st->pid : 0, "ExitCode", st->exit_code,
 			 "Error", st->error ? st->error : "", "StartedAt",
 			 time_str(st->started_ns, a), "FinishedAt", time_str(st->finished_ns, b));

@@ -22,7 +22,7 @@
 struct upd_res {
 	int64_t memory, memory_swap, memory_reservation;
 	int64_t nano_cpus, cpu_shares, cpu_quota, cpu_period, blkio_weight;
-	const char *cpuset_cpus, *cpuset_mems;	/* borrowed; NULL = unset */
+	const char *cpuset_cpus, *cpuset_mems; /* borrowed; NULL = unset */
 	bool has_pids_limit;
 	int64_t pids_limit;
 	enum ctr_restart_policy restart;
@@ -58,9 +58,9 @@ static int parse_restart(json_t *body, struct upd_req *u, struct hamn_error **er
 	if (u->r.restart_max < 0)
 		return hamn_error_setq(err, EINVAL, "maximum retry count cannot be negative");
 	if (u->r.restart_max > 0 && p != RESTART_ON_FAILURE)
-		return hamn_error_setq(err, EINVAL,
-				       "maximum retry count cannot be used with restart policy '%s'",
-				       u->restart_name);
+		return hamn_error_setq(
+			err, EINVAL, "maximum retry count cannot be used with restart policy '%s'",
+			u->restart_name);
 	u->has_restart = true;
 	u->r.restart = p;
 	return 0;
@@ -101,21 +101,25 @@ static int check_ranges(const struct upd_res *r, struct hamn_error **err)
 	if (r->memory > 0 && r->memory < 6 * 1024 * 1024)
 		return hamn_error_setq(err, EINVAL, "Minimum memory limit allowed is 6MB");
 	if (r->nano_cpus > 0 && r->cpu_period > 0)
-		return hamn_error_setq(err, EINVAL,
-				       "Conflicting options: Nano CPUs and CPU Period cannot both be set");
+		return hamn_error_setq(
+			err, EINVAL,
+			"Conflicting options: Nano CPUs and CPU Period cannot both be set");
 	if (r->nano_cpus > 0 && r->cpu_quota > 0)
-		return hamn_error_setq(err, EINVAL,
-				       "Conflicting options: Nano CPUs and CPU Quota cannot both be set");
-	if (r->nano_cpus < 0 || (r->nano_cpus > 0 && (r->nano_cpus < 10000000 ||
-						       r->nano_cpus > ncpu * 1000000000LL)))
-		return hamn_error_setq(err, EINVAL,
-				       "Range of CPUs is from 0.01 to %ld.00, as there are only %ld "
-				       "CPUs available",
-				       ncpu, ncpu);
+		return hamn_error_setq(
+			err, EINVAL,
+			"Conflicting options: Nano CPUs and CPU Quota cannot both be set");
+	if (r->nano_cpus < 0 ||
+	    (r->nano_cpus > 0 && (r->nano_cpus < 10000000 || r->nano_cpus > ncpu * 1000000000LL)))
+		return hamn_error_setq(
+			err, EINVAL,
+			"Range of CPUs is from 0.01 to %ld.00, as there are only %ld "
+			"CPUs available",
+			ncpu, ncpu);
 	if (r->cpu_period && (r->cpu_period < 1000 || r->cpu_period > 1000000))
-		return hamn_error_setq(err, EINVAL,
-				       "CPU cfs period can not be less than 1ms (i.e. 1000) or larger "
-				       "than 1 second (i.e. 1000000)");
+		return hamn_error_setq(
+			err, EINVAL,
+			"CPU cfs period can not be less than 1ms (i.e. 1000) or larger "
+			"than 1 second (i.e. 1000000)");
 	if (r->cpu_quota > 0 && r->cpu_quota < 1000)
 		return hamn_error_setq(err, EINVAL,
 				       "CPU cfs quota can not be less than 1ms (i.e. 1000)");
@@ -144,7 +148,8 @@ static void res_of(const struct ctr_config *c, struct upd_res *r)
 	*r = (struct upd_res){
 		.memory = c->memory,
 		/* docker records twice the memory when only the memory was set; so do we now */
-		.memory_swap = c->memory_swap ? c->memory_swap : (c->memory > 0 ? 2 * c->memory : 0),
+		.memory_swap =
+			c->memory_swap ? c->memory_swap : (c->memory > 0 ? 2 * c->memory : 0),
 		.memory_reservation = c->memory_reservation,
 		.nano_cpus = c->nano_cpus,
 		.cpu_shares = c->cpu_shares,
@@ -165,15 +170,18 @@ static int merge_cpu(const struct upd_res *cur, const struct upd_res *r, struct 
 {
 	if (r->nano_cpus) {
 		if (cur->cpu_period)
-			return hamn_error_setq(err, EINVAL, "Conflicting options: Nano CPUs cannot be "
+			return hamn_error_setq(err, EINVAL,
+					       "Conflicting options: Nano CPUs cannot be "
 					       "updated as CPU Period has already been set");
 		if (cur->cpu_quota)
-			return hamn_error_setq(err, EINVAL, "Conflicting options: Nano CPUs cannot be "
+			return hamn_error_setq(err, EINVAL,
+					       "Conflicting options: Nano CPUs cannot be "
 					       "updated as CPU Quota has already been set");
 		out->nano_cpus = r->nano_cpus;
 	}
 	if ((r->cpu_period || r->cpu_quota) && cur->nano_cpus)
-		return hamn_error_setq(err, EINVAL, "Conflicting options: CPU %s cannot be updated "
+		return hamn_error_setq(err, EINVAL,
+				       "Conflicting options: CPU %s cannot be updated "
 				       "as NanoCPUs has already been set",
 				       r->cpu_period ? "Period" : "Quota");
 	if (r->cpu_period)
@@ -196,9 +204,11 @@ static int merge_memory(const struct upd_res *cur, const struct upd_res *r, stru
 {
 	if (r->memory) {
 		if (r->memory > cur->memory_swap && !r->memory_swap)
-			return hamn_error_setq(err, EINVAL, "Memory limit should be smaller than "
-					       "already set memoryswap limit, update the memoryswap "
-					       "at the same time");
+			return hamn_error_setq(
+				err, EINVAL,
+				"Memory limit should be smaller than "
+				"already set memoryswap limit, update the memoryswap "
+				"at the same time");
 		out->memory = r->memory;
 	}
 	if (r->memory_swap)
@@ -206,14 +216,16 @@ static int merge_memory(const struct upd_res *cur, const struct upd_res *r, stru
 	if (r->memory_reservation)
 		out->memory_reservation = r->memory_reservation;
 	if (out->memory_swap > 0 && out->memory == 0)
-		return hamn_error_setq(err, EINVAL, "You should always set the Memory limit when "
+		return hamn_error_setq(err, EINVAL,
+				       "You should always set the Memory limit when "
 				       "using Memoryswap limit, see usage");
 	if (out->memory_swap > 0 && out->memory_swap < out->memory)
-		return hamn_error_setq(err, EINVAL, "Minimum memoryswap limit should be larger than "
+		return hamn_error_setq(err, EINVAL,
+				       "Minimum memoryswap limit should be larger than "
 				       "memory limit, see usage");
-	if (out->memory_reservation > 0 && out->memory > 0 &&
-	    out->memory < out->memory_reservation)
-		return hamn_error_setq(err, EINVAL, "Minimum memory limit can not be less than "
+	if (out->memory_reservation > 0 && out->memory > 0 && out->memory < out->memory_reservation)
+		return hamn_error_setq(err, EINVAL,
+				       "Minimum memory limit can not be less than "
 				       "memory reservation limit, see usage");
 	return 0;
 }
@@ -231,7 +243,8 @@ static int upd_merge(const struct upd_res *cur, const struct upd_req *u, bool au
 	}
 	if (u->has_restart) {
 		if (auto_remove && u->r.restart != RESTART_NO)
-			return hamn_error_setq(err, EINVAL, "Restart policy cannot be updated because "
+			return hamn_error_setq(err, EINVAL,
+					       "Restart policy cannot be updated because "
 					       "AutoRemove is enabled for the container");
 		out->restart = u->r.restart;
 		out->restart_max = u->r.restart_max;
@@ -269,15 +282,14 @@ static bool changed_resources(const struct upd_res *a, const struct upd_res *b,
 	}
 	res->cpuset_cpus = b->cpuset_cpus != a->cpuset_cpus ? (char *)b->cpuset_cpus : NULL;
 	res->cpuset_mems = b->cpuset_mems != a->cpuset_mems ? (char *)b->cpuset_mems : NULL;
-	res->has_pids_limit = b->has_pids_limit &&
-			      (b->pids_limit != a->pids_limit || !a->has_pids_limit);
+	res->has_pids_limit =
+		b->has_pids_limit && (b->pids_limit != a->pids_limit || !a->has_pids_limit);
 	res->pids_limit = b->pids_limit;
 	res->has_blkio_weight = b->blkio_weight != a->blkio_weight && b->blkio_weight > 0;
 	res->blkio_weight = (uint16_t)b->blkio_weight;
 	return res->has_memory_limit || res->has_memory_swap || res->has_memory_reservation ||
 	       res->has_cpu_shares || res->has_cpu_period || res->has_cpu_quota ||
-	       res->cpuset_cpus || res->cpuset_mems || res->has_pids_limit ||
-	       res->has_blkio_weight;
+	       res->cpuset_cpus || res->cpuset_mems || res->has_pids_limit || res->has_blkio_weight;
 }
 
 static int apply_cgroup(struct hamn_engine *e, const struct container *c,
@@ -296,14 +308,15 @@ static json_t *host_config_with(json_t *hc, const struct upd_res *r)
 	json_t *out = json_deep_copy(hc);
 
 	json_object_update_new(
-		out, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s}", "Memory",
-			       (json_int_t)r->memory, "MemorySwap", (json_int_t)r->memory_swap,
-			       "MemoryReservation", (json_int_t)r->memory_reservation, "NanoCpus",
-			       (json_int_t)r->nano_cpus, "CpuShares", (json_int_t)r->cpu_shares,
-			       "CpuQuota", (json_int_t)r->cpu_quota, "CpuPeriod",
-			       (json_int_t)r->cpu_period, "BlkioWeight", (json_int_t)r->blkio_weight,
-			       "CpusetCpus", r->cpuset_cpus ? r->cpuset_cpus : "", "CpusetMems",
-			       r->cpuset_mems ? r->cpuset_mems : ""));
+		out,
+		json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s}", "Memory",
+			  (json_int_t)r->memory, "MemorySwap", (json_int_t)r->memory_swap,
+			  "MemoryReservation", (json_int_t)r->memory_reservation, "NanoCpus",
+			  (json_int_t)r->nano_cpus, "CpuShares", (json_int_t)r->cpu_shares,
+			  "CpuQuota", (json_int_t)r->cpu_quota, "CpuPeriod",
+			  (json_int_t)r->cpu_period, "BlkioWeight", (json_int_t)r->blkio_weight,
+			  "CpusetCpus", r->cpuset_cpus ? r->cpuset_cpus : "", "CpusetMems",
+			  r->cpuset_mems ? r->cpuset_mems : ""));
 	if (r->has_pids_limit)
 		json_object_set_new(out, "PidsLimit", json_integer(r->pids_limit));
 	json_object_set_new(out, "RestartPolicy",
@@ -314,7 +327,7 @@ static json_t *host_config_with(json_t *hc, const struct upd_res *r)
 
 static void set_string(char **field, const char *v)
 {
-	char *copy = v ? xstrdup(v) : NULL;	/* v may be *field itself */
+	char *copy = v ? xstrdup(v) : NULL; /* v may be *field itself */
 
 	free(*field);
 	*field = copy;
@@ -324,7 +337,7 @@ static void set_string(char **field, const char *v)
 static void record_locked(struct container *c, const struct upd_res *r)
 {
 	struct ctr_config *cfg = &c->cfg;
-	json_t *hc = host_config_with(c->host_json, r);	/* first: r may borrow cfg's strings */
+	json_t *hc = host_config_with(c->host_json, r); /* first: r may borrow cfg's strings */
 
 	json_decref(c->host_json);
 	c->host_json = hc;
@@ -350,7 +363,7 @@ static int update_op(struct hamn_engine *e, struct container *c, const struct up
 {
 	_cleanup_error_ struct hamn_error *aerr = NULL;
 	struct hamn_oci_resources res;
-	struct upd_res cur, next = { 0 };
+	struct upd_res cur, next = {0};
 	bool running;
 	int r;
 
@@ -363,7 +376,8 @@ static int update_op(struct hamn_engine *e, struct container *c, const struct up
 	if (r < 0)
 		return hamn_error_wrap(err, "Cannot update container %s", c->id);
 	/* op_lock keeps start and stop out; only an exit can happen meanwhile */
-	if (running && changed_resources(&cur, &next, &res) && apply_cgroup(e, c, &res, &aerr) < 0) {
+	if (running && changed_resources(&cur, &next, &res) &&
+	    apply_cgroup(e, c, &res, &aerr) < 0) {
 		pthread_mutex_lock(&e->lock);
 		running = c->st.status == ST_RUNNING;
 		pthread_mutex_unlock(&e->lock);

@@ -108,11 +108,11 @@ static void set_user(const struct rt_proc *proc, int sync)
 			rt_die(sync, STEP_CAPS, errno, "keepcaps");
 	}
 	/* In a user namespace with setgroups denied, an empty list is already the state. */
-	if (setgroups(proc->n_groups, proc->groups) < 0 && !(errno == EPERM && !proc->n_groups))
+	if (sys_setgroups(proc->n_groups, proc->groups) < 0 && !(errno == EPERM && !proc->n_groups))
 		rt_die(sync, STEP_GROUPS, errno, "setgroups");
-	if (setresgid(proc->gid, proc->gid, proc->gid) < 0)
+	if (sys_setresgid(proc->gid, proc->gid, proc->gid) < 0)
 		rt_die(sync, STEP_USER, errno, "setresgid");
-	if (setresuid(proc->uid, proc->uid, proc->uid) < 0)
+	if (sys_setresuid(proc->uid, proc->uid, proc->uid) < 0)
 		rt_die(sync, STEP_USER, errno, "setresuid");
 	if (proc->has_caps) {
 		set_caps(proc, sync);
@@ -222,7 +222,7 @@ static void wait_fifo(const struct rt_plan *p)
 
 static void become_root_in_userns(int sync)
 {
-	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+	if (sys_setresgid(0, 0, 0) < 0 || sys_setresuid(0, 0, 0) < 0)
 		rt_die(sync, STEP_USERNS_ROOT, errno, "setresuid");
 }
 

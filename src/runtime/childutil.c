@@ -290,12 +290,37 @@ static int create_leaf(int dirfd, const char *name, bool as_file)
  * (absolute, or relative to the component's directory) followed by the rest of the path.
  * Both are resolved inside the root again, so the result never leaves it.
  */
-static int retarget(int parent, const char *name, const char *path, size_t start, size_t i,
-		    char *out, size_t size)
+static int component_name(const char *path, size_t start, size_t end, char name[256])
 {
-	char link[4096];
-	ssize_t n = readlinkat(parent, name, link, sizeof(link) - 1);
+	if (end - start >= 256 || end == start) {
+		errno = end == start ? EINVAL : ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(name, path + start, end - start);
+	name[end - start] = '\0';
+	return 0;
+}
 
+/* Create path[start..end) in parent: a directory, or an empty file. */
+static int create_component(int parent, const char *path, size_t start, size_t end, bool as_file)
+{
+	char name[256];
+
+	if (component_name(path, start, end, name) < 0)
+		return -1;
+	return create_leaf(parent, name, as_file);
+}
+
+static int retarget(int parent, const char *path, size_t start, size_t i, char *out, size_t size)
+{
+	char link[4096], name[256];
+	struct stat st;
+	ssize_t n;
+
+	if (component_name(path, start, i, name) < 0 ||
+	    fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISLNK(st.st_mode))
+		return -1;
+	n = readlinkat(parent, name, link, sizeof(link) - 1);
 	if (n < 0)
 		return -1;
 	link[n] = '\0';
@@ -343,24 +368,16 @@ static int mkpath(int rootfd, const char *path, bool as_file, bool nofollow, int
 			goto fail;
 		fd = rt_open_in_root(rootfd, buf, O_PATH | (last ? 0 : O_DIRECTORY), last && nofollow);
 		if (fd < 0 && errno == ENOENT) {
-			char name[256];
-			struct stat st;
-			if (i - start >= sizeof(name) || i == start) {
-				errno = i == start ? EINVAL : ENAMETOOLONG;
+			bool follow = !(last && nofollow);
+			if (create_component(parent, path, start, i, last && as_file) < 0)
 				goto fail;
-			}
-			memcpy(name, path + start, i - start);
-			name[i - start] = '\0';
-			if (create_leaf(parent, name, last && as_file) < 0)
-				goto fail;
-			fd = rt_open_in_root(rootfd, buf, O_PATH | (last ? 0 : O_DIRECTORY),
-					     last && nofollow);
-			if (fd < 0 && errno == ENOENT && !(last && nofollow) &&
-			    fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
-				if (retarget(parent, name, path, start, i, next, sizeof(next)) < 0)
-					goto fail;
-				close(parent);
-				return mkpath(rootfd, next, as_file, nofollow, depth + 1);
+			fd = rt_open_in_root(rootfd, buf, O_PATH | (last ? 0 : O_DIRECTORY), !follow);
+			if (fd < 0 && errno == ENOENT && follow) {
+				if (retarget(parent, path, start, i, next, sizeof(next)) == 0) {
+					close(parent);
+					return mkpath(rootfd, next, as_file, nofollow, depth + 1);
+				}
+				errno = ENOENT;
 			}
 		}
 		if (fd < 0)
@@ -427,6 +444,10 @@ int rt_run_hook(const struct rt_hook *h, const char *state, int *status_out)
 	if (pid == 0) {
 		static char *const empty[] = { NULL };
 		char *const fallback[] = { (char *)h->path, NULL };
+		sigset_t none;
+		sigemptyset(&none);
+		/* the CLI blocks signals to forward them: a hook starts with none blocked */
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		if (dup2(sv[1], 0) < 0)
 			_exit(126);
 		execve(h->path, h->argv ? h->argv : fallback, h->envp ? h->envp : empty);

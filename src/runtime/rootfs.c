@@ -196,6 +196,24 @@ static int mount_sysfs_fallback(struct rootfs_ctx *c, const struct rt_mount *m, 
 
 static int mount_cgroup(struct rootfs_ctx *c, const struct rt_mount *m, int tfd);
 
+/* Keep the fds of our /dev tmpfs, devpts and proc mounts: later steps use them, not paths. */
+static void remember(struct rootfs_ctx *c, const struct rt_mount *m, int *nfd)
+{
+	int *slot = NULL;
+
+	if (m->is_dev && m->kind == RT_MOUNT_FS && streq(m->fstype, "tmpfs"))
+		slot = &c->devfd;
+	else if (m->is_devpts)
+		slot = &c->devptsfd;
+	else if (m->is_proc)
+		slot = &c->procfd;
+	if (!slot)
+		return;
+	close_fd(slot);
+	*slot = *nfd;
+	*nfd = -1;
+}
+
 static int mount_one(struct rootfs_ctx *c, struct rt_mount *m)
 {
 	char tp[HAMN_FD_PATH_MAX];
@@ -240,19 +258,7 @@ static int mount_one(struct rootfs_ctx *c, struct rt_mount *m)
 		FAIL(c, STEP_PROPAGATION, m->target);
 		goto out;
 	}
-	if (m->is_dev && m->kind == RT_MOUNT_FS && streq(m->fstype, "tmpfs")) {
-		close_fd(&c->devfd);
-		c->devfd = nfd;
-		nfd = -1;
-	} else if (m->is_devpts) {
-		close_fd(&c->devptsfd);
-		c->devptsfd = nfd;
-		nfd = -1;
-	} else if (m->is_proc) {
-		close_fd(&c->procfd);
-		c->procfd = nfd;
-		nfd = -1;
-	}
+	remember(c, m, &nfd);
 	r = 0;
 out:
 	close_fd(&sfd);

@@ -285,6 +285,31 @@ static int make_state_dir(const char *root, const char *id, char **dir_out,
 	return 0;
 }
 
+/* state.json (and the pid file) for a container just spawned. */
+static int persist(char *dir, const char *id, const struct hamn_runtime_create_opts *o,
+		   const struct hamn_oci_spec *spec, struct hamn_container_handle *h,
+		   struct hamn_error **err)
+{
+	_cleanup_free_ char *rootfs = spec->root_path[0] == '/'
+					      ? xstrdup(spec->root_path)
+					      : xasprintf("%s/%s", o->bundle, spec->root_path);
+	struct rt_state s;
+
+	memset(&s, 0, sizeof(s));
+	s.id = (char *)id;
+	s.dir = dir;
+	s.pid = hamn_container_handle_pid(h);
+	s.start_time = rt_pid_start_time(s.pid, NULL);
+	s.bundle = (char *)o->bundle;
+	s.rootfs = rootfs;
+	s.created = hamn_now_ns();
+	s.annotations = spec->annotations;
+	s.cg = hamn_container_handle_cgroup(h);
+	if (save_state(&s, err) < 0)
+		return -1;
+	return o->pid_file ? hamn_runtime_write_pid_file(o->pid_file, s.pid, err) : 0;
+}
+
 /* The shared part of create and run: load, spawn, persist. */
 static int create_common(const char *root, const char *id, const struct hamn_runtime_create_opts *o,
 			 bool fifo, bool detached, struct hamn_oci_spec **spec_out,
@@ -295,7 +320,6 @@ static int create_common(const char *root, const char *id, const struct hamn_run
 	struct hamn_oci_spec *spec = NULL;
 	struct hamn_container_handle *h = NULL;
 	size_t len = 0;
-	struct rt_state s;
 
 	if (make_state_dir(root, id, &dir, err) < 0)
 		return -1;
@@ -328,21 +352,7 @@ static int create_common(const char *root, const char *id, const struct hamn_run
 	so.stdio.console_socket = o->console_socket;
 	if (hamn_runtime_spawn(spec, &so, &h, err) < 0)
 		goto fail;
-	memset(&s, 0, sizeof(s));
-	s.id = (char *)id;
-	s.dir = dir;
-	s.pid = hamn_container_handle_pid(h);
-	s.start_time = rt_pid_start_time(s.pid, NULL);
-	s.bundle = (char *)o->bundle;
-	s.created = hamn_now_ns();
-	s.annotations = spec->annotations;
-	s.cg = hamn_container_handle_cgroup(h);
-	char rootfs[4096];
-	snprintf(rootfs, sizeof(rootfs), "%s%s%s", spec->root_path[0] == '/' ? "" : o->bundle,
-		 spec->root_path[0] == '/' ? "" : "/", spec->root_path);
-	s.rootfs = rootfs;
-	if (save_state(&s, err) < 0 ||
-	    (o->pid_file && hamn_runtime_write_pid_file(o->pid_file, s.pid, err) < 0)) {
+	if (persist(dir, id, o, spec, h, err) < 0) {
 		struct hamn_error *ignore = NULL;
 		hamn_container_handle_destroy(h, &ignore);
 		hamn_error_free(&ignore);	/* the save error is the one to report */

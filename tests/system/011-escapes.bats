@@ -73,10 +73,12 @@ default_spec() {
 			for d in /proc/[0-9]*; do
 				e=$(readlink $d/exe 2>/dev/null) || continue
 				[ "$e" = /bin/busybox ] && continue
-				exec 3<$d/exe 2>/dev/null || continue
-				while [ -e $d ]; do :; done
-				if echo pwned >>/proc/self/fd/3; then echo WROTE; else echo BLOCKED; fi
-				exec 3<&-
+				# a subshell: a failed redirection on exec would end this shell
+				(
+					exec 3<$d/exe || exit
+					while [ -e $d ]; do :; done
+					if echo pwned >>/proc/self/fd/3; then echo WROTE; else echo BLOCKED; fi
+				) 2>/dev/null
 			done
 		done
 	EOF

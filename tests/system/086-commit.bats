@@ -69,12 +69,18 @@ make_changes() {
 }
 
 @test "commit makes a runnable image with the container's changes" {
-	local n img
+	local n img t0
 	n=$(unique_name commit)
 	img=$(unique_name committed)
 	make_changes "$n"
+	t0=$(date +%s.%N)
 	run_hamn commit -c 'CMD ["cat", "/added.txt"]' -m "my change" -a "Tester <t@x>" "$n" "$img:v1"
 	[[ "$output" == sha256:* ]]
+	# docker's "commit" container event names the new image
+	run curl -s -G --unix-socket "$HAMN_SOCK" http://d/events --data-urlencode "since=$t0" \
+		--data-urlencode "until=$(date +%s.%N)" --data-urlencode 'filters={"event":["commit"]}'
+	[ "$(jq -r .Actor.Attributes.comment <<<"$output")" = "my change" ]
+	[[ "$(jq -r .Actor.Attributes.imageID <<<"$output")" == sha256:* ]]
 	run_hamn run --rm "$img:v1"
 	[ "$output" = added ]
 	run_hamn run --rm "$img:v1" sh -c 'cat /newdir/sub/f; tail -n1 /etc/passwd; ls /bin/wc 2>&1 || echo gone'

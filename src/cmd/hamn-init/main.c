@@ -26,12 +26,12 @@
 #include <unistd.h>
 
 /* Faults are delivered to the faulting thread; blocking them would only hide a crash. */
-static const int sync_signals[] = { SIGFPE, SIGILL, SIGSEGV, SIGBUS, SIGABRT, SIGTRAP, SIGSYS };
+static const int sync_signals[] = {SIGFPE, SIGILL, SIGSEGV, SIGBUS, SIGABRT, SIGTRAP, SIGSYS};
 
 /* "hamn-init: " a b c d "\n" on stderr (NULL parts are skipped). */
 static void say(const char *a, const char *b, const char *c, const char *d)
 {
-	const char *parts[] = { "hamn-init: ", a, b, c, d, "\n" };
+	const char *parts[] = {"hamn-init: ", a, b, c, d, "\n"};
 
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
 		size_t len = parts[i] ? strlen(parts[i]) : 0;

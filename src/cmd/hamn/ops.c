@@ -9,7 +9,7 @@
 /* docker's units.HumanSize: 4 significant digits, decimal units. */
 static char *human_size(double size)
 {
-	static const char *const units[] = { "B", "kB", "MB", "GB", "TB", "PB" };
+	static const char *const units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
 	size_t i = 0;
 
 	while (size >= 1000 && i + 1 < sizeof(units) / sizeof(units[0])) {
@@ -127,25 +127,35 @@ static int set_restart(json_t *body, const char *arg, struct hamn_error **err)
 
 	if (colon && hamn_parse_int64(colon + 1, &max, err) < 0)
 		return hamn_error_wrap(err, "invalid restart policy '%s'", arg);
-	json_object_set_new(body, "RestartPolicy",
-			    json_pack("{s:s, s:I}", "Name", name, "MaximumRetryCount",
-				      (json_int_t)max));
+	json_object_set_new(
+		body, "RestartPolicy",
+		json_pack("{s:s, s:I}", "Name", name, "MaximumRetryCount", (json_int_t)max));
 	return 0;
 }
 
 static int update_option(json_t *body, int opt, const char *arg, struct hamn_error **err)
 {
 	switch (opt) {
-	case 'm': return set_bytes(body, "Memory", arg, err);
-	case UPD_MEM_SWAP: return set_bytes(body, "MemorySwap", arg, err);
-	case UPD_MEM_RES: return set_bytes(body, "MemoryReservation", arg, err);
-	case 'c': return set_number(body, "CpuShares", arg, err);
-	case UPD_CPU_PERIOD: return set_number(body, "CpuPeriod", arg, err);
-	case UPD_CPU_QUOTA: return set_number(body, "CpuQuota", arg, err);
-	case UPD_BLKIO: return set_number(body, "BlkioWeight", arg, err);
-	case UPD_PIDS: return set_number(body, "PidsLimit", arg, err);
-	case UPD_CPUS: return set_cpus(body, arg, err);
-	case UPD_RESTART: return set_restart(body, arg, err);
+	case 'm':
+		return set_bytes(body, "Memory", arg, err);
+	case UPD_MEM_SWAP:
+		return set_bytes(body, "MemorySwap", arg, err);
+	case UPD_MEM_RES:
+		return set_bytes(body, "MemoryReservation", arg, err);
+	case 'c':
+		return set_number(body, "CpuShares", arg, err);
+	case UPD_CPU_PERIOD:
+		return set_number(body, "CpuPeriod", arg, err);
+	case UPD_CPU_QUOTA:
+		return set_number(body, "CpuQuota", arg, err);
+	case UPD_BLKIO:
+		return set_number(body, "BlkioWeight", arg, err);
+	case UPD_PIDS:
+		return set_number(body, "PidsLimit", arg, err);
+	case UPD_CPUS:
+		return set_cpus(body, arg, err);
+	case UPD_RESTART:
+		return set_restart(body, arg, err);
 	case UPD_CPUSET_CPUS:
 		json_object_set_new(body, "CpusetCpus", json_string(arg));
 		return 0;
@@ -160,19 +170,19 @@ static int update_option(json_t *body, int opt, const char *arg, struct hamn_err
 int cmd_update(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "blkio-weight", required_argument, NULL, UPD_BLKIO },
-		{ "cpu-period", required_argument, NULL, UPD_CPU_PERIOD },
-		{ "cpu-quota", required_argument, NULL, UPD_CPU_QUOTA },
-		{ "cpu-shares", required_argument, NULL, 'c' },
-		{ "cpus", required_argument, NULL, UPD_CPUS },
-		{ "cpuset-cpus", required_argument, NULL, UPD_CPUSET_CPUS },
-		{ "cpuset-mems", required_argument, NULL, UPD_CPUSET_MEMS },
-		{ "memory", required_argument, NULL, 'm' },
-		{ "memory-reservation", required_argument, NULL, UPD_MEM_RES },
-		{ "memory-swap", required_argument, NULL, UPD_MEM_SWAP },
-		{ "pids-limit", required_argument, NULL, UPD_PIDS },
-		{ "restart", required_argument, NULL, UPD_RESTART },
-		{ NULL, 0, NULL, 0 },
+		{"blkio-weight", required_argument, NULL, UPD_BLKIO},
+		{"cpu-period", required_argument, NULL, UPD_CPU_PERIOD},
+		{"cpu-quota", required_argument, NULL, UPD_CPU_QUOTA},
+		{"cpu-shares", required_argument, NULL, 'c'},
+		{"cpus", required_argument, NULL, UPD_CPUS},
+		{"cpuset-cpus", required_argument, NULL, UPD_CPUSET_CPUS},
+		{"cpuset-mems", required_argument, NULL, UPD_CPUSET_MEMS},
+		{"memory", required_argument, NULL, 'm'},
+		{"memory-reservation", required_argument, NULL, UPD_MEM_RES},
+		{"memory-swap", required_argument, NULL, UPD_MEM_SWAP},
+		{"pids-limit", required_argument, NULL, UPD_PIDS},
+		{"restart", required_argument, NULL, UPD_RESTART},
+		{NULL, 0, NULL, 0},
 	};
 	_cleanup_json_ json_t *body = json_object();
 	int opt;
@@ -240,13 +250,14 @@ static char **port_lines(json_t *ports, const char *want)
 	json_t *list, *b;
 	size_t i;
 
-	json_object_foreach(ports, key, list) {
+	json_object_foreach (ports, key, list) {
 		if (want && !streq(key, want))
 			continue;
-		json_array_foreach(list, i, b) {
+		json_array_foreach (list, i, b) {
 			_cleanup_free_ char *hp = host_port(b);
 
-			strv_push_take(&lines, want ? steal_pointer(&hp) : xasprintf("%s -> %s", key, hp));
+			strv_push_take(&lines,
+				       want ? steal_pointer(&hp) : xasprintf("%s -> %s", key, hp));
 		}
 	}
 	return lines;
@@ -307,17 +318,17 @@ int cmd_port(struct cli *cli, int argc, char **argv)
 
 struct prune_opts {
 	bool all, force, volumes;
-	json_t *filters;	/* docker's map-of-bools shape */
+	json_t *filters; /* docker's map-of-bools shape */
 };
 
 static bool parse_prune(int argc, char **argv, bool system, struct prune_opts *o)
 {
 	static const struct option opts[] = {
-		{ "all", no_argument, NULL, 'a' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "filter", required_argument, NULL, 'F' },
-		{ "volumes", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+		{"all", no_argument, NULL, 'a'},
+		{"force", no_argument, NULL, 'f'},
+		{"filter", required_argument, NULL, 'F'},
+		{"volumes", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
 	};
 	int opt;
 
@@ -335,7 +346,8 @@ static bool parse_prune(int argc, char **argv, bool system, struct prune_opts *o
 			return false;
 	}
 	if (optind < argc) {
-		cli_errorf("\"hamn %sprune\" accepts no arguments.", system ? "system " : "container ");
+		cli_errorf("\"hamn %sprune\" accepts no arguments.",
+			   system ? "system " : "container ");
 		return false;
 	}
 	return true;
@@ -361,7 +373,7 @@ static int64_t print_deleted(json_t *res, const char *key, const char *title)
 	json_t *list = json_object_get(res, key), *item;
 	size_t i;
 
-	json_array_foreach(list, i, item) {
+	json_array_foreach (list, i, item) {
 		if (i == 0)
 			printf("Deleted %s:\n", title);
 		if (json_is_string(item))
@@ -389,7 +401,7 @@ int cmd_container_prune(struct cli *cli, int argc, char **argv)
 {
 	_cleanup_json_ json_t *filters = json_object(), *res = NULL;
 	_cleanup_error_ struct hamn_error *err = NULL;
-	struct prune_opts o = { .filters = filters };
+	struct prune_opts o = {.filters = filters};
 	struct hamn_client *c;
 
 	if (!parse_prune(argc, argv, false, &o))
@@ -422,14 +434,14 @@ static char *system_warning(const struct prune_opts *o)
 }
 
 /* One step of system prune: call, print, add up; a missing route is skipped. */
-static int system_step(struct hamn_client *c, const char *what, json_t *filters,
-		       const char *key, const char *title, int64_t *space)
+static int system_step(struct hamn_client *c, const char *what, json_t *filters, const char *key,
+		       const char *title, int64_t *space)
 {
 	_cleanup_error_ struct hamn_error *err = NULL;
 	_cleanup_json_ json_t *res = prune_call(c, what, filters, &err);
 
 	if (!res && err->errnum == ENOENT && strstr(err->msg, "page not found"))
-		return 0;	/* this daemon has no such objects (yet) */
+		return 0; /* this daemon has no such objects (yet) */
 	if (!res) {
 		fprintf(stderr, "Error response from daemon: %s\n", err->msg);
 		return -1;
@@ -442,7 +454,7 @@ int cmd_system_prune(struct cli *cli, int argc, char **argv)
 {
 	_cleanup_json_ json_t *filters = json_object(), *img_filters = NULL;
 	_cleanup_free_ char *warning = NULL;
-	struct prune_opts o = { .filters = filters };
+	struct prune_opts o = {.filters = filters};
 	struct hamn_client *c;
 	int64_t space = 0;
 
