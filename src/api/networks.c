@@ -103,8 +103,8 @@ static int h_disconnect(struct hamn_api_req *req, void *ctx, struct hamn_error *
 	_cleanup_json_ json_t *body = NULL;
 
 	if (hamn_api_req_json(req, 0, &body, err) < 0 ||
-	    hamn_engine_network_disconnect(engine(ctx), hamn_api_req_param(req, "id"), body,
-					   err) < 0)
+	    hamn_engine_network_disconnect(engine(ctx), hamn_api_req_param(req, "id"), body, err) <
+		    0)
 		return -1;
 	return hamn_api_reply_empty(req, 200);
 }

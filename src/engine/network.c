@@ -356,7 +356,7 @@ static int ctr_net_attach(struct hamn_engine *e, struct container *c, int netns_
 void ctr_net_handshake(struct hamn_engine *e, struct container *c, int sock, int netns_fd)
 {
 	_cleanup_error_ struct hamn_error *err = NULL, *serr = NULL;
-	struct mon_msg go = { .type = MON_NET_GO };
+	struct mon_msg go = {.type = MON_NET_GO};
 
 	if (netns_fd < 0)
 		hamn_error_setq(&err, EIO, "the monitor sent no network namespace");
@@ -419,11 +419,12 @@ static void restore_running(struct hamn_engine *e, struct container *c, struct l
 	for (size_t i = 0; i < c->net->n_links; i++) {
 		struct ctr_net_link *l = &c->net->links[i];
 		_cleanup_error_ struct hamn_error *err = NULL;
-		struct net_attached a = { 0 };
+		struct net_attached a = {0};
 
 		if (hamn_net_endpoint_find(e->net->ctx, l->id[0] ? l->id : l->name, c->id,
 					   &a.endpoint_id, &err) < 0) {
-			log_warn("container %s: no endpoint on network %s any more", c->id, l->name);
+			log_warn("container %s: no endpoint on network %s any more", c->id,
+				 l->name);
 			continue;
 		}
 		if (describe(e->net->ctx, true, &a, &err) < 0)
@@ -443,7 +444,7 @@ static void restore_running(struct hamn_engine *e, struct container *c, struct l
 void engine_net_start(struct hamn_engine *e)
 {
 	_cleanup_error_ struct hamn_error *err = NULL;
-	struct live_set ls = { 0 };
+	struct live_set ls = {0};
 
 	if (!e->net)
 		return;
@@ -456,8 +457,8 @@ void engine_net_start(struct hamn_engine *e)
 	}
 	pthread_mutex_unlock(&e->lock);
 	for (size_t i = 0; i < ls.n; i++)
-		ls.v[i] = (struct hamn_net_live_endpoint){ .endpoint_id = ls.ids[i],
-							   .netns_fd = ls.fds[i] };
+		ls.v[i] = (struct hamn_net_live_endpoint){.endpoint_id = ls.ids[i],
+							  .netns_fd = ls.fds[i]};
 	if (hamn_net_reconcile(e->net->ctx, NULL, ls.v, ls.n, &err) < 0)
 		log_error("networking: reconcile: %s", err->msg);
 	live_free(&ls);
@@ -470,8 +471,8 @@ void engine_net_start(struct hamn_engine *e)
 /* ---- start ---- */
 
 /* Point the spec's network namespace at the init of container ref (running). */
-static int join_container(struct hamn_engine *e, struct container *c, const char *ref,
-			  json_t *spec, struct hamn_error **err)
+static int join_container(struct hamn_engine *e, struct container *c, const char *ref, json_t *spec,
+			  struct hamn_error **err)
 {
 	json_t *ns = json_object_get(json_object_get(spec, "linux"), "namespaces"), *n;
 	struct container *t;
@@ -488,9 +489,9 @@ static int join_container(struct hamn_engine *e, struct container *c, const char
 	if (t == c)
 		return hamn_error_setq(err, EINVAL, "cannot join own network");
 	if (pid <= 0)
-		return hamn_error_setq(err, EBUSY, "cannot join network of a non running container: %s",
-				       ref);
-	json_array_foreach(ns, i, n) {
+		return hamn_error_setq(err, EBUSY,
+				       "cannot join network of a non running container: %s", ref);
+	json_array_foreach (ns, i, n) {
 		if (streq(json_string_value(json_object_get(n, "type")), "network"))
 			json_object_set_new(n, "path", json_sprintf("/proc/%d/ns/net", (int)pid));
 	}
@@ -518,8 +519,7 @@ int ctr_net_prepare(struct hamn_engine *e, struct container *c, json_t *spec, js
 /* ---- release ---- */
 
 /* The endpoint of link l: the one recorded, or (after a restart of hamnd) the library's. */
-static char *link_endpoint(struct hamn_engine *e, const struct container *c,
-			   struct ctr_net_link *l)
+static char *link_endpoint(struct hamn_engine *e, const struct container *c, struct ctr_net_link *l)
 {
 	_cleanup_error_ struct hamn_error *err = NULL;
 	char *ep = NULL;
@@ -637,7 +637,7 @@ static char *resolv_text(const struct container *c)
 {
 	_cleanup_error_ struct hamn_error *err = NULL;
 	_cleanup_free_ char *host = NULL;
-	struct hamn_net_resolv_opts o = { .embedded_dns = true };
+	struct hamn_net_resolv_opts o = {.embedded_dns = true};
 	size_t len;
 
 	if (hamn_read_file(AT_FDCWD, "/etc/resolv.conf", 1 << 20, &host, &len, &err) < 0)
@@ -652,9 +652,9 @@ static char *resolv_text(const struct container *c)
 int ctr_net_write_files(struct hamn_engine *e, const struct container *c, bool embedded_dns,
 			struct hamn_error **err)
 {
-	struct hamn_net_hosts_opts o = { .hostname = c->cfg.hostname,
-					 .domainname = c->cfg.domainname,
-					 .extra_hosts = c->cfg.extra_hosts };
+	struct hamn_net_hosts_opts o = {.hostname = c->cfg.hostname,
+					.domainname = c->cfg.domainname,
+					.extra_hosts = c->cfg.extra_hosts};
 	_cleanup_close_ int dfd = openat(e->ctrs_fd, c->id, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_free_ char *hosts = NULL, *resolv = NULL;
 	_cleanup_strv_ char **ips = NULL;

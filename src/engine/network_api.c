@@ -60,16 +60,17 @@ static int ep_cfg_parse(json_t *o, struct ep_cfg *out, struct hamn_error **err)
 	return 0;
 }
 
-static int check_ep_cfg(const struct net_facts *f, const struct ep_cfg *c,
-			struct hamn_error **err)
+static int check_ep_cfg(const struct net_facts *f, const struct ep_cfg *c, struct hamn_error **err)
 {
 	if (f->user)
 		return 0;
 	if (c->aliases && c->aliases[0])
-		return hamn_error_setq(err, EINVAL, "network-scoped alias is supported only for "
+		return hamn_error_setq(err, EINVAL,
+				       "network-scoped alias is supported only for "
 				       "containers in user defined networks");
 	if (c->ipv4)
-		return hamn_error_setq(err, EINVAL, "user specified IP address is supported on user "
+		return hamn_error_setq(err, EINVAL,
+				       "user specified IP address is supported on user "
 				       "defined networks only");
 	return 0;
 }
@@ -104,8 +105,10 @@ static int create_entry(struct hamn_engine *e, struct ctr_net *n, const char *ke
 	if (n->n_links > 0 && streq(n->links[0].id, f.id)) {
 		link_apply(&n->links[0], &c);
 	} else if (single) {
-		hamn_error_setq(err, EINVAL, "container cannot be connected to network %s: its "
-				"network mode allows no other network", f.name);
+		hamn_error_setq(err, EINVAL,
+				"container cannot be connected to network %s: its "
+				"network mode allows no other network",
+				f.name);
 		goto out;
 	} else {
 		link_apply(ctr_net_add_link(n, f.name, f.id, NULL, NULL, NULL), &c);
@@ -125,7 +128,8 @@ static int check_join_target(struct hamn_engine *e, struct container *c, json_t 
 
 	ctr_net_mode_kind(c, &ref);
 	if (json_object_size(pb) > 0)
-		return hamn_error_setq(err, EINVAL, "conflicting options: port publishing and the "
+		return hamn_error_setq(err, EINVAL,
+				       "conflicting options: port publishing and the "
 				       "container type network mode");
 	pthread_mutex_lock(&e->lock);
 	t = table_find(e, ref, err);
@@ -133,8 +137,8 @@ static int check_join_target(struct hamn_engine *e, struct container *c, json_t 
 	return t ? 0 : -1;
 }
 
-static int create_links(struct hamn_engine *e, struct container *c, struct ctr_net *n,
-			json_t *body, struct hamn_error **err)
+static int create_links(struct hamn_engine *e, struct container *c, struct ctr_net *n, json_t *body,
+			struct hamn_error **err)
 {
 	json_t *epc = json_object_get(json_object_get(body, "NetworkingConfig"), "EndpointsConfig");
 	_cleanup_free_ char *first = ctr_net_mode_network(c);
@@ -155,11 +159,12 @@ static int create_links(struct hamn_engine *e, struct container *c, struct ctr_n
 		return -1;
 	ctr_net_add_link(n, f.name, f.id, NULL, NULL, NULL);
 	if (epc && !json_is_null(epc) && !json_is_object(epc))
-		return hamn_error_setq(err, EINVAL, "NetworkingConfig.EndpointsConfig must be an "
+		return hamn_error_setq(err, EINVAL,
+				       "NetworkingConfig.EndpointsConfig must be an "
 				       "object");
-	json_object_foreach(epc, key, v) {
-		if (create_entry(e, n, key, v,
-				 k == HAMN_NET_MODE_HOST || k == HAMN_NET_MODE_NONE, err) < 0)
+	json_object_foreach (epc, key, v) {
+		if (create_entry(e, n, key, v, k == HAMN_NET_MODE_HOST || k == HAMN_NET_MODE_NONE,
+				 err) < 0)
 			return -1;
 	}
 	return 0;
@@ -217,17 +222,19 @@ static int ipam_opts(json_t *body, struct hamn_net_create_opts *o, struct hamn_e
 		return -1;
 	if (driver && driver[0] && !streq(driver, "default"))
 		return hamn_error_setq(err, EINVAL, "IPAM driver '%s' is not supported", driver);
-	json_array_foreach(cfgs, i, c) {
+	json_array_foreach (cfgs, i, c) {
 		const char *subnet = NULL;
 
 		if (!json_is_object(c))
-			return hamn_error_setq(err, EINVAL, "IPAM.Config: must be a list of objects");
+			return hamn_error_setq(err, EINVAL,
+					       "IPAM.Config: must be a list of objects");
 		if (hamn_json_get_string_opt(c, "Subnet", "IPAM.Config.Subnet", &subnet, err) < 0)
 			return -1;
 		if (subnet && strchr(subnet, ':'))
 			continue; /* IPv6: not done */
 		if (o->subnet || o->gateway || o->ip_range)
-			return hamn_error_setq(err, EINVAL, "only one IPv4 subnet per network is "
+			return hamn_error_setq(err, EINVAL,
+					       "only one IPv4 subnet per network is "
 					       "supported");
 		o->subnet = subnet && subnet[0] ? subnet : NULL;
 		if (hamn_json_get_string_opt(c, "Gateway", "IPAM.Config.Gateway", &o->gateway,
@@ -263,7 +270,8 @@ static int create_opts(json_t *body, struct hamn_net_create_opts *o, struct hamn
 	if (v6)
 		return hamn_error_setq(err, EINVAL, "IPv6 networks are not supported");
 	if (ingress || config_only)
-		return hamn_error_setq(err, EINVAL, "ingress and config-only networks are not "
+		return hamn_error_setq(err, EINVAL,
+				       "ingress and config-only networks are not "
 				       "supported");
 	if (o->driver && !o->driver[0])
 		o->driver = NULL;
@@ -288,8 +296,7 @@ json_t *hamn_engine_network_create(struct hamn_engine *e, json_t *body, struct h
 	return json_pack("{s:s, s:s}", "Id", id, "Warning", "");
 }
 
-json_t *hamn_engine_network_inspect(struct hamn_engine *e, const char *ref,
-				    struct hamn_error **err)
+json_t *hamn_engine_network_inspect(struct hamn_engine *e, const char *ref, struct hamn_error **err)
 {
 	if (need_net(e, ref, err) < 0)
 		return NULL;
@@ -364,8 +371,8 @@ static int check_filters(const struct hamn_engine_filter *f, size_t n, const cha
 static bool net_match(json_t *n, const struct hamn_engine_filter *f, size_t nf)
 {
 	for (size_t i = 0; i < nf; i++) {
-		bool any = false, all = true, every = streq(f[i].key, "label") ||
-						      streq(f[i].key, "label!");
+		bool any = false, all = true,
+		     every = streq(f[i].key, "label") || streq(f[i].key, "label!");
 
 		if (!f[i].values[0] || streq(f[i].key, "until"))
 			continue;
@@ -384,8 +391,8 @@ static bool net_match(json_t *n, const struct hamn_engine_filter *f, size_t nf)
 json_t *hamn_engine_network_list(struct hamn_engine *e, const struct hamn_engine_filter *f,
 				 size_t nf, struct hamn_error **err)
 {
-	static const char *const keys[] = { "driver", "id", "name", "label", "label!", "scope",
-					    "type", "dangling", NULL };
+	static const char *const keys[] = {"driver", "id",   "name",	 "label", "label!",
+					   "scope",  "type", "dangling", NULL};
 	_cleanup_json_ json_t *all = NULL;
 	json_t *out, *n;
 	size_t i;
@@ -396,7 +403,7 @@ json_t *hamn_engine_network_list(struct hamn_engine *e, const struct hamn_engine
 		return json_array();
 	all = hamn_net_list_json(e->net->ctx);
 	out = json_array();
-	json_array_foreach(all, i, n)
+	json_array_foreach (all, i, n)
 		if (net_match(n, f, nf))
 			json_array_append(out, n);
 	return out;
@@ -433,7 +440,7 @@ static bool old_enough(json_t *n, const struct hamn_engine_filter *f, size_t nf)
 json_t *hamn_engine_network_prune(struct hamn_engine *e, const struct hamn_engine_filter *f,
 				  size_t nf, struct hamn_error **err)
 {
-	static const char *const keys[] = { "until", "label", "label!", NULL };
+	static const char *const keys[] = {"until", "label", "label!", NULL};
 	_cleanup_json_ json_t *all = NULL;
 	json_t *deleted, *n;
 	size_t i;
@@ -448,7 +455,7 @@ json_t *hamn_engine_network_prune(struct hamn_engine *e, const struct hamn_engin
 	if (!e->net)
 		return json_pack("{s:o}", "NetworksDeleted", deleted);
 	all = hamn_net_list_json(e->net->ctx);
-	json_array_foreach(all, i, n) {
+	json_array_foreach (all, i, n) {
 		_cleanup_error_ struct hamn_error *rerr = NULL;
 		const char *name = json_string_value(json_object_get(n, "Name"));
 
@@ -484,10 +491,13 @@ static int refuse_mode(const struct container *c, const struct net_facts *f,
 	enum hamn_net_mode_kind k = ctr_net_mode_kind(c, NULL);
 
 	if (f->host || streq(f->name, "none"))
-		return hamn_error_setq(err, EINVAL, "container cannot be disconnected from %s "
-				       "network or connected to %s network", f->name, f->name);
+		return hamn_error_setq(err, EINVAL,
+				       "container cannot be disconnected from %s "
+				       "network or connected to %s network",
+				       f->name, f->name);
 	if (k == HAMN_NET_MODE_HOST || k == HAMN_NET_MODE_NONE || k == HAMN_NET_MODE_CONTAINER)
-		return hamn_error_setq(err, EINVAL, "container sharing network namespace with "
+		return hamn_error_setq(err, EINVAL,
+				       "container sharing network namespace with "
 				       "another container or host cannot be connected to any other "
 				       "network");
 	if (!c->net)
@@ -517,9 +527,11 @@ static int connect_live(struct hamn_engine *e, struct container *c, const struct
 			const struct ep_cfg *cfg, int netns_fd, struct net_attached *a,
 			struct hamn_error **err)
 {
-	struct ctr_net_link tmp = { .name = (char *)f->name, .id = (char *)f->id,
-				    .aliases = cfg->aliases, .ipv4 = (char *)cfg->ipv4,
-				    .mac = (char *)cfg->mac };
+	struct ctr_net_link tmp = {.name = (char *)f->name,
+				   .id = (char *)f->id,
+				   .aliases = cfg->aliases,
+				   .ipv4 = (char *)cfg->ipv4,
+				   .mac = (char *)cfg->mac};
 
 	return ctr_net_attach_link(e, c, &tmp, f, netns_fd, NULL, 0, a, err);
 }
@@ -527,7 +539,7 @@ static int connect_live(struct hamn_engine *e, struct container *c, const struct
 static int connect_locked(struct hamn_engine *e, struct container *c, const struct net_facts *f,
 			  const struct ep_cfg *cfg, struct hamn_error **err)
 {
-	struct net_attached a = { 0 };
+	struct net_attached a = {0};
 	struct ctr_net_link *l;
 	int netns = -1;
 	bool live;
@@ -535,8 +547,10 @@ static int connect_locked(struct hamn_engine *e, struct container *c, const stru
 	if (refuse_mode(c, f, err) < 0)
 		return -1;
 	if (find_link(c->net, f->id, NULL))
-		return hamn_error_setq(err, EEXIST, "endpoint with name %s already exists in "
-				       "network %s", c->name, f->name);
+		return hamn_error_setq(err, EEXIST,
+				       "endpoint with name %s already exists in "
+				       "network %s",
+				       c->name, f->name);
 	pthread_mutex_lock(&e->lock);
 	live = c->st.status == ST_RUNNING && c->net->netns_fd >= 0;
 	if (live)
@@ -585,7 +599,7 @@ static struct container *body_container(struct hamn_engine *e, json_t *body,
 int hamn_engine_network_connect(struct hamn_engine *e, const char *ref, json_t *body,
 				struct hamn_error **err)
 {
-	struct ep_cfg cfg = { 0 };
+	struct ep_cfg cfg = {0};
 	struct container *c = NULL;
 	struct net_facts f;
 	int r = -1;
@@ -606,8 +620,8 @@ out:
 	return r;
 }
 
-static int disconnect_locked(struct hamn_engine *e, struct container *c,
-			     const struct net_facts *f, struct hamn_error **err)
+static int disconnect_locked(struct hamn_engine *e, struct container *c, const struct net_facts *f,
+			     struct hamn_error **err)
 {
 	_cleanup_error_ struct hamn_error *rerr = NULL;
 	_cleanup_free_ char *ep = NULL;

@@ -58,14 +58,13 @@ struct ctr_net_link *ctr_net_add_link(struct ctr_net *n, const char *name, const
 
 json_t *ctr_net_link_json(const struct ctr_net_link *l)
 {
-	return json_pack("{s:o, s:n, s:o, s:s, s:n, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:n}",
-			 "IPAMConfig",
-			 l->ipv4 ? json_pack("{s:s}", "IPv4Address", l->ipv4) : json_null(),
-			 "Links", "Aliases",
-			 l->aliases ? hamn_json_from_strv(l->aliases) : json_null(), "MacAddress",
-			 l->mac ? l->mac : "", "DriverOpts", "NetworkID", l->id, "EndpointID", "",
-			 "Gateway", "", "IPAddress", "", "IPPrefixLen", 0, "IPv6Gateway", "",
-			 "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0, "DNSNames");
+	return json_pack(
+		"{s:o, s:n, s:o, s:s, s:n, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:n}",
+		"IPAMConfig", l->ipv4 ? json_pack("{s:s}", "IPv4Address", l->ipv4) : json_null(),
+		"Links", "Aliases", l->aliases ? hamn_json_from_strv(l->aliases) : json_null(),
+		"MacAddress", l->mac ? l->mac : "", "DriverOpts", "NetworkID", l->id, "EndpointID",
+		"", "Gateway", "", "IPAddress", "", "IPPrefixLen", 0, "IPv6Gateway", "",
+		"GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0, "DNSNames");
 }
 
 /* ---- inspect and list ---- */
@@ -110,7 +109,7 @@ static json_t *ports_object(const struct container *c)
 
 	if (!running(c))
 		return ports;
-	json_object_foreach(exposed, k, v)
+	json_object_foreach (exposed, k, v)
 		json_object_set_new(ports, k, json_null());
 	json_object_update(ports, pub);
 	return ports;
@@ -119,8 +118,8 @@ static json_t *ports_object(const struct container *c)
 /* The legacy top-level fields come from the default bridge's endpoint, as docker's do. */
 static void legacy_fields(json_t *ns, const struct container *c)
 {
-	static const char *const keys[] = { "EndpointID", "Gateway", "IPAddress", "IPPrefixLen",
-					    "MacAddress", NULL };
+	static const char *const keys[] = {"EndpointID",  "Gateway",	"IPAddress",
+					   "IPPrefixLen", "MacAddress", NULL};
 
 	for (size_t i = 0; c->net && i < c->net->n_links; i++) {
 		const struct ctr_net_link *l = &c->net->links[i];
@@ -135,17 +134,15 @@ static void legacy_fields(json_t *ns, const struct container *c)
 json_t *ctr_net_settings_json(const struct container *c)
 {
 	bool netns = running(c) && c->net && c->net->netns_fd >= 0 && c->st.pid > 0;
-	json_t *ns = json_pack("{s:s, s:s, s:b, s:s, s:i, s:o, s:o, s:n, s:n, s:s, s:s, s:s, s:i,"
-			       " s:s, s:i, s:s, s:s, s:o}",
-			       "Bridge", "", "SandboxID", "", "HairpinMode", 0,
-			       "LinkLocalIPv6Address", "", "LinkLocalIPv6PrefixLen", 0, "Ports",
-			       ports_object(c), "SandboxKey",
-			       netns ? json_sprintf("/proc/%d/ns/net", (int)c->st.pid)
-				     : json_string(""),
-			       "SecondaryIPAddresses", "SecondaryIPv6Addresses", "EndpointID", "",
-			       "Gateway", "", "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0,
-			       "IPAddress", "", "IPPrefixLen", 0, "IPv6Gateway", "", "MacAddress",
-			       "", "Networks", networks_json(c));
+	json_t *ns = json_pack(
+		"{s:s, s:s, s:b, s:s, s:i, s:o, s:o, s:n, s:n, s:s, s:s, s:s, s:i,"
+		" s:s, s:i, s:s, s:s, s:o}",
+		"Bridge", "", "SandboxID", "", "HairpinMode", 0, "LinkLocalIPv6Address", "",
+		"LinkLocalIPv6PrefixLen", 0, "Ports", ports_object(c), "SandboxKey",
+		netns ? json_sprintf("/proc/%d/ns/net", (int)c->st.pid) : json_string(""),
+		"SecondaryIPAddresses", "SecondaryIPv6Addresses", "EndpointID", "", "Gateway", "",
+		"GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0, "IPAddress", "", "IPPrefixLen",
+		0, "IPv6Gateway", "", "MacAddress", "", "Networks", networks_json(c));
 
 	if (!ns)
 		hamn_bug("cannot build NetworkSettings");
@@ -170,25 +167,26 @@ static json_t *list_ports(const struct container *c)
 
 	if (!running(c))
 		return arr;
-	json_object_foreach(pub, k, v) {
+	json_object_foreach (pub, k, v) {
 		size_t i;
 		json_t *b;
 		int port = split_key(k, &proto);
 
-		json_array_foreach(v, i, b)
+		json_array_foreach (v, i, b)
 			json_array_append_new(
-				arr, json_pack("{s:O, s:i, s:i, s:s}", "IP",
-					       json_object_get(b, "HostIp"), "PrivatePort", port,
-					       "PublicPort",
-					       atoi(json_string_value(json_object_get(b, "HostPort"))),
-					       "Type", proto));
+				arr,
+				json_pack("{s:O, s:i, s:i, s:s}", "IP",
+					  json_object_get(b, "HostIp"), "PrivatePort", port,
+					  "PublicPort",
+					  atoi(json_string_value(json_object_get(b, "HostPort"))),
+					  "Type", proto));
 	}
-	json_object_foreach(exposed, k, v) {
+	json_object_foreach (exposed, k, v) {
 		int port = split_key(k, &proto);
 
 		if (!json_object_get(pub, k))
-			json_array_append_new(arr, json_pack("{s:i, s:s}", "PrivatePort", port,
-							     "Type", proto));
+			json_array_append_new(
+				arr, json_pack("{s:i, s:s}", "PrivatePort", port, "Type", proto));
 	}
 	return arr;
 }
@@ -269,7 +267,7 @@ struct ctr_net *ctr_net_read(struct hamn_engine *e, const char *id, struct hamn_
 		return hamn_error_setq(err, EINVAL, "'%s': no Networks", path), NULL;
 	n = xzalloc(sizeof(*n));
 	n->netns_fd = -1;
-	json_array_foreach(arr, i, o) {
+	json_array_foreach (arr, i, o) {
 		if (read_link(n, o, err) < 0) {
 			ctr_net_free(n);
 			return hamn_error_wrap(err, "'%s'", path), NULL;
@@ -338,21 +336,22 @@ int ctr_net_ports_parse(json_t *hc, json_t *cfg, struct hamn_net_port **out, siz
 	*out = NULL;
 	*n_out = 0;
 	if (pb && !json_is_null(pb) && !json_is_object(pb))
-		return hamn_error_setq(err, EINVAL, "json: cannot unmarshal %s into Go struct field "
+		return hamn_error_setq(err, EINVAL,
+				       "json: cannot unmarshal %s into Go struct field "
 				       "HostConfig.PortBindings of type nat.PortMap",
 				       json_is_array(pb) ? "array" : "value");
-	json_object_foreach(pb, key, v) {
+	json_object_foreach (pb, key, v) {
 		if (json_is_null(v))
 			continue;
 		if (!json_is_array(v))
 			goto fail_type;
-		json_array_foreach(v, i, b)
+		json_array_foreach (v, i, b)
 			if (add_binding(key, b, out, n_out, err) < 0)
 				goto fail;
 	}
 	if (!json_is_true(json_object_get(hc, "PublishAllPorts")))
 		return 0;
-	json_object_foreach(exposed, key, v) {
+	json_object_foreach (exposed, key, v) {
 		json_t *have = json_object_get(pb, key);
 
 		if (have && json_array_size(have) > 0)
@@ -384,12 +383,16 @@ int engine_net_parse_bip(const char *bip, char **subnet, char **gateway, struct 
 
 	if (!addr || !end || *end || end == slash + 1 || len < 1 || len > 30 ||
 	    inet_pton(AF_INET, addr, &a) != 1)
-		return hamn_error_setq(err, EINVAL, "invalid bip '%s': want an address/prefix such "
-				       "as 10.213.5.1/24", bip);
+		return hamn_error_setq(err, EINVAL,
+				       "invalid bip '%s': want an address/prefix such "
+				       "as 10.213.5.1/24",
+				       bip);
 	mask = htonl(0xffffffffu << (32 - len));
 	if ((a.s_addr & ~mask) == 0 || (a.s_addr | mask) == 0xffffffffu)
-		return hamn_error_setq(err, EINVAL, "invalid bip '%s': the address must be a host "
-				       "of the subnet (the bridge's own)", bip);
+		return hamn_error_setq(err, EINVAL,
+				       "invalid bip '%s': the address must be a host "
+				       "of the subnet (the bridge's own)",
+				       bip);
 	*gateway = xstrdup(addr);
 	a.s_addr &= mask;
 	inet_ntop(AF_INET, &a, net, sizeof(net));

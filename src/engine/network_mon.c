@@ -17,7 +17,7 @@ int monitor_net_wait(int conn, pid_t pid, char *why, size_t len)
 {
 	_cleanup_error_ struct hamn_error *err = NULL;
 	_cleanup_free_ char *path = xasprintf("/proc/%d/ns/net", (int)pid);
-	struct mon_msg msg = { .type = MON_NET_WAIT, .pid = pid };
+	struct mon_msg msg = {.type = MON_NET_WAIT, .pid = pid};
 	_cleanup_close_ int fd = -1;
 
 	/* the init is our unreaped child: its pid cannot have been reused */

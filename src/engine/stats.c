@@ -355,60 +355,73 @@ static json_t *zero_cpu_stats(void)
 			 "periods", 0, "throttled_periods", 0, "throttled_time", 0);
 }
 
+struct cpu_raw {
+	uint64_t total, user, sys; /* ns */
+	uint64_t periods, throttled, throttled_ns;
+	json_t *percpu; /* v1 only, or NULL */
+};
+
+static void cpu_read_v2(const struct cg_dirs *d, struct cpu_raw *r)
+{
+	_cleanup_free_ char *text = read_in(d->cpu, "cpu.stat");
+	_cleanup_json_ json_t *cs = hamn_stats_parse_kv(text);
+
+	r->total = kv_get(cs, "usage_usec") * 1000;
+	r->user = kv_get(cs, "user_usec") * 1000;
+	r->sys = kv_get(cs, "system_usec") * 1000;
+	r->periods = kv_get(cs, "nr_periods");
+	r->throttled = kv_get(cs, "nr_throttled");
+	r->throttled_ns = kv_get(cs, "throttled_usec") * 1000;
+}
+
+static void cpu_read_v1(const struct cg_dirs *d, struct cpu_raw *r)
+{
+	_cleanup_free_ char *percpu = read_in(d->cpuacct, "cpuacct.usage_percpu");
+	_cleanup_free_ char *acct = read_in(d->cpuacct, "cpuacct.stat");
+	_cleanup_free_ char *text = read_in(d->cpu, "cpu.stat");
+	_cleanup_json_ json_t *ticks = hamn_stats_parse_kv(acct);
+	_cleanup_json_ json_t *cs = hamn_stats_parse_kv(text);
+	long hz = sysconf(_SC_CLK_TCK);
+
+	read_num(d->cpuacct, "cpuacct.usage", &r->total);
+	r->percpu = percpu ? hamn_stats_parse_percpu(percpu) : NULL;
+	/* cpuacct.stat counts USER_HZ ticks */
+	if (hz > 0) {
+		r->user = kv_get(ticks, "user") * (NS_PER_SEC / (uint64_t)hz);
+		r->sys = kv_get(ticks, "system") * (NS_PER_SEC / (uint64_t)hz);
+	}
+	r->periods = kv_get(cs, "nr_periods");
+	r->throttled = kv_get(cs, "nr_throttled");
+	r->throttled_ns = kv_get(cs, "throttled_time");
+}
+
+/* cpu_stats with dockerd's members in its order (omitempty ones left out when 0). */
 static json_t *cpu_stats(const struct cg_dirs *d)
 {
 	_cleanup_free_ char *stat = read_in("/proc", "stat");
-	long hz = sysconf(_SC_CLK_TCK);
-	json_t *cpu = zero_cpu_stats(), *usage = json_object_get(cpu, "cpu_usage");
-	json_t *thr = json_object_get(cpu, "throttling_data");
-	_cleanup_json_ json_t *cs = NULL;
-	uint64_t total = 0, user = 0, sys = 0, sys_cpu = hamn_stats_system_cpu(stat, hz);
+	uint64_t sys_cpu = hamn_stats_system_cpu(stat, sysconf(_SC_CLK_TCK));
 	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	struct cpu_raw r = { 0 };
+	json_t *cpu = json_object(), *usage = json_object();
 
-	if (d->v2) {
-		_cleanup_free_ char *text = read_in(d->cpu, "cpu.stat");
-
-		cs = hamn_stats_parse_kv(text);
-		total = kv_get(cs, "usage_usec") * 1000;
-		user = kv_get(cs, "user_usec") * 1000;
-		sys = kv_get(cs, "system_usec") * 1000;
-		json_object_set_new(thr, "throttled_time",
-				    json_integer((json_int_t)(kv_get(cs, "throttled_usec") * 1000)));
-	} else {
-		_cleanup_free_ char *percpu = read_in(d->cpuacct, "cpuacct.usage_percpu");
-		_cleanup_free_ char *acct = read_in(d->cpuacct, "cpuacct.stat");
-		_cleanup_free_ char *text = read_in(d->cpu, "cpu.stat");
-		_cleanup_json_ json_t *ticks = hamn_stats_parse_kv(acct);
-
-		read_num(d->cpuacct, "cpuacct.usage", &total);
-		if (percpu) {
-			/* dockerd's order: total_usage, percpu_usage, kernel, user */
-			json_object_del(usage, "usage_in_kernelmode");
-			json_object_del(usage, "usage_in_usermode");
-			json_object_set_new(usage, "percpu_usage", hamn_stats_parse_percpu(percpu));
-		}
-		if (hz > 0) {
-			user = kv_get(ticks, "user") * (NS_PER_SEC / (uint64_t)hz);
-			sys = kv_get(ticks, "system") * (NS_PER_SEC / (uint64_t)hz);
-		}
-		cs = hamn_stats_parse_kv(text);
-		json_object_set_new(thr, "throttled_time",
-				    json_integer((json_int_t)kv_get(cs, "throttled_time")));
-	}
-	json_object_set_new(thr, "periods", json_integer((json_int_t)kv_get(cs, "nr_periods")));
-	json_object_set_new(thr, "throttled_periods",
-			    json_integer((json_int_t)kv_get(cs, "nr_throttled")));
-	json_object_set_new(usage, "total_usage", json_integer((json_int_t)total));
-	json_object_set_new(usage, "usage_in_kernelmode", json_integer((json_int_t)sys));
-	json_object_set_new(usage, "usage_in_usermode", json_integer((json_int_t)user));
-	/* members in dockerd's order: cpu_usage, system_cpu_usage, online_cpus, throttling_data */
-	json_incref(thr);
-	json_object_del(cpu, "throttling_data");
+	if (d->v2)
+		cpu_read_v2(d, &r);
+	else
+		cpu_read_v1(d, &r);
+	json_object_set_new(usage, "total_usage", json_integer((json_int_t)r.total));
+	if (r.percpu)
+		json_object_set_new(usage, "percpu_usage", r.percpu);
+	json_object_set_new(usage, "usage_in_kernelmode", json_integer((json_int_t)r.sys));
+	json_object_set_new(usage, "usage_in_usermode", json_integer((json_int_t)r.user));
+	json_object_set_new(cpu, "cpu_usage", usage);
 	if (sys_cpu)
 		json_object_set_new(cpu, "system_cpu_usage", json_integer((json_int_t)sys_cpu));
 	if (online > 0)
 		json_object_set_new(cpu, "online_cpus", json_integer(online));
-	json_object_set_new(cpu, "throttling_data", thr);
+	json_object_set_new(cpu, "throttling_data",
+			    json_pack("{s:I, s:I, s:I}", "periods", (json_int_t)r.periods,
+				      "throttled_periods", (json_int_t)r.throttled,
+				      "throttled_time", (json_int_t)r.throttled_ns));
 	return cpu;
 }
 

@@ -78,7 +78,7 @@ static void setup_stdio(const struct rt_proc *proc, int console, int sync)
 
 static void set_caps(const struct rt_proc *proc, int sync)
 {
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct data[2];
 
 	memset(data, 0, sizeof(data));
@@ -131,7 +131,8 @@ static void enter_cwd(const struct rt_proc *proc, int sync)
 	 * lies outside our root, and getcwd() then is not an absolute path.
 	 */
 	if (!getcwd(buf, sizeof(buf)) || buf[0] != '/')
-		rt_die(sync, STEP_CWD, EPERM, "current working directory is outside of container root");
+		rt_die(sync, STEP_CWD, EPERM,
+		       "current working directory is outside of container root");
 }
 
 /* execvpe without allocation; returns the errno to report. */
@@ -170,7 +171,7 @@ void rt_proc_exec(const struct rt_proc *proc, int sync)
 	if (proc->seccomp && !proc->no_new_privs && (r = hamn_seccomp_load(proc->seccomp)) < 0)
 		rt_die(sync, STEP_SECCOMP, -r, "seccomp");
 	for (size_t i = 0; i < proc->n_rlimits; i++) {
-		struct rlimit rl = { proc->rlimits[i].soft, proc->rlimits[i].hard };
+		struct rlimit rl = {proc->rlimits[i].soft, proc->rlimits[i].hard};
 		if (prlimit(0, proc->rlimits[i].resource, &rl, NULL) < 0)
 			rt_die(sync, STEP_USER, errno, "setrlimit");
 	}
@@ -231,7 +232,7 @@ int rt_wait_cgroup(const struct rt_plan *p, bool *ready)
 	if (*ready)
 		return 0;
 	if (rt_expect(p->sync_fd, MSG_CGROUP) < 0)
-		_exit(127);	/* the parent failed and reports it */
+		_exit(127); /* the parent failed and reports it */
 	*ready = true;
 	if (p->new_cgroupns && unshare(CLONE_NEWCGROUP) < 0)
 		return rt_fail(p->sync_fd, STEP_CGROUPNS, errno, "unshare");
@@ -242,8 +243,8 @@ static void init_namespaces(const struct rt_plan *p, int sync)
 {
 	if (p->new_userns)
 		become_root_in_userns(sync);
-	if (p->new_keyring && sys_keyctl(KEYCTL_JOIN_SESSION_KEYRING, 0, 0, 0, 0) < 0 && errno != ENOSYS &&
-	    errno != EPERM && errno != EDQUOT)
+	if (p->new_keyring && sys_keyctl(KEYCTL_JOIN_SESSION_KEYRING, 0, 0, 0, 0) < 0 &&
+	    errno != ENOSYS && errno != EPERM && errno != EDQUOT)
 		rt_die(sync, STEP_KEYRING, errno, "keyctl");
 	if (p->hostname && sethostname(p->hostname, strlen(p->hostname)) < 0)
 		rt_die(sync, STEP_HOSTNAME, errno, p->hostname);
@@ -305,9 +306,9 @@ static void send_pid(int sync, int type, pid_t pid)
 
 void rt_child_join(struct rt_plan *p)
 {
-	static const int order[] = { HAMN_OCI_NS_USER, HAMN_OCI_NS_IPC, HAMN_OCI_NS_UTS,
-				     HAMN_OCI_NS_NETWORK, HAMN_OCI_NS_PID, HAMN_OCI_NS_CGROUP,
-				     HAMN_OCI_NS_TIME, HAMN_OCI_NS_MOUNT };
+	static const int order[] = {HAMN_OCI_NS_USER,	 HAMN_OCI_NS_IPC,  HAMN_OCI_NS_UTS,
+				    HAMN_OCI_NS_NETWORK, HAMN_OCI_NS_PID,  HAMN_OCI_NS_CGROUP,
+				    HAMN_OCI_NS_TIME,	 HAMN_OCI_NS_MOUNT};
 	int sync = p->sync_fd;
 	pid_t pid;
 

@@ -126,12 +126,12 @@ const char *rt_fdpath(int fd, char buf[HAMN_FD_PATH_MAX])
 
 int rt_send(int fd, const struct rt_msg *m, int pass_fd)
 {
-	struct iovec iov = { .iov_base = (void *)m, .iov_len = sizeof(*m) };
+	struct iovec iov = {.iov_base = (void *)m, .iov_len = sizeof(*m)};
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} u;
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 
 	if (pass_fd >= 0) {
 		memset(&u, 0, sizeof(u));
@@ -154,13 +154,15 @@ int rt_send(int fd, const struct rt_msg *m, int pass_fd)
 
 int rt_recv(int fd, struct rt_msg *m, int *fd_out)
 {
-	struct iovec iov = { .iov_base = m, .iov_len = sizeof(*m) };
+	struct iovec iov = {.iov_base = m, .iov_len = sizeof(*m)};
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} u;
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-			     .msg_controllen = sizeof(u.buf) };
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = u.buf,
+			    .msg_controllen = sizeof(u.buf)};
 	ssize_t n;
 
 	if (fd_out)
@@ -214,8 +216,20 @@ int rt_fail(int sync_fd, enum rt_step step, int errnum, const char *detail)
 	m.step = step;
 	m.errnum = errnum;
 	rt_strlcpy(m.detail, detail, sizeof(m.detail));
-	if (sync_fd >= 0)
-		rt_send(sync_fd, &m, -1);
+	if (sync_fd < 0 || rt_send(sync_fd, &m, -1) < 0) {
+		/* nobody listens (the `create` that made us is gone): tell our stderr */
+		char line[RT_DETAIL_MAX + 96], num[16];
+		rt_strlcpy(line, "hamn-runtime: ", sizeof(line));
+		rt_strlcat(line, rt_step_name(step), sizeof(line));
+		rt_strlcat(line, " '", sizeof(line));
+		rt_strlcat(line, m.detail, sizeof(line));
+		rt_strlcat(line, "': errno ", sizeof(line));
+		rt_strlcat(line, rt_utoa((unsigned long)errnum, num, sizeof(num)), sizeof(line));
+		rt_strlcat(line, "\n", sizeof(line));
+		if (write(2, line, strlen(line)) < 0) {
+			/* nothing more we can do */
+		}
+	}
 	errno = errnum;
 	return -1;
 }
@@ -366,12 +380,14 @@ static int mkpath(int rootfd, const char *path, bool as_file, bool nofollow, int
 		bool last = i >= len;
 		if (prefix_of(path, i, buf, sizeof(buf)) < 0)
 			goto fail;
-		fd = rt_open_in_root(rootfd, buf, O_PATH | (last ? 0 : O_DIRECTORY), last && nofollow);
+		fd = rt_open_in_root(rootfd, buf, O_PATH | (last ? 0 : O_DIRECTORY),
+				     last && nofollow);
 		if (fd < 0 && errno == ENOENT) {
 			bool follow = !(last && nofollow);
 			if (create_component(parent, path, start, i, last && as_file) < 0)
 				goto fail;
-			fd = rt_open_in_root(rootfd, buf, O_PATH | (last ? 0 : O_DIRECTORY), !follow);
+			fd = rt_open_in_root(rootfd, buf, O_PATH | (last ? 0 : O_DIRECTORY),
+					     !follow);
 			if (fd < 0 && errno == ENOENT && follow) {
 				if (retarget(parent, path, start, i, next, sizeof(next)) == 0) {
 					close(parent);
@@ -409,7 +425,7 @@ static int wait_child(pid_t pid, int pidfd, int timeout_s, int *status_out)
 	int st;
 
 	if (timeout_s > 0) {
-		struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+		struct pollfd pfd = {.fd = pidfd, .events = POLLIN};
 		int r;
 		do
 			r = poll(&pfd, 1, timeout_s * 1000);
@@ -442,8 +458,8 @@ int rt_run_hook(const struct rt_hook *h, const char *state, int *status_out)
 		return -1;
 	}
 	if (pid == 0) {
-		static char *const empty[] = { NULL };
-		char *const fallback[] = { (char *)h->path, NULL };
+		static char *const empty[] = {NULL};
+		char *const fallback[] = {(char *)h->path, NULL};
 		sigset_t none;
 		sigemptyset(&none);
 		/* the CLI blocks signals to forward them: a hook starts with none blocked */
@@ -484,13 +500,15 @@ int rt_run_hook(const struct rt_hook *h, const char *state, int *status_out)
 int rt_send_fd(int sock, int fd, const char *name)
 {
 	char payload[64];
-	struct iovec iov = { .iov_base = payload, .iov_len = 0 };
+	struct iovec iov = {.iov_base = payload, .iov_len = 0};
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} u;
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-			     .msg_controllen = sizeof(u.buf) };
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = u.buf,
+			    .msg_controllen = sizeof(u.buf)};
 
 	iov.iov_len = rt_strlcpy(payload, name, sizeof(payload));
 	memset(&u, 0, sizeof(u));
@@ -532,7 +550,7 @@ int rt_console_create(int devpts_fd, const struct rt_proc *proc, int sync_fd, in
 	if (peer < 0)
 		goto fail;
 	if (proc->console_rows || proc->console_cols) {
-		struct winsize ws = { .ws_row = proc->console_rows, .ws_col = proc->console_cols };
+		struct winsize ws = {.ws_row = proc->console_rows, .ws_col = proc->console_cols};
 		ioctl(peer, TIOCSWINSZ, &ws);
 	}
 	int r;

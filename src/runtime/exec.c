@@ -30,9 +30,9 @@ static unsigned long ns_diff(pid_t pid)
 		const char *name;
 		unsigned long flag;
 	} ns[] = {
-		{ "user", CLONE_NEWUSER }, { "mnt", CLONE_NEWNS },	  { "pid", CLONE_NEWPID },
-		{ "net", CLONE_NEWNET },   { "ipc", CLONE_NEWIPC },	  { "uts", CLONE_NEWUTS },
-		{ "cgroup", CLONE_NEWCGROUP }, { "time", CLONE_NEWTIME },
+		{"user", CLONE_NEWUSER},     {"mnt", CLONE_NEWNS},    {"pid", CLONE_NEWPID},
+		{"net", CLONE_NEWNET},	     {"ipc", CLONE_NEWIPC},   {"uts", CLONE_NEWUTS},
+		{"cgroup", CLONE_NEWCGROUP}, {"time", CLONE_NEWTIME},
 	};
 	unsigned long flags = 0;
 	char path[64];
@@ -153,8 +153,9 @@ static int exec_steps(const struct hamn_runtime_exec_target *t, struct rt_plan *
 }
 
 int hamn_runtime_exec(const struct hamn_runtime_exec_target *t,
-		      const struct hamn_oci_process *process, const struct hamn_runtime_stdio *stdio,
-		      pid_t *pid_out, int *console_out, struct hamn_error **err)
+		      const struct hamn_oci_process *process,
+		      const struct hamn_runtime_stdio *stdio, pid_t *pid_out, int *console_out,
+		      struct hamn_error **err)
 {
 	struct rt_plan *p;
 	int sv[2], console = -1, r;

@@ -24,7 +24,7 @@ int rt_run_hooks(const struct hamn_oci_spec *spec, enum hamn_oci_hook_kind kind,
 {
 	for (size_t i = 0; i < spec->n_hooks[kind]; i++) {
 		const struct hamn_oci_hook *s = &spec->hooks[kind][i];
-		struct rt_hook h = { s->path, s->args, s->env, s->timeout };
+		struct rt_hook h = {s->path, s->args, s->env, s->timeout};
 		int status = 0;
 		if (rt_run_hook(&h, state_json, &status) == 0)
 			continue;
@@ -61,10 +61,10 @@ struct hamn_oci_resources *rt_resources_with_devices(const struct hamn_oci_spec 
 		int64_t major, minor;
 		const char *access;
 	} defaults[] = {
-		{ 'c', -1, -1, "m" }, { 'b', -1, -1, "m" }, { 'c', 1, 3, "rwm" },
-		{ 'c', 1, 8, "rwm" }, { 'c', 1, 7, "rwm" }, { 'c', 5, 0, "rwm" },
-		{ 'c', 1, 5, "rwm" }, { 'c', 1, 9, "rwm" }, { 'c', 5, 1, "rwm" },
-		{ 'c', 136, -1, "rwm" }, { 'c', 5, 2, "rwm" }, { 'c', 10, 200, "rwm" },
+		{'c', -1, -1, "m"},    {'b', -1, -1, "m"}, {'c', 1, 3, "rwm"},
+		{'c', 1, 8, "rwm"},    {'c', 1, 7, "rwm"}, {'c', 5, 0, "rwm"},
+		{'c', 1, 5, "rwm"},    {'c', 1, 9, "rwm"}, {'c', 5, 1, "rwm"},
+		{'c', 136, -1, "rwm"}, {'c', 5, 2, "rwm"}, {'c', 10, 200, "rwm"},
 	};
 	const struct hamn_oci_resources *src = spec->linux.resources;
 	struct hamn_oci_resources *res = xzalloc(sizeof(*res));
@@ -73,7 +73,7 @@ struct hamn_oci_resources *rt_resources_with_devices(const struct hamn_oci_spec 
 	struct hamn_oci_device_rule *r = xcalloc(cap, sizeof(*r));
 
 	if (src)
-		*res = *src;	/* shallow: the arrays stay the spec's */
+		*res = *src; /* shallow: the arrays stay the spec's */
 	for (size_t i = 0; src && i < src->n_devices; i++)
 		r[n++] = src->devices[i];
 	for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
@@ -112,7 +112,7 @@ uint64_t rt_pid_start_time(pid_t pid, char *state_out)
 	char *p = strrchr(buf, ')');
 	if (!p || p[1] != ' ')
 		return 0;
-	p += 2;	/* field 3: state */
+	p += 2; /* field 3: state */
 	if (state_out)
 		*state_out = *p;
 	for (int field = 3; field < 22 && p; field++) {

@@ -69,17 +69,17 @@ const char *rt_step_name(enum rt_step s);
 
 /* Messages on the sync socket. */
 enum rt_msg_type {
-	MSG_GO = 1,		/* parent -> child: cgroup, maps, limits are in place */
-	MSG_PID,		/* intermediate -> parent: the pid of the real child */
-	MSG_MAPS,		/* intermediate -> parent: write uid/gid maps for msg.pid */
-	MSG_MAPS_DONE,		/* parent -> intermediate */
-	MSG_HOOKS,		/* child -> parent: run createRuntime/prestart hooks now */
-	MSG_HOOKS_DONE,		/* parent -> child */
-	MSG_READY,		/* child -> parent: set up, waiting for start (may carry a pty fd) */
-	MSG_START,		/* parent -> child: exec the process */
-	MSG_ERROR,		/* child -> parent: step/errnum/detail */
-	MSG_CONSOLE,		/* child -> parent: the pty master (no console socket) */
-	MSG_CGROUP,		/* parent -> child: the child is in its cgroup now */
+	MSG_GO = 1,	/* parent -> child: cgroup, maps, limits are in place */
+	MSG_PID,	/* intermediate -> parent: the pid of the real child */
+	MSG_MAPS,	/* intermediate -> parent: write uid/gid maps for msg.pid */
+	MSG_MAPS_DONE,	/* parent -> intermediate */
+	MSG_HOOKS,	/* child -> parent: run createRuntime/prestart hooks now */
+	MSG_HOOKS_DONE, /* parent -> child */
+	MSG_READY,	/* child -> parent: set up, waiting for start (may carry a pty fd) */
+	MSG_START,	/* parent -> child: exec the process */
+	MSG_ERROR,	/* child -> parent: step/errnum/detail */
+	MSG_CONSOLE,	/* child -> parent: the pty master (no console socket) */
+	MSG_CGROUP,	/* parent -> child: the child is in its cgroup now */
 };
 
 struct rt_msg {
@@ -91,49 +91,51 @@ struct rt_msg {
 };
 
 enum rt_mount_kind {
-	RT_MOUNT_FS,		/* a new filesystem instance (proc, tmpfs, ...) */
-	RT_MOUNT_BIND,		/* bind or rbind of a host path */
-	RT_MOUNT_CGROUP,	/* type "cgroup"/"cgroup2": tmpfs + per-hierarchy binds, or cgroupns mounts */
+	RT_MOUNT_FS,	 /* a new filesystem instance (proc, tmpfs, ...) */
+	RT_MOUNT_BIND,	 /* bind or rbind of a host path */
+	RT_MOUNT_CGROUP, /* type "cgroup"/"cgroup2": tmpfs + per-hierarchy binds, or cgroupns mounts
+			  */
 };
 
 struct rt_mount {
 	enum rt_mount_kind kind;
-	const char *target;	/* absolute path inside the container */
-	const char *source;	/* FS: the source string; BIND: absolute host path */
-	int source_fd;		/* BIND: O_PATH fd opened by the parent (no lookup in the child) */
+	const char *target; /* absolute path inside the container */
+	const char *source; /* FS: the source string; BIND: absolute host path */
+	int source_fd;	    /* BIND: O_PATH fd opened by the parent (no lookup in the child) */
 	const char *fstype;
-	const char *data;	/* may be NULL */
-	unsigned long flags;	/* MS_* for mount(2) */
-	unsigned long remount;	/* BIND: MS_* for the read-only/nosuid/... remount, 0 for none */
+	const char *data;      /* may be NULL */
+	unsigned long flags;   /* MS_* for mount(2) */
+	unsigned long remount; /* BIND: MS_* for the read-only/nosuid/... remount, 0 for none */
 	unsigned long propagation;
-	unsigned long magic;	/* FS: statfs type the new mount must have (0: not checked) */
+	unsigned long magic; /* FS: statfs type the new mount must have (0: not checked) */
 	bool recursive;
 	bool src_is_dir;
-	bool no_symlink;	/* proc and sysfs refuse a symlink destination */
+	bool no_symlink; /* proc and sysfs refuse a symlink destination */
 	bool is_devpts;
-	bool is_dev;		/* destination is /dev */
+	bool is_dev; /* destination is /dev */
 	bool is_proc;
 };
 
 struct rt_device {
-	const char *path;	/* absolute inside the container */
-	mode_t mode;		/* S_IFCHR/S_IFBLK/S_IFIFO | permissions */
+	const char *path; /* absolute inside the container */
+	mode_t mode;	  /* S_IFCHR/S_IFBLK/S_IFIFO | permissions */
 	dev_t rdev;
 	uid_t uid;
 	gid_t gid;
-	const char *host_path;	/* for bind mounting in a user namespace ("/dev/null") */
+	const char *host_path; /* for bind mounting in a user namespace ("/dev/null") */
 };
 
 struct rt_cgroup_hier {
-	const char *host_mount;	/* "/sys/fs/cgroup/memory" */
+	const char *host_mount; /* "/sys/fs/cgroup/memory" */
 	const char *name;	/* directory under /sys/fs/cgroup in the container: "memory" */
-	const char *controllers;	/* as in /proc/self/cgroup: "cpu,cpuacct", "name=systemd", "" (v2) */
-	const char *options;	/* mount data for a fresh mount in a cgroup namespace */
+	const char
+		*controllers; /* as in /proc/self/cgroup: "cpu,cpuacct", "name=systemd", "" (v2) */
+	const char *options;  /* mount data for a fresh mount in a cgroup namespace */
 	bool v2;
 };
 
 struct rt_sysctl {
-	const char *path;	/* relative to a procfs root: "sys/net/ipv4/ip_forward" */
+	const char *path; /* relative to a procfs root: "sys/net/ipv4/ip_forward" */
 	const char *value;
 };
 
@@ -141,7 +143,7 @@ struct rt_hook {
 	const char *path;
 	char *const *argv;
 	char *const *envp;
-	int timeout;		/* seconds; 0 = none */
+	int timeout; /* seconds; 0 = none */
 };
 
 /* The process to execute: the container's init, or one started by exec. */
@@ -149,7 +151,7 @@ struct rt_proc {
 	char *const *argv;
 	char *const *envp;
 	const char *cwd;
-	const char *path_env;	/* PATH for looking up argv[0] without '/' */
+	const char *path_env; /* PATH for looking up argv[0] without '/' */
 	uid_t uid;
 	gid_t gid;
 	const gid_t *groups;
@@ -163,8 +165,8 @@ struct rt_proc {
 	const struct hamn_seccomp_prog *seccomp;
 	bool terminal;
 	unsigned short console_rows, console_cols;
-	int console_socket;	/* send the pty master here (runc --console-socket), or -1 */
-	int stdio[3];		/* dup2 onto 0,1,2; -1 leaves the inherited fd */
+	int console_socket; /* send the pty master here (runc --console-socket), or -1 */
+	int stdio[3];	    /* dup2 onto 0,1,2; -1 leaves the inherited fd */
 	const struct hamn_oci_rlimit *rlimits;
 	size_t n_rlimits;
 	bool setsid;
@@ -172,25 +174,25 @@ struct rt_proc {
 
 struct rt_plan {
 	/* namespaces */
-	unsigned long clone_flags;	/* CLONE_NEW* created at clone (no CLONE_NEWCGROUP) */
-	bool new_cgroupns;		/* unshare(CLONE_NEWCGROUP) after the cgroup is entered */
-	int join_fd[HAMN_OCI_NS_N_TYPES];	/* -1, or an fd of the namespace to join */
-	bool intermediate;		/* joins by path: a middle process setns()es, then forks */
+	unsigned long clone_flags;	  /* CLONE_NEW* created at clone (no CLONE_NEWCGROUP) */
+	bool new_cgroupns;		  /* unshare(CLONE_NEWCGROUP) after the cgroup is entered */
+	int join_fd[HAMN_OCI_NS_N_TYPES]; /* -1, or an fd of the namespace to join */
+	bool intermediate; /* joins by path: a middle process setns()es, then forks */
 	bool new_userns;
-	const char *uid_map, *gid_map;	/* "0 1000 65536\n" text for /proc/PID/uid_map */
+	const char *uid_map, *gid_map; /* "0 1000 65536\n" text for /proc/PID/uid_map */
 
 	/* root filesystem */
-	const char *rootfs;		/* absolute host path */
+	const char *rootfs; /* absolute host path */
 	bool root_readonly;
-	unsigned long root_propagation;	/* MS_* | MS_REC applied to / afterwards (0: keep rslave) */
+	unsigned long root_propagation; /* MS_* | MS_REC applied to / afterwards (0: keep rslave) */
 	bool no_pivot;
 	bool new_keyring;
 	const char *hostname, *domainname;
 	struct rt_mount *mounts;
 	size_t n_mounts;
-	struct rt_device *devices;	/* the defaults (when /dev is a tmpfs) then config ones */
+	struct rt_device *devices; /* the defaults (when /dev is a tmpfs) then config ones */
 	size_t n_devices;
-	bool default_links;		/* /dev/fd, /dev/std*, /dev/ptmx, /dev/shm */
+	bool default_links; /* /dev/fd, /dev/std*, /dev/ptmx, /dev/shm */
 	struct rt_cgroup_hier *hiers;
 	size_t n_hiers;
 	struct rt_sysctl *sysctls;
@@ -201,18 +203,18 @@ struct rt_plan {
 	/* hooks run by the child */
 	struct rt_hook *hooks_create_container, *hooks_start_container;
 	size_t n_create_container, n_start_container;
-	bool parent_hooks;		/* prestart/createRuntime: stop and let the parent run them */
-	const char *hook_state;		/* state JSON written to every hook's stdin */
+	bool parent_hooks;	/* prestart/createRuntime: stop and let the parent run them */
+	const char *hook_state; /* state JSON written to every hook's stdin */
 
-	int exec_fifo;			/* O_PATH fd of the exec fifo, or -1 (start by MSG_START) */
+	int exec_fifo; /* O_PATH fd of the exec fifo, or -1 (start by MSG_START) */
 
 	/* exec into a running container: setns(target_pidfd, setns_flags), then fork */
 	int target_pidfd;
 	unsigned long setns_flags;
 
 	struct rt_proc proc;
-	int sync_fd;			/* the child's end of the sync socket */
-	int parent_sync_fd;		/* the parent's end: closed first thing in the child */
+	int sync_fd;	    /* the child's end of the sync socket */
+	int parent_sync_fd; /* the parent's end: closed first thing in the child */
 
 	/* hook state: the parent fills in the init's pid at hook_pid_off before MSG_GO arrives */
 	char *hook_state_buf;
@@ -231,7 +233,7 @@ struct rt_plan {
 	char **cgroup_tasks;
 
 	/* owned by the plan */
-	char **owned;			/* strings */
+	char **owned; /* strings */
 	char **env_store;
 	gid_t *groups_store;
 	struct hamn_seccomp_prog *prog;
@@ -266,7 +268,7 @@ int rt_expect(int fd, int want);
 /* Bounded string helpers that never allocate. */
 size_t rt_strlcpy(char *dst, const char *src, size_t size);
 size_t rt_strlcat(char *dst, const char *src, size_t size);
-char *rt_utoa(unsigned long v, char *buf, size_t size);	/* decimal, into buf; returns buf */
+char *rt_utoa(unsigned long v, char *buf, size_t size); /* decimal, into buf; returns buf */
 const char *rt_fdpath(int fd, char buf[HAMN_FD_PATH_MAX]);
 
 /* openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS) of path inside rootfd; -1 with errno. */
@@ -301,8 +303,8 @@ void rt_plan_seal(struct rt_plan *p);
 /* In the child: close every fd that is not 0-2 or in p->keep_fds (async-signal-safe). */
 void rt_close_other_fds(const struct rt_plan *p);
 /* Fill an rt_proc from a process object (strings borrowed from proc, arrays owned by store). */
-int rt_proc_from_oci(const struct hamn_oci_process *proc, struct rt_proc *out,
-		     char ***env_store, struct hamn_error **err);
+int rt_proc_from_oci(const struct hamn_oci_process *proc, struct rt_proc *out, char ***env_store,
+		     struct hamn_error **err);
 
 /* The handle frees spec with itself. */
 void rt_handle_own_spec(struct hamn_container_handle *h, struct hamn_oci_spec *spec);
@@ -312,9 +314,8 @@ int rt_error_from_msg(const struct rt_msg *m, struct hamn_error **err);
 /* Read from the child until `want` arrives; errors and EOF become hamn_errors. */
 int rt_wait_msg(int fd, int want, struct rt_msg *m, int *fd_out, struct hamn_error **err);
 
-/* Parent-side helpers: uid/gid maps, rlimits, oom_score_adj on pid. */
-int rt_write_id_maps(pid_t pid, const char *uid_map, const char *gid_map,
-		     struct hamn_error **err);
+/* Parent-side helpers: uid/gid maps and oom_score_adj of pid (rlimits are set by the child). */
+int rt_write_id_maps(pid_t pid, const char *uid_map, const char *gid_map, struct hamn_error **err);
 int rt_apply_limits(pid_t pid, const struct hamn_oci_process *proc, struct hamn_error **err);
 
 /* Run the hooks of one kind in the runtime's namespace (state JSON on stdin). */

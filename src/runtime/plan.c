@@ -50,7 +50,7 @@ static int cap_last_cap(void)
 int rt_proc_from_oci(const struct hamn_oci_process *proc, struct rt_proc *out, char ***env_store,
 		     struct hamn_error **err)
 {
-	static char *const empty[] = { NULL };
+	static char *const empty[] = {NULL};
 
 	memset(out, 0, sizeof(*out));
 	out->console_socket = -1;
@@ -124,11 +124,13 @@ static int plan_namespaces(struct rt_plan *p, const struct hamn_oci_spec *spec,
 		}
 	}
 	if (!have_mnt)
-		return hamn_error_set(err, EINVAL, "linux.namespaces: a mount namespace is required");
+		return hamn_error_set(err, EINVAL,
+				      "linux.namespaces: a mount namespace is required");
 	if (p->new_userns) {
 		if (!l->n_uid_mappings || !l->n_gid_mappings)
-			return hamn_error_set(err, EINVAL,
-					      "a user namespace needs linux.uidMappings and linux.gidMappings");
+			return hamn_error_set(
+				err, EINVAL,
+				"a user namespace needs linux.uidMappings and linux.gidMappings");
 		p->uid_map = own(p, id_map_text(l->uid_mappings, l->n_uid_mappings));
 		p->gid_map = own(p, id_map_text(l->gid_mappings, l->n_gid_mappings));
 	}
@@ -151,9 +153,8 @@ static unsigned long fs_magic(const char *type)
 		const char *type;
 		unsigned long magic;
 	} t[] = {
-		{ "proc", PROC_SUPER_MAGIC }, { "sysfs", SYSFS_MAGIC },
-		{ "tmpfs", TMPFS_MAGIC },     { "devpts", DEVPTS_SUPER_MAGIC },
-		{ "mqueue", MQUEUE_MAGIC },
+		{"proc", PROC_SUPER_MAGIC},	{"sysfs", SYSFS_MAGIC},	  {"tmpfs", TMPFS_MAGIC},
+		{"devpts", DEVPTS_SUPER_MAGIC}, {"mqueue", MQUEUE_MAGIC},
 	};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
@@ -163,9 +164,9 @@ static unsigned long fs_magic(const char *type)
 }
 
 #define PROPAGATION_FLAGS (MS_SHARED | MS_SLAVE | MS_PRIVATE | MS_UNBINDABLE)
-#define REMOUNT_FLAGS                                                                      \
-	(MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME |        \
-	 MS_RELATIME | MS_STRICTATIME)
+#define REMOUNT_FLAGS                                                                              \
+	(MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME | \
+	 MS_STRICTATIME)
 
 static int plan_bind(struct rt_plan *p, const struct hamn_oci_mount *m, const char *bundle,
 		     struct rt_mount *out, struct hamn_error **err)
@@ -183,8 +184,9 @@ static int plan_bind(struct rt_plan *p, const struct hamn_oci_mount *m, const ch
 	 * namespace it may not traverse the host's directories, and the host path cannot
 	 * change under it), and a detached tree can be attached in the child's namespace.
 	 */
-	out->source_fd = sys_open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
-						      (m->recursive ? AT_RECURSIVE : 0));
+	out->source_fd = sys_open_tree(AT_FDCWD, src,
+				       OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+					       (m->recursive ? AT_RECURSIVE : 0));
 	if (out->source_fd < 0 || fstat(out->source_fd, &st) < 0)
 		return hamn_error_set(err, errno, "mount '%s': source '%s'", m->destination, src);
 	out->kind = RT_MOUNT_BIND;
@@ -314,7 +316,7 @@ static bool hiers_from_self(struct rt_plan *p, bool v2)
 	for (size_t i = 0; lines && lines[i]; i++) {
 		_cleanup_strv_ char **f = str_split(lines[i], ':');
 		if (strv_len(f) < 3 || !*f[1])
-			continue;	/* the hybrid layout's cgroup2 line: not ours to show */
+			continue; /* the hybrid layout's cgroup2 line: not ours to show */
 		const char *name = str_has_prefix(f[1], "name=") ? f[1] + 5 : f[1];
 		_cleanup_free_ char *mnt = xasprintf("/sys/fs/cgroup/%s", name);
 		if (statfs(mnt, &sfs) < 0 || sfs.f_type != CGROUP_SUPER_MAGIC)
@@ -335,7 +337,8 @@ static int plan_cgroup_hiers(struct rt_plan *p, struct hamn_error **err)
 			return -1;
 	}
 	if (!p->n_hiers)
-		return hamn_error_set(err, ENOENT, "no cgroup hierarchy mounted under /sys/fs/cgroup");
+		return hamn_error_set(err, ENOENT,
+				      "no cgroup hierarchy mounted under /sys/fs/cgroup");
 	return 0;
 }
 
@@ -345,12 +348,12 @@ static void add_device(struct rt_plan *p, const char *path, mode_t mode, dev_t r
 		       gid_t gid)
 {
 	for (size_t i = 0; i < p->n_devices; i++)
-		if (streq(p->devices[i].path, path)) {	/* a config entry overrides a default */
-			p->devices[i] = (struct rt_device){ path, mode, rdev, uid, gid, path };
+		if (streq(p->devices[i].path, path)) { /* a config entry overrides a default */
+			p->devices[i] = (struct rt_device){path, mode, rdev, uid, gid, path};
 			return;
 		}
 	p->devices = xreallocarray(p->devices, p->n_devices + 1, sizeof(*p->devices));
-	p->devices[p->n_devices++] = (struct rt_device){ path, mode, rdev, uid, gid, path };
+	p->devices[p->n_devices++] = (struct rt_device){path, mode, rdev, uid, gid, path};
 }
 
 static int plan_devices(struct rt_plan *p, const struct hamn_oci_spec *spec, bool dev_tmpfs,
@@ -360,8 +363,8 @@ static int plan_devices(struct rt_plan *p, const struct hamn_oci_spec *spec, boo
 		const char *path;
 		unsigned int major, minor;
 	} defaults[] = {
-		{ "/dev/null", 1, 3 },	  { "/dev/zero", 1, 5 },    { "/dev/full", 1, 7 },
-		{ "/dev/random", 1, 8 },  { "/dev/urandom", 1, 9 }, { "/dev/tty", 5, 0 },
+		{"/dev/null", 1, 3},   {"/dev/zero", 1, 5},    {"/dev/full", 1, 7},
+		{"/dev/random", 1, 8}, {"/dev/urandom", 1, 9}, {"/dev/tty", 5, 0},
 	};
 
 	if (dev_tmpfs) {
@@ -438,7 +441,7 @@ static struct rt_hook *plan_hooks(const struct hamn_oci_spec *spec, enum hamn_oc
 	h = xcalloc(*n, sizeof(*h));
 	for (size_t i = 0; i < *n; i++) {
 		const struct hamn_oci_hook *s = &spec->hooks[k][i];
-		h[i] = (struct rt_hook){ s->path, s->args, s->env, s->timeout };
+		h[i] = (struct rt_hook){s->path, s->args, s->env, s->timeout};
 	}
 	return h;
 }
@@ -484,10 +487,10 @@ struct rt_plan *rt_plan_new(const struct hamn_oci_spec *spec, const char *rootfs
 	    plan_devices(p, spec, dev_tmpfs, err) < 0 || plan_sysctls(p, spec, err) < 0 ||
 	    rt_proc_from_oci(spec->process, &p->proc, &p->env_store, err) < 0)
 		goto fail;
-	p->hooks_create_container = plan_hooks(spec, HAMN_OCI_HOOK_CREATE_CONTAINER,
-					       &p->n_create_container);
-	p->hooks_start_container = plan_hooks(spec, HAMN_OCI_HOOK_START_CONTAINER,
-					      &p->n_start_container);
+	p->hooks_create_container =
+		plan_hooks(spec, HAMN_OCI_HOOK_CREATE_CONTAINER, &p->n_create_container);
+	p->hooks_start_container =
+		plan_hooks(spec, HAMN_OCI_HOOK_START_CONTAINER, &p->n_start_container);
 	p->parent_hooks = spec->n_hooks[HAMN_OCI_HOOK_PRESTART] ||
 			  spec->n_hooks[HAMN_OCI_HOOK_CREATE_RUNTIME];
 	plan_hook_state(p, spec, o->id, o->bundle);
@@ -527,7 +530,7 @@ void rt_plan_cgroup_tasks(struct rt_plan *p, struct hamn_cgroup *cg)
 	if (json_integer_value(json_object_get(j, "version")) != 1)
 		return;
 	hiers = json_object_get(j, "hierarchies");
-	json_array_foreach(hiers, i, h) {
+	json_array_foreach (hiers, i, h) {
 		const char *dir = json_string_value(json_object_get(h, "dir"));
 		if (!dir) {
 			hamn_strv_free(p->cgroup_tasks);
@@ -546,7 +549,7 @@ static void keep(struct rt_plan *p, int fd)
 		if (p->keep_fds[i] == fd)
 			return;
 	size_t i = p->n_keep_fds++;
-	while (i > 0 && p->keep_fds[i - 1] > fd) {	/* sorted, for close_range over the gaps */
+	while (i > 0 && p->keep_fds[i - 1] > fd) { /* sorted, for close_range over the gaps */
 		p->keep_fds[i] = p->keep_fds[i - 1];
 		i--;
 	}

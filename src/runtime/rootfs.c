@@ -32,11 +32,11 @@ struct rootfs_ctx {
 	bool *cgroup_ready;
 	int sync;
 	bool userns;
-	int rootfd;	/* O_PATH of the rootfs bind mount */
-	int devfd;	/* the container's /dev when we mounted a tmpfs there */
+	int rootfd; /* O_PATH of the rootfs bind mount */
+	int devfd;  /* the container's /dev when we mounted a tmpfs there */
 	int devptsfd;
-	int procfd;	/* the container's /proc mount, verified procfs */
-	int console;	/* pty peer */
+	int procfd;  /* the container's /proc mount, verified procfs */
+	int console; /* pty peer */
 };
 
 #define FAIL(ctx, step, detail) rt_fail((ctx)->sync, (step), errno, (detail))
@@ -189,7 +189,8 @@ static int mount_sysfs_fallback(struct rootfs_ctx *c, const struct rt_mount *m, 
 	int fd = rt_open_in_root(c->rootfd, m->target, O_PATH, false);
 	if (fd < 0)
 		return -1;
-	int r = remount(c, fd, m->flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC), m->target);
+	int r = remount(c, fd, m->flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC),
+			m->target);
 	close(fd);
 	return r;
 }
@@ -220,7 +221,8 @@ static int mount_one(struct rootfs_ctx *c, struct rt_mount *m)
 	int tfd, sfd = -1, nfd = -1, r = -1;
 
 	if (m->kind == RT_MOUNT_BIND) {
-		/* the parent made the source a detached tree: it can be attached in any namespace */
+		/* the parent made the source a detached tree: it can be attached in any namespace
+		 */
 		sfd = m->source_fd;
 		m->source_fd = -1;
 		if (sfd < 0) {
@@ -237,8 +239,8 @@ static int mount_one(struct rootfs_ctx *c, struct rt_mount *m)
 		goto out;
 	}
 	if (m->kind == RT_MOUNT_BIND) {
-		if (sys_move_mount(sfd, "", tfd, "", MOVE_MOUNT_F_EMPTY_PATH |
-						       MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+		if (sys_move_mount(sfd, "", tfd, "",
+				   MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
 			FAIL(c, STEP_MOUNT, m->target);
 			goto out;
 		}
@@ -337,7 +339,8 @@ static int mount_hier(struct rootfs_ctx *c, const struct rt_cgroup_hier *h, cons
 		return FAIL(c, STEP_CGROUP_MOUNT, name ? name : m->target);
 	rt_fdpath(dfd, tp);
 	if (c->p->new_cgroupns) {
-		r = mount("cgroup", tp, h->v2 ? "cgroup2" : "cgroup", base, h->v2 ? NULL : h->options);
+		r = mount("cgroup", tp, h->v2 ? "cgroup2" : "cgroup", base,
+			  h->v2 ? NULL : h->options);
 		close(dfd);
 		return r < 0 ? FAIL(c, STEP_CGROUP_MOUNT, h->host_mount) : 0;
 	}
@@ -409,8 +412,9 @@ static int mount_cgroup(struct rootfs_ctx *c, const struct rt_mount *m, int tfd)
 			}
 		}
 	}
-	r = (m->flags & MS_RDONLY) ? remount(c, top, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-					      m->target) : 0;
+	r = (m->flags & MS_RDONLY)
+		    ? remount(c, top, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, m->target)
+		    : 0;
 out:
 	close_fd(&top);
 	return r;
@@ -503,10 +507,10 @@ fail:
 static int default_links(struct rootfs_ctx *c)
 {
 	static const char *const links[][2] = {
-		{ "fd", "/proc/self/fd" },
-		{ "stdin", "/proc/self/fd/0" },
-		{ "stdout", "/proc/self/fd/1" },
-		{ "stderr", "/proc/self/fd/2" },
+		{"fd", "/proc/self/fd"},
+		{"stdin", "/proc/self/fd/0"},
+		{"stdout", "/proc/self/fd/1"},
+		{"stderr", "/proc/self/fd/2"},
 	};
 
 	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++)
@@ -539,7 +543,8 @@ static int setup_console(struct rootfs_ctx *c)
 	int pts = c->devptsfd, fd;
 
 	if (pts < 0)
-		pts = c->devptsfd = rt_open_in_root(c->rootfd, "/dev/pts", O_PATH | O_DIRECTORY, false);
+		pts = c->devptsfd =
+			rt_open_in_root(c->rootfd, "/dev/pts", O_PATH | O_DIRECTORY, false);
 	if (pts < 0)
 		return FAIL(c, STEP_CONSOLE, "/dev/pts");
 	if (rt_console_create(pts, &c->p->proc, c->sync, &c->console) < 0)
@@ -629,7 +634,7 @@ static int verified_null(struct rootfs_ctx *c)
 			fd = -1;
 		}
 	}
-	if (fd < 0)	/* no /dev tmpfs of ours: the host's, which the container cannot touch */
+	if (fd < 0) /* no /dev tmpfs of ours: the host's, which the container cannot touch */
 		fd = open("/dev/null", O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
@@ -672,7 +677,7 @@ static int mask_paths(struct rootfs_ctx *c)
 		if (r < 0)
 			goto fail;
 		continue;
-fail:
+	fail:
 		FAIL(c, STEP_MASK, *m);
 		close_fd(&null);
 		return -1;
@@ -689,8 +694,8 @@ static int readonly_fd(struct rootfs_ctx *c, int fd)
 			    MOUNT_ATTR_NOEXEC,
 	};
 	char tp[HAMN_FD_PATH_MAX];
-	int tree = sys_open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE |
-					   AT_EMPTY_PATH);
+	int tree = sys_open_tree(
+		fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
 
 	if (tree < 0) {
 		if (errno != ENOSYS)
@@ -710,7 +715,8 @@ static int readonly_fd(struct rootfs_ctx *c, int fd)
 	}
 	int r = sys_mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr);
 	if (r == 0)
-		r = sys_move_mount(tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+		r = sys_move_mount(tree, "", fd, "",
+				   MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
 	int saved = errno;
 	close(tree);
 	errno = saved;
@@ -774,7 +780,8 @@ static int finish_root(struct rootfs_ctx *c)
 
 	if (p->root_readonly) {
 		int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-		unsigned long f = MS_REMOUNT | MS_BIND | MS_RDONLY | (fd >= 0 ? locked_flags(fd) : 0);
+		unsigned long f =
+			MS_REMOUNT | MS_BIND | MS_RDONLY | (fd >= 0 ? locked_flags(fd) : 0);
 		if (fd >= 0)
 			close(fd);
 		if (mount(NULL, "/", NULL, f, NULL) < 0)
@@ -802,7 +809,7 @@ static int parent_hooks(struct rootfs_ctx *c)
 	memset(&m, 0, sizeof(m));
 	m.type = MSG_HOOKS;
 	if (rt_send(c->sync, &m, -1) < 0 || rt_expect(c->sync, MSG_HOOKS_DONE) < 0)
-		_exit(127);	/* the parent failed the hook and reports it itself */
+		_exit(127); /* the parent failed the hook and reports it itself */
 	return 0;
 }
 

@@ -36,7 +36,7 @@ struct hamn_seccomp_prog;
 
 /* The process's standard streams. */
 struct hamn_runtime_stdio {
-	int fds[3];		/* fds that become 0, 1, 2; -1 keeps the caller's */
+	int fds[3]; /* fds that become 0, 1, 2; -1 keeps the caller's */
 	/*
 	 * process.terminal only: a connected unix socket that receives the pty
 	 * master with SCM_RIGHTS (runc --console-socket). When -1, the master
@@ -46,17 +46,20 @@ struct hamn_runtime_stdio {
 	int console_socket;
 };
 
-#define HAMN_RUNTIME_STDIO_INIT { { -1, -1, -1 }, -1 }
+#define HAMN_RUNTIME_STDIO_INIT                                                                    \
+	{                                                                                          \
+		{-1, -1, -1}, -1                                                                   \
+	}
 
 enum hamn_runtime_flags {
-	HAMN_RUNTIME_NO_PIVOT = 1 << 0,		/* MS_MOVE + chroot instead of pivot_root */
-	HAMN_RUNTIME_NO_NEW_KEYRING = 1 << 1,	/* keep the caller's session keyring */
+	HAMN_RUNTIME_NO_PIVOT = 1 << 0,	      /* MS_MOVE + chroot instead of pivot_root */
+	HAMN_RUNTIME_NO_NEW_KEYRING = 1 << 1, /* keep the caller's session keyring */
 };
 
 struct hamn_runtime_spawn_opts {
-	const char *id;		/* container id: names the cgroup; in hooks' state */
-	const char *bundle;	/* absolute bundle dir: base of relative paths; may be NULL */
-	const char *rootfs;	/* absolute rootfs; NULL: spec's root.path relative to bundle */
+	const char *id;	    /* container id: names the cgroup; in hooks' state */
+	const char *bundle; /* absolute bundle dir: base of relative paths; may be NULL */
+	const char *rootfs; /* absolute rootfs; NULL: spec's root.path relative to bundle */
 	struct hamn_runtime_stdio stdio;
 	/*
 	 * NULL: the init waits for hamn_container_handle_start(). Otherwise an
@@ -64,7 +67,7 @@ struct hamn_runtime_spawn_opts {
 	 * reader (hamn_runtime_start in another process) opens it.
 	 */
 	const char *exec_fifo;
-	unsigned int flags;	/* enum hamn_runtime_flags */
+	unsigned int flags; /* enum hamn_runtime_flags */
 	/*
 	 * A program compiled from spec's linux.seccomp (hamn_seccomp_compile,
 	 * runtime/seccomp_bpf.h), loaded instead of compiling it again: the
@@ -94,7 +97,8 @@ int hamn_container_handle_console_fd(const struct hamn_container_handle *h);
 /* The cgroup (owned by the handle), for stats and state. */
 struct hamn_cgroup *hamn_container_handle_cgroup(const struct hamn_container_handle *h);
 
-/* Let the init exec process.args (socket mode); runs poststart hooks. Errors from exec come back. */
+/* Let the init exec process.args (socket mode); runs poststart hooks. Errors from exec come back.
+ */
 int hamn_container_handle_start(struct hamn_container_handle *h, struct hamn_error **err);
 /* Wait for the init; *status is its exit code, or 128+signal when killed. */
 int hamn_container_handle_wait(struct hamn_container_handle *h, int *status,
@@ -113,10 +117,10 @@ HAMN_DEFINE_CLEANUP(hamn_container_handle, hamn_container_handle_free)
 /* ---- exec into a running container ---- */
 
 struct hamn_runtime_exec_target {
-	pid_t init_pid;			/* the container's init */
-	int init_pidfd;			/* or -1: opened from init_pid */
-	const struct hamn_oci_spec *spec;	/* the container's config (namespaces, seccomp default) */
-	struct hamn_cgroup *cgroup;	/* joined by the new process; may be NULL */
+	pid_t init_pid;			  /* the container's init */
+	int init_pidfd;			  /* or -1: opened from init_pid */
+	const struct hamn_oci_spec *spec; /* the container's config (namespaces, seccomp default) */
+	struct hamn_cgroup *cgroup;	  /* joined by the new process; may be NULL */
 };
 
 /*
@@ -128,8 +132,9 @@ struct hamn_runtime_exec_target {
  * master is returned in *console_out (else -1).
  */
 int hamn_runtime_exec(const struct hamn_runtime_exec_target *target,
-		      const struct hamn_oci_process *process, const struct hamn_runtime_stdio *stdio,
-		      pid_t *pid_out, int *console_out, struct hamn_error **err);
+		      const struct hamn_oci_process *process,
+		      const struct hamn_runtime_stdio *stdio, pid_t *pid_out, int *console_out,
+		      struct hamn_error **err);
 
 /* ---- protection of the runtime's own binary (CVE-2019-5736) ---- */
 
@@ -146,11 +151,11 @@ int hamn_runtime_protect_exe(char **argv, struct hamn_error **err);
 /* ---- the runc-style state directory (the CLI) ---- */
 
 struct hamn_runtime_create_opts {
-	const char *bundle;		/* absolute */
-	const char *pid_file;		/* NULL or a path to write the init's pid to */
-	int console_socket;		/* -1 or a connected socket */
-	unsigned int flags;		/* enum hamn_runtime_flags */
-	bool systemd_cgroup;		/* --systemd-cgroup: an error when a systemd path is needed */
+	const char *bundle;   /* absolute */
+	const char *pid_file; /* NULL or a path to write the init's pid to */
+	int console_socket;   /* -1 or a connected socket */
+	unsigned int flags;   /* enum hamn_runtime_flags */
+	bool systemd_cgroup;  /* --systemd-cgroup: an error when a systemd path is needed */
 };
 
 /*
@@ -180,8 +185,7 @@ json_t *hamn_runtime_state(const char *root, const char *id, struct hamn_error *
 /* `list`: the state documents of all containers under root (a new array). */
 json_t *hamn_runtime_list(const char *root, struct hamn_error **err);
 /* `kill`: sig to the init, or with all to every process of the container. */
-int hamn_runtime_kill(const char *root, const char *id, int sig, bool all,
-		      struct hamn_error **err);
+int hamn_runtime_kill(const char *root, const char *id, int sig, bool all, struct hamn_error **err);
 /* `delete`: remove a stopped (or created) container; force kills a running one. */
 int hamn_runtime_delete(const char *root, const char *id, bool force, struct hamn_error **err);
 /* `pause` / `resume`: freeze or thaw the container's cgroup. */

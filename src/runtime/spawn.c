@@ -31,10 +31,10 @@ struct hamn_container_handle {
 	char *bundle;
 	pid_t pid;
 	int pidfd;
-	int sync;		/* parent end of the sync socket until started */
-	int console;		/* pty master when no console socket was given */
+	int sync;    /* parent end of the sync socket until started */
+	int console; /* pty master when no console socket was given */
 	struct hamn_cgroup *cg;
-	bool ours;		/* the init is our child: we reap it */
+	bool ours; /* the init is our child: we reap it */
 	bool reaped;
 	int status;
 };
@@ -76,7 +76,8 @@ int rt_wait_msg(int fd, int want, struct rt_msg *m, int *fd_out, struct hamn_err
 	for (;;) {
 		if (rt_recv(fd, m, &got) < 0) {
 			if (errno == EPIPE)
-				return hamn_error_set(err, EPIPE, "container process exited during set up");
+				return hamn_error_set(err, EPIPE,
+						      "container process exited during set up");
 			return hamn_error_set(err, errno, "read from container process");
 		}
 		if (m->type == MSG_ERROR)
@@ -91,7 +92,8 @@ int rt_wait_msg(int fd, int want, struct rt_msg *m, int *fd_out, struct hamn_err
 		if (got >= 0)
 			close(got);
 		if (m->type != want)
-			return hamn_error_set(err, EPROTO, "unexpected message %d from container process",
+			return hamn_error_set(err, EPROTO,
+					      "unexpected message %d from container process",
 					      m->type);
 		return 0;
 	}
@@ -110,8 +112,7 @@ static int write_proc_file(pid_t pid, const char *name, const char *text, struct
 	return 0;
 }
 
-int rt_write_id_maps(pid_t pid, const char *uid_map, const char *gid_map,
-		     struct hamn_error **err)
+int rt_write_id_maps(pid_t pid, const char *uid_map, const char *gid_map, struct hamn_error **err)
 {
 	if (write_proc_file(pid, "uid_map", uid_map, err) < 0 ||
 	    write_proc_file(pid, "gid_map", gid_map, err) < 0)
@@ -210,7 +211,7 @@ static int destroy_cgroup(struct hamn_cgroup *cg, struct hamn_error **err)
 		hamn_error_free(&e);
 		if (i == 0)
 			hamn_cgroup_kill_all(cg, SIGKILL, NULL);
-		struct timespec ts = { 0, 5 * 1000 * 1000 };
+		struct timespec ts = {0, 5 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}
 }
@@ -223,19 +224,19 @@ static void spawn_cleanup(struct hamn_container_handle *h)
 		struct hamn_error *e = NULL;
 		if (destroy_cgroup(h->cg, &e) < 0)
 			log_warn("cannot remove cgroup of '%s': %s", h->id, e->msg);
-		hamn_error_free(&e);	/* best effort: the original error matters more */
+		hamn_error_free(&e); /* best effort: the original error matters more */
 	}
 }
 
 static int run_parent_hooks(struct hamn_container_handle *h, struct hamn_error **err)
 {
-	_cleanup_free_ char *state = rt_state_text(h->id, HAMN_OCI_CREATED, h->pid, h->bundle,
-						   h->spec);
+	_cleanup_free_ char *state =
+		rt_state_text(h->id, HAMN_OCI_CREATED, h->pid, h->bundle, h->spec);
 
 	if (rt_run_hooks(h->spec, HAMN_OCI_HOOK_PRESTART, state, err) < 0 ||
 	    rt_run_hooks(h->spec, HAMN_OCI_HOOK_CREATE_RUNTIME, state, err) < 0)
 		return -1;
-	struct rt_msg m = { .type = MSG_HOOKS_DONE };
+	struct rt_msg m = {.type = MSG_HOOKS_DONE};
 	if (rt_send(h->sync, &m, -1) < 0)
 		return hamn_error_set(err, errno, "sync with container process");
 	return 0;
@@ -265,7 +266,7 @@ static int clone_joined(struct hamn_container_handle *h, struct rt_plan *p, int 
 		if (m.type == MSG_MAPS) {
 			if (rt_write_id_maps(m.pid, p->uid_map, p->gid_map, err) < 0)
 				break;
-			struct rt_msg d = { .type = MSG_MAPS_DONE };
+			struct rt_msg d = {.type = MSG_MAPS_DONE};
 			rt_send(h->sync, &d, -1);
 			continue;
 		}
@@ -295,7 +296,7 @@ static int clone_init(struct hamn_container_handle *h, struct rt_plan *p, int cs
 		return clone_joined(h, p, cgfd, err);
 	h->pid = rt_clone(p->clone_flags, cgfd, &h->pidfd);
 	if (h->pid < 0 && cgfd >= 0 && (errno == EBUSY || errno == EOPNOTSUPP)) {
-		cgfd = -1;	/* not a leaf we can clone into: enter it after the fact */
+		cgfd = -1; /* not a leaf we can clone into: enter it after the fact */
 		h->pid = rt_clone(p->clone_flags, -1, &h->pidfd);
 	}
 	if (h->pid < 0)
@@ -354,8 +355,8 @@ static int spawn_steps(struct hamn_container_handle *h, struct rt_plan *p,
 }
 
 /* bundle/root.path, or opts->rootfs, as a canonical absolute path. */
-static char *resolve_rootfs(const struct hamn_oci_spec *spec, const struct hamn_runtime_spawn_opts *o,
-			    struct hamn_error **err)
+static char *resolve_rootfs(const struct hamn_oci_spec *spec,
+			    const struct hamn_runtime_spawn_opts *o, struct hamn_error **err)
 {
 	_cleanup_free_ char *joined = NULL;
 	const char *r = o->rootfs;
@@ -411,7 +412,7 @@ int hamn_runtime_spawn(const struct hamn_oci_spec *spec, const struct hamn_runti
 
 int hamn_container_handle_start(struct hamn_container_handle *h, struct hamn_error **err)
 {
-	struct rt_msg m = { .type = MSG_START };
+	struct rt_msg m = {.type = MSG_START};
 
 	if (h->sync < 0)
 		return hamn_error_set(err, EINVAL, "start '%s': already started", h->id);
@@ -427,8 +428,8 @@ int hamn_container_handle_start(struct hamn_container_handle *h, struct hamn_err
 	}
 	if (r < 0 && errno != EPIPE)
 		return hamn_error_set(err, errno, "start '%s'", h->id);
-	_cleanup_free_ char *state = rt_state_text(h->id, HAMN_OCI_RUNNING, h->pid, h->bundle,
-						   h->spec);
+	_cleanup_free_ char *state =
+		rt_state_text(h->id, HAMN_OCI_RUNNING, h->pid, h->bundle, h->spec);
 	struct hamn_error *e = NULL;
 	if (rt_run_hooks(h->spec, HAMN_OCI_HOOK_POSTSTART, state, &e) < 0) {
 		/* The spec: a failing poststart hook is a warning, the container keeps running. */
@@ -485,12 +486,12 @@ int hamn_container_handle_destroy(struct hamn_container_handle *h, struct hamn_e
 	kill_and_reap(h);
 	if (h->cg && destroy_cgroup(h->cg, err) < 0)
 		return hamn_error_wrap(err, "delete '%s'", h->id);
-	_cleanup_free_ char *state = rt_state_text(h->id, HAMN_OCI_STOPPED, h->pid, h->bundle,
-						   h->spec);
+	_cleanup_free_ char *state =
+		rt_state_text(h->id, HAMN_OCI_STOPPED, h->pid, h->bundle, h->spec);
 	struct hamn_error *e = NULL;
 	if (rt_run_hooks(h->spec, HAMN_OCI_HOOK_POSTSTOP, state, &e) < 0) {
 		log_warn("poststop hook of '%s': %s", h->id, e->msg);
-		hamn_error_free(&e);	/* the spec makes this a warning */
+		hamn_error_free(&e); /* the spec makes this a warning */
 	}
 	return 0;
 }

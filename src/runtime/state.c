@@ -102,11 +102,10 @@ int hamn_runtime_write_pid_file(const char *path, pid_t pid, struct hamn_error *
 
 static int save_state(const struct rt_state *s, struct hamn_error **err)
 {
-	_cleanup_json_ json_t *j = json_pack("{s:s, s:i, s:I, s:s, s:s, s:I}", "id", s->id, "pid",
-					     (int)s->pid, "pid_start", (json_int_t)s->start_time,
-					     "bundle", s->bundle ? s->bundle : "", "rootfs",
-					     s->rootfs ? s->rootfs : "", "created",
-					     (json_int_t)s->created);
+	_cleanup_json_ json_t *j = json_pack(
+		"{s:s, s:i, s:I, s:s, s:s, s:I}", "id", s->id, "pid", (int)s->pid, "pid_start",
+		(json_int_t)s->start_time, "bundle", s->bundle ? s->bundle : "", "rootfs",
+		s->rootfs ? s->rootfs : "", "created", (json_int_t)s->created);
 	if (s->cg)
 		json_object_set_new(j, "cgroup", hamn_cgroup_to_json(s->cg));
 	if (s->annotations)
@@ -115,8 +114,7 @@ static int save_state(const struct rt_state *s, struct hamn_error **err)
 	return write_file_atomic(s->dir, "state.json", text, strlen(text), 0600, err);
 }
 
-static int load_state(const char *root, const char *id, struct rt_state *s,
-		      struct hamn_error **err)
+static int load_state(const char *root, const char *id, struct rt_state *s, struct hamn_error **err)
 {
 	_cleanup_free_ char *path = NULL;
 	_cleanup_json_ json_t *j = NULL;
@@ -229,7 +227,7 @@ json_t *hamn_runtime_list(const char *root, struct hamn_error **err)
 		if (e->d_name[0] == '.' || !hamn_runtime_id_valid(e->d_name))
 			continue;
 		if (load_state(root, e->d_name, &s, &ignore) < 0) {
-			hamn_error_free(&ignore);	/* half-written or foreign entries are skipped */
+			hamn_error_free(&ignore); /* half-written or foreign entries are skipped */
 			continue;
 		}
 		json_array_append_new(arr, state_json(&s));
@@ -265,13 +263,11 @@ static int run_state_hooks(const struct rt_state *s, enum hamn_oci_hook_kind kin
 
 /* ---- create / run / start ---- */
 
-static int make_state_dir(const char *root, const char *id, char **dir_out,
-			  struct hamn_error **err)
+static int make_state_dir(const char *root, const char *id, char **dir_out, struct hamn_error **err)
 {
 	if (!hamn_runtime_id_valid(id))
 		return hamn_error_set(err, EINVAL, "invalid container id '%s'", id ? id : "");
-	if (mkdir(root, 0700) < 0 && errno != EEXIST &&
-	    hamn_mkdir_p(AT_FDCWD, root, 0700, err) < 0)
+	if (mkdir(root, 0700) < 0 && errno != EEXIST && hamn_mkdir_p(AT_FDCWD, root, 0700, err) < 0)
 		return -1;
 	*dir_out = xasprintf("%s/%s", root, id);
 	if (mkdir(*dir_out, 0700) < 0) {
@@ -279,7 +275,8 @@ static int make_state_dir(const char *root, const char *id, char **dir_out,
 		free(*dir_out);
 		*dir_out = NULL;
 		if (e == EEXIST)
-			return hamn_error_setq(err, EEXIST, "container with id '%s' already exists", id);
+			return hamn_error_setq(err, EEXIST, "container with id '%s' already exists",
+					       id);
 		return hamn_error_set(err, e, "create state directory for '%s'", id);
 	}
 	return 0;
@@ -328,11 +325,13 @@ static int create_common(const char *root, const char *id, const struct hamn_run
 	    !(doc = hamn_json_parse(text, len, err)) || !(spec = hamn_oci_spec_parse(doc, err)))
 		goto fail;
 	if (spec->process && spec->process->terminal && o->console_socket < 0 && detached) {
-		hamn_error_setq(err, EINVAL, "cannot allocate a tty without --console-socket "
-					     "when the runtime detaches");
+		hamn_error_setq(err, EINVAL,
+				"cannot allocate a tty without --console-socket "
+				"when the runtime detaches");
 		goto fail;
 	}
-	if (o->systemd_cgroup && spec->linux.cgroups_path && strchr(spec->linux.cgroups_path, ':')) {
+	if (o->systemd_cgroup && spec->linux.cgroups_path &&
+	    strchr(spec->linux.cgroups_path, ':')) {
 		hamn_error_setq(err, ENOTSUP, "the systemd cgroup driver is not supported");
 		goto fail;
 	}
@@ -346,7 +345,10 @@ static int create_common(const char *root, const char *id, const struct hamn_run
 		}
 	}
 	struct hamn_runtime_spawn_opts so = {
-		.id = id, .bundle = o->bundle, .exec_fifo = fifo_path, .flags = o->flags,
+		.id = id,
+		.bundle = o->bundle,
+		.exec_fifo = fifo_path,
+		.flags = o->flags,
 		.stdio = HAMN_RUNTIME_STDIO_INIT,
 	};
 	so.stdio.console_socket = o->console_socket;
@@ -355,7 +357,7 @@ static int create_common(const char *root, const char *id, const struct hamn_run
 	if (persist(dir, id, o, spec, h, err) < 0) {
 		struct hamn_error *ignore = NULL;
 		hamn_container_handle_destroy(h, &ignore);
-		hamn_error_free(&ignore);	/* the save error is the one to report */
+		hamn_error_free(&ignore); /* the save error is the one to report */
 		hamn_container_handle_free(h);
 		goto fail;
 	}
@@ -377,7 +379,7 @@ int hamn_runtime_create(const char *root, const char *id, const struct hamn_runt
 	if (create_common(root, id, o, true, true, &spec, &h, err) < 0)
 		return -1;
 	*pid_out = hamn_container_handle_pid(h);
-	hamn_container_handle_detach(h);	/* the init outlives us, waiting on the fifo */
+	hamn_container_handle_detach(h); /* the init outlives us, waiting on the fifo */
 	hamn_container_handle_free(h);
 	hamn_oci_spec_free(spec);
 	return 0;
@@ -395,7 +397,7 @@ int hamn_runtime_run(const char *root, const char *id, const struct hamn_runtime
 	if (hamn_container_handle_start(h, err) < 0) {
 		struct hamn_error *ignore = NULL;
 		hamn_runtime_run_finish(root, id, h, &ignore);
-		hamn_error_free(&ignore);	/* the start error is the one to report */
+		hamn_error_free(&ignore); /* the start error is the one to report */
 		return -1;
 	}
 	if (detach)
@@ -440,7 +442,7 @@ int hamn_runtime_start(const char *root, const char *id, struct hamn_error **err
 		goto fail;
 	}
 	/* Opening the read end releases the init's open(O_WRONLY); it then writes one byte. */
-	struct pollfd pfd[2] = { { fd, POLLIN, 0 }, { pidfd, POLLIN, 0 } };
+	struct pollfd pfd[2] = {{fd, POLLIN, 0}, {pidfd, POLLIN, 0}};
 	for (;;) {
 		if (poll(pfd, 2, -1) < 0 && errno != EINTR) {
 			hamn_error_set(err, errno, "start '%s'", id);
@@ -457,7 +459,7 @@ int hamn_runtime_start(const char *root, const char *id, struct hamn_error **err
 	struct hamn_error *e = NULL;
 	if (run_state_hooks(&s, HAMN_OCI_HOOK_POSTSTART, HAMN_OCI_RUNNING, &e) < 0) {
 		log_warn("poststart hook of '%s': %s", id, e->msg);
-		hamn_error_free(&e);	/* a warning, as the spec says */
+		hamn_error_free(&e); /* a warning, as the spec says */
 	}
 	state_release(&s);
 	return 0;
@@ -468,8 +470,7 @@ fail:
 
 /* ---- kill / delete / pause ---- */
 
-int hamn_runtime_kill(const char *root, const char *id, int sig, bool all,
-		      struct hamn_error **err)
+int hamn_runtime_kill(const char *root, const char *id, int sig, bool all, struct hamn_error **err)
 {
 	struct rt_state s;
 	int r = -1;
@@ -490,7 +491,7 @@ int hamn_runtime_kill(const char *root, const char *id, int sig, bool all,
 /* Wait (bounded) for a process that is not our child to exit. */
 static int wait_exit(int pidfd, int timeout_ms)
 {
-	struct pollfd p = { pidfd, POLLIN, 0 };
+	struct pollfd p = {pidfd, POLLIN, 0};
 	int r;
 
 	do
@@ -514,7 +515,7 @@ int hamn_runtime_delete(const char *root, const char *id, bool force, struct ham
 	}
 	if (st != HAMN_OCI_STOPPED) {
 		_cleanup_close_ int fd = open_init(&s, NULL);
-		if (s.cg)	/* thaws a frozen cgroup first, so SIGKILL is delivered */
+		if (s.cg) /* thaws a frozen cgroup first, so SIGKILL is delivered */
 			hamn_cgroup_kill_all(s.cg, SIGKILL, NULL);
 		if (fd >= 0) {
 			sys_pidfd_send_signal(fd, SIGKILL, NULL, 0);
@@ -525,7 +526,8 @@ int hamn_runtime_delete(const char *root, const char *id, bool force, struct ham
 		/* processes may take a moment to leave the cgroup after SIGKILL */
 		hamn_error_free(err);
 		hamn_cgroup_kill_all(s.cg, SIGKILL, NULL);
-		for (int i = 0; i < 200 && hamn_cgroup_destroy(s.cg, i == 199 ? err : NULL) < 0; i++)
+		for (int i = 0; i < 200 && hamn_cgroup_destroy(s.cg, i == 199 ? err : NULL) < 0;
+		     i++)
 			poll(NULL, 0, 5);
 		if (*err) {
 			state_release(&s);
@@ -535,7 +537,7 @@ int hamn_runtime_delete(const char *root, const char *id, bool force, struct ham
 	struct hamn_error *e = NULL;
 	if (run_state_hooks(&s, HAMN_OCI_HOOK_POSTSTOP, HAMN_OCI_STOPPED, &e) < 0) {
 		log_warn("poststop hook of '%s': %s", id, e->msg);
-		hamn_error_free(&e);	/* a warning, as the spec says */
+		hamn_error_free(&e); /* a warning, as the spec says */
 	}
 	int r = hamn_rm_rf(AT_FDCWD, s.dir, err);
 	state_release(&s);
@@ -616,7 +618,7 @@ int hamn_runtime_exec_id(const char *root, const char *id, const struct hamn_oci
 	spec = hamn_runtime_load_config(root, id, err);
 	if (!spec)
 		goto out;
-	struct hamn_runtime_exec_target t = { s.pid, -1, spec, s.cg };
+	struct hamn_runtime_exec_target t = {s.pid, -1, spec, s.cg};
 	t.init_pidfd = open_init(&s, err);
 	if (t.init_pidfd < 0)
 		goto out;

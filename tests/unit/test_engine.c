@@ -591,17 +591,36 @@ static int count_lines(int dirfd, const char *name)
 	return n;
 }
 
+/* A scratch directory per test, removed by the teardown even when the test failed. */
+static int tmpdir_setup(void **state)
+{
+	char *dir = xstrdup("/tmp/hamn-test-engine-XXXXXX");
+
+	if (!mkdtemp(dir))
+		return -1;
+	*state = dir;
+	return 0;
+}
+
+static int tmpdir_teardown(void **state)
+{
+	struct hamn_error *err = NULL;
+	int r = hamn_rm_rf(AT_FDCWD, *state, &err);
+
+	hamn_error_free(&err);
+	free(*state);
+	return r;
+}
+
 static void log_writer_splits_and_rotates(void **state)
 {
-	char dir[] = "/tmp/hamn-test-engine-XXXXXX";
 	struct hamn_error *err = NULL;
 	struct logw w;
 	int dfd;
 	char big[20000];
 
-	(void)state;
-	assert_non_null(mkdtemp(dir));
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dfd = open(*state, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dfd >= 0);
 	assert_int_equal(logw_open(&w, dfd, "a-json.log", 0, 1, &err), 0);
 	/* two records, then a partial line that waits */
 	assert_int_equal(logw_write(&w, 1, "one\ntwo\nthr", 11, 1, &err), 0);
@@ -625,7 +644,6 @@ static void log_writer_splits_and_rotates(void **state)
 	assert_int_equal(count_lines(dfd, "b-json.log.3"), -1);
 	assert_true(count_lines(dfd, "b-json.log.1") <= 600 / 70 + 1);
 	logw_close(&w);
-	assert_int_equal(hamn_rm_rf(AT_FDCWD, dir, &err), 0);
 	close(dfd);
 }
 
@@ -780,7 +798,8 @@ int main(void)
 		cmocka_unit_test(restart_policies),
 		cmocka_unit_test(restart_backoff),
 		cmocka_unit_test(log_lines_encode_like_docker),
-		cmocka_unit_test(log_writer_splits_and_rotates),
+		cmocka_unit_test_setup_teardown(log_writer_splits_and_rotates, tmpdir_setup,
+						tmpdir_teardown),
 		cmocka_unit_test(filters_match),
 		cmocka_unit_test(status_texts),
 		cmocka_unit_test(command_strings),

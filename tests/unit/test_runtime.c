@@ -43,7 +43,8 @@ static struct hamn_oci_spec *try_spec(const char *linux_json, const char *extra,
 {
 	char *text = xasprintf("{\"ociVersion\": \"1.0.2\", \"root\": {\"path\": \"/\"},"
 			       " \"process\": {\"args\": [\"/bin/true\"], \"cwd\": \"/\"},"
-			       " \"linux\": %s %s}", linux_json, extra ? extra : "");
+			       " \"linux\": %s %s}",
+			       linux_json, extra ? extra : "");
 	json_t *doc = hamn_json_parse(text, strlen(text), err);
 	struct hamn_oci_spec *spec = doc ? hamn_oci_spec_parse(doc, err) : NULL;
 
@@ -54,13 +55,14 @@ static struct hamn_oci_spec *try_spec(const char *linux_json, const char *extra,
 
 static struct rt_plan *plan_for(struct hamn_oci_spec *spec, struct hamn_error **err)
 {
-	struct hamn_runtime_spawn_opts o = { .id = "t1", .stdio = HAMN_RUNTIME_STDIO_INIT };
+	struct hamn_runtime_spawn_opts o = {.id = "t1", .stdio = HAMN_RUNTIME_STDIO_INIT};
 
 	return rt_plan_new(spec, "/", &o, err);
 }
 
-#define NS_BASIC "\"namespaces\": [{\"type\": \"mount\"}, {\"type\": \"pid\"}, " \
-		 "{\"type\": \"network\"}, {\"type\": \"ipc\"}, {\"type\": \"uts\"}]"
+#define NS_BASIC                                                                                   \
+	"\"namespaces\": [{\"type\": \"mount\"}, {\"type\": \"pid\"}, "                            \
+	"{\"type\": \"network\"}, {\"type\": \"ipc\"}, {\"type\": \"uts\"}]"
 
 static void ids_are_checked(void **state)
 {
@@ -95,9 +97,11 @@ static void namespaces_and_maps(void **state)
 {
 	struct hamn_error *err = NULL;
 	struct hamn_oci_spec *spec = spec_from(
-		"{\"namespaces\": [{\"type\": \"mount\"}, {\"type\": \"user\"}, {\"type\": \"cgroup\"}],"
+		"{\"namespaces\": [{\"type\": \"mount\"}, {\"type\": \"user\"}, {\"type\": "
+		"\"cgroup\"}],"
 		" \"uidMappings\": [{\"containerID\": 0, \"hostID\": 1000, \"size\": 10}],"
-		" \"gidMappings\": [{\"containerID\": 0, \"hostID\": 2000, \"size\": 5}]}", NULL, NULL);
+		" \"gidMappings\": [{\"containerID\": 0, \"hostID\": 2000, \"size\": 5}]}",
+		NULL, NULL);
 	struct rt_plan *p = plan_for(spec, &err);
 
 	(void)state;
@@ -138,7 +142,8 @@ static void refused_plans(void **state)
 	refused("{" NS_BASIC ", \"sysctl\": {\"kernel.core_pattern\": \"|/x\"}}", NULL);
 	refused("{" NS_BASIC ", \"sysctl\": {\"kernel.shmmax\": \"1\\nkernel.x=1\"}}", NULL);
 	/* net.* without a network namespace */
-	refused("{\"namespaces\": [{\"type\": \"mount\"}], \"sysctl\": {\"net.ipv4.ip_forward\": \"1\"}}",
+	refused("{\"namespaces\": [{\"type\": \"mount\"}], \"sysctl\": {\"net.ipv4.ip_forward\": "
+		"\"1\"}}",
 		NULL);
 	/* a hostname needs a UTS namespace of its own */
 	refused("{\"namespaces\": [{\"type\": \"mount\"}]}", ", \"hostname\": \"x\"");
@@ -164,11 +169,13 @@ static void default_devices_with_dev_tmpfs(void **state)
 {
 	struct hamn_error *err = NULL;
 	struct hamn_oci_spec *spec = spec_from(
-		"{" NS_BASIC ", \"devices\": [{\"path\": \"/dev/null\", \"type\": \"c\", \"major\": 1,"
+		"{" NS_BASIC
+		", \"devices\": [{\"path\": \"/dev/null\", \"type\": \"c\", \"major\": 1,"
 		" \"minor\": 3, \"fileMode\": 384}, {\"path\": \"/dev/net/tun\", \"type\": \"c\","
 		" \"major\": 10, \"minor\": 200}]}",
 		"[{\"destination\": \"/dev\", \"type\": \"tmpfs\", \"source\": \"tmpfs\"},"
-		" {\"destination\": \"/proc\", \"type\": \"proc\", \"source\": \"proc\"}]", NULL);
+		" {\"destination\": \"/proc\", \"type\": \"proc\", \"source\": \"proc\"}]",
+		NULL);
 	struct rt_plan *p = plan_for(spec, &err);
 
 	(void)state;
@@ -190,8 +197,10 @@ static void default_devices_with_dev_tmpfs(void **state)
 static void device_rules_append_the_defaults(void **state)
 {
 	struct hamn_oci_spec *spec = spec_from(
-		"{" NS_BASIC ", \"resources\": {\"devices\": [{\"allow\": false, \"access\": \"rwm\"}]},"
-		" \"devices\": [{\"path\": \"/dev/fuse\", \"type\": \"c\", \"major\": 10, \"minor\": 229}]}",
+		"{" NS_BASIC
+		", \"resources\": {\"devices\": [{\"allow\": false, \"access\": \"rwm\"}]},"
+		" \"devices\": [{\"path\": \"/dev/fuse\", \"type\": \"c\", \"major\": 10, "
+		"\"minor\": 229}]}",
 		NULL, NULL);
 	struct hamn_oci_device_rule *rules = NULL;
 	struct hamn_oci_resources *res = rt_resources_with_devices(spec, &rules);
@@ -245,8 +254,8 @@ static void features_json(void **state)
 	(void)state;
 	assert_string_equal(json_string_value(json_object_get(f, "ociVersionMax")), "1.1.0");
 	assert_true(json_is_array(json_object_get(json_object_get(f, "linux"), "namespaces")));
-	assert_true(json_is_true(json_object_get(json_object_get(json_object_get(f, "linux"),
-								 "seccomp"), "enabled")));
+	assert_true(json_is_true(json_object_get(
+		json_object_get(json_object_get(f, "linux"), "seccomp"), "enabled")));
 	json_decref(f);
 }
 

@@ -19,19 +19,20 @@ struct cli {
 	bool debug;
 };
 
-/* One flag of a command: "bundle" with alias "b" accepts --bundle X, -b X, --bundle=X, -bundle X. */
+/* One flag of a command: "bundle" with alias "b" accepts --bundle X, -b X, --bundle=X, -bundle X.
+ */
 struct cli_flag {
 	const char *name;
-	const char *alias;	/* or NULL */
+	const char *alias; /* or NULL */
 	bool has_arg;
-	bool repeat;		/* values collect into a vector */
+	bool repeat; /* values collect into a vector */
 	const char *help;
 };
 
 struct cli_args {
-	const char *value[16];	/* by flag index; "" for a set boolean */
-	char **values[16];	/* repeatable flags */
-	char **pos;		/* positional arguments */
+	const char *value[16]; /* by flag index; "" for a set boolean */
+	char **values[16];     /* repeatable flags */
+	char **pos;	       /* positional arguments */
 	bool help;
 };
 

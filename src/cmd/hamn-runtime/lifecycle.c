@@ -15,14 +15,14 @@
 
 /* Options shared by create and run; filled from flags 0-5 of create_flags. */
 static const struct cli_flag create_flags[] = {
-	{ "bundle", "b", true, false, "path to the bundle directory (default: current directory)" },
-	{ "pid-file", NULL, true, false, "write the init's pid to this file" },
-	{ "console-socket", NULL, true, false, "unix socket that receives the pty master" },
-	{ "no-pivot", NULL, false, false, "use MS_MOVE and chroot instead of pivot_root" },
-	{ "no-new-keyring", NULL, false, false, "keep the caller's session keyring" },
-	{ "preserve-fds", NULL, true, false, "accepted; must be 0" },
-	{ "detach", "d", false, false, "run: do not wait for the container" },
-	{ "keep", NULL, false, false, "run: keep the container after it exits" },
+	{"bundle", "b", true, false, "path to the bundle directory (default: current directory)"},
+	{"pid-file", NULL, true, false, "write the init's pid to this file"},
+	{"console-socket", NULL, true, false, "unix socket that receives the pty master"},
+	{"no-pivot", NULL, false, false, "use MS_MOVE and chroot instead of pivot_root"},
+	{"no-new-keyring", NULL, false, false, "keep the caller's session keyring"},
+	{"preserve-fds", NULL, true, false, "accepted; must be 0"},
+	{"detach", "d", false, false, "run: do not wait for the container"},
+	{"keep", NULL, false, false, "run: keep the container after it exits"},
 };
 
 int cli_create_opts(struct cli *c, const struct cli_args *a, struct hamn_runtime_create_opts *o,
@@ -69,8 +69,10 @@ int cmd_create(struct cli *c, int argc, char **argv, struct hamn_error **err)
 	if (cli_parse(argc, argv, create_flags, 6, 0, &a, err) < 0)
 		return -1;
 	if (a.help) {
-		cli_usage("create [options] CONTAINER-ID", "Create a container: its init waits for "
-			  "`start`.", create_flags, 6);
+		cli_usage("create [options] CONTAINER-ID",
+			  "Create a container: its init waits for "
+			  "`start`.",
+			  create_flags, 6);
 		r = 0;
 	} else if (cli_need_args(&a, 1, 1, "create", err) == 0 &&
 		   cli_create_opts(c, &a, &o, bundle, err) == 0) {
@@ -102,8 +104,8 @@ int cmd_start(struct cli *c, int argc, char **argv, struct hamn_error **err)
 {
 	struct cli_args a;
 	const char *id;
-	int r = simple(argc, argv, "start CONTAINER-ID", "Start a created container.", "start",
-		       &id, &a, err);
+	int r = simple(argc, argv, "start CONTAINER-ID", "Start a created container.", "start", &id,
+		       &a, err);
 
 	if (r == 0)
 		r = hamn_runtime_start(c->root, id, err);
@@ -115,8 +117,8 @@ int cmd_state(struct cli *c, int argc, char **argv, struct hamn_error **err)
 {
 	struct cli_args a;
 	const char *id;
-	int r = simple(argc, argv, "state CONTAINER-ID", "Print the state of a container.",
-		       "state", &id, &a, err);
+	int r = simple(argc, argv, "state CONTAINER-ID", "Print the state of a container.", "state",
+		       &id, &a, err);
 
 	if (r == 0) {
 		json_t *j = hamn_runtime_state(c->root, id, err);
@@ -133,7 +135,7 @@ int cmd_state(struct cli *c, int argc, char **argv, struct hamn_error **err)
 int cmd_kill(struct cli *c, int argc, char **argv, struct hamn_error **err)
 {
 	static const struct cli_flag f[] = {
-		{ "all", "a", false, false, "send the signal to every process of the container" },
+		{"all", "a", false, false, "send the signal to every process of the container"},
 	};
 	struct cli_args a;
 	int r = -1;
@@ -141,8 +143,10 @@ int cmd_kill(struct cli *c, int argc, char **argv, struct hamn_error **err)
 	if (cli_parse(argc, argv, f, N(f), 0, &a, err) < 0)
 		return -1;
 	if (a.help) {
-		cli_usage("kill [options] CONTAINER-ID [SIGNAL]", "Send a signal (default SIGTERM) "
-			  "to the container's init.", f, N(f));
+		cli_usage("kill [options] CONTAINER-ID [SIGNAL]",
+			  "Send a signal (default SIGTERM) "
+			  "to the container's init.",
+			  f, N(f));
 		r = 0;
 	} else if (cli_need_args(&a, 1, 2, "kill", err) == 0) {
 		int sig = a.pos[1] ? cli_signal(a.pos[1]) : SIGTERM;
@@ -158,7 +162,7 @@ int cmd_kill(struct cli *c, int argc, char **argv, struct hamn_error **err)
 int cmd_delete(struct cli *c, int argc, char **argv, struct hamn_error **err)
 {
 	static const struct cli_flag f[] = {
-		{ "force", "f", false, false, "kill the container first if it is running" },
+		{"force", "f", false, false, "kill the container first if it is running"},
 	};
 	struct cli_args a;
 	int r = -1;
@@ -180,8 +184,7 @@ int cmd_delete(struct cli *c, int argc, char **argv, struct hamn_error **err)
 	return r;
 }
 
-static int pause_resume(struct cli *c, int argc, char **argv, bool pause,
-			struct hamn_error **err)
+static int pause_resume(struct cli *c, int argc, char **argv, bool pause, struct hamn_error **err)
 {
 	struct cli_args a;
 	const char *id;
@@ -261,7 +264,7 @@ static int ps_table(const pid_t *pids, size_t n, char **ps_args, struct hamn_err
 int cmd_ps(struct cli *c, int argc, char **argv, struct hamn_error **err)
 {
 	static const struct cli_flag f[] = {
-		{ "format", "f", true, false, "table or json" },
+		{"format", "f", true, false, "table or json"},
 	};
 	struct cli_args a;
 	pid_t *pids = NULL;
@@ -271,8 +274,8 @@ int cmd_ps(struct cli *c, int argc, char **argv, struct hamn_error **err)
 	if (cli_parse(argc, argv, f, N(f), 1, &a, err) < 0)
 		return -1;
 	if (a.help) {
-		cli_usage("ps [options] CONTAINER-ID [ps options]", "List the container's processes.",
-			  f, N(f));
+		cli_usage("ps [options] CONTAINER-ID [ps options]",
+			  "List the container's processes.", f, N(f));
 		r = 0;
 	} else if (cli_need_args(&a, 1, 1000, "ps", err) == 0 &&
 		   hamn_runtime_pids(c->root, a.pos[0], &pids, &n, err) == 0) {
@@ -304,7 +307,7 @@ static void list_table(json_t *arr, bool quiet)
 	if (!quiet)
 		printf("%-20s %-8s %-10s %-40s %-30s %s\n", "ID", "PID", "STATUS", "BUNDLE",
 		       "CREATED", "OWNER");
-	json_array_foreach(arr, i, s) {
+	json_array_foreach (arr, i, s) {
 		const char *id = json_string_value(json_object_get(s, "id"));
 		if (quiet) {
 			printf("%s\n", id);
@@ -321,8 +324,8 @@ static void list_table(json_t *arr, bool quiet)
 int cmd_list(struct cli *c, int argc, char **argv, struct hamn_error **err)
 {
 	static const struct cli_flag f[] = {
-		{ "format", "f", true, false, "table or json" },
-		{ "quiet", "q", false, false, "print only the ids" },
+		{"format", "f", true, false, "table or json"},
+		{"quiet", "q", false, false, "print only the ids"},
 	};
 	struct cli_args a;
 	int r = -1;

@@ -22,23 +22,23 @@ int cli_exit_status;
 static const struct {
 	const char *name;
 	int (*fn)(struct cli *, int, char **, struct hamn_error **);
-	bool spawns;	/* re-exec from a read-only copy of ourselves first (CVE-2019-5736) */
+	bool spawns; /* re-exec from a read-only copy of ourselves first (CVE-2019-5736) */
 	const char *about;
 } commands[] = {
-	{ "create", cmd_create, true, "create a container" },
-	{ "start", cmd_start, false, "start the user process of a created container" },
-	{ "run", cmd_run, true, "create and start a container, and wait for it" },
-	{ "state", cmd_state, false, "print the state of a container" },
-	{ "kill", cmd_kill, false, "send a signal to the container's init process" },
-	{ "delete", cmd_delete, false, "delete a container and what it holds" },
-	{ "pause", cmd_pause, false, "suspend all processes of a container" },
-	{ "resume", cmd_resume, false, "resume a paused container" },
-	{ "ps", cmd_ps, false, "list the processes of a container" },
-	{ "list", cmd_list, false, "list containers" },
-	{ "update", cmd_update, false, "update the resource limits of a container" },
-	{ "exec", cmd_exec, true, "run a new process inside a container" },
-	{ "spec", cmd_spec, false, "write a new default config.json" },
-	{ "features", cmd_features, false, "print what this runtime supports" },
+	{"create", cmd_create, true, "create a container"},
+	{"start", cmd_start, false, "start the user process of a created container"},
+	{"run", cmd_run, true, "create and start a container, and wait for it"},
+	{"state", cmd_state, false, "print the state of a container"},
+	{"kill", cmd_kill, false, "send a signal to the container's init process"},
+	{"delete", cmd_delete, false, "delete a container and what it holds"},
+	{"pause", cmd_pause, false, "suspend all processes of a container"},
+	{"resume", cmd_resume, false, "resume a paused container"},
+	{"ps", cmd_ps, false, "list the processes of a container"},
+	{"list", cmd_list, false, "list containers"},
+	{"update", cmd_update, false, "update the resource limits of a container"},
+	{"exec", cmd_exec, true, "run a new process inside a container"},
+	{"spec", cmd_spec, false, "write a new default config.json"},
+	{"features", cmd_features, false, "print what this runtime supports"},
 };
 
 static void usage(void)
@@ -162,7 +162,7 @@ int cli_need_args(const struct cli_args *a, size_t min, size_t max, const char *
 
 int cli_console_socket(const char *path, struct hamn_error **err)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int fd;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
@@ -241,7 +241,8 @@ static int global_flags(int argc, char **argv, struct cli *c, const char **log_p
 		else if (len == 14 && !strncmp(a, "systemd-cgroup", 14))
 			c->systemd_cgroup = true;
 		else if (len == 8 && !strncmp(a, "rootless", 8))
-			;	/* runc's --rootless=auto|true|false: accepted, ignored when given with '=' */
+			; /* runc's --rootless=auto|true|false: accepted, ignored when given with
+			     '=' */
 		else
 			return -i;
 		if (dst) {
@@ -256,7 +257,7 @@ static int global_flags(int argc, char **argv, struct cli *c, const char **log_p
 
 int main(int argc, char **argv)
 {
-	struct cli c = { .root = DEFAULT_ROOT };
+	struct cli c = {.root = DEFAULT_ROOT};
 	const char *log_path = NULL, *log_format = NULL;
 	struct hamn_error *err = NULL;
 	int i = global_flags(argc, argv, &c, &log_path, &log_format);

@@ -88,8 +88,10 @@ int cli_wait_forward(pid_t pid, int console, int *status, struct hamn_error **er
 		copy_winsize(0, console);
 	}
 	for (;;) {
-		struct pollfd p[4] = { { sfd, POLLIN, 0 }, { pidfd, POLLIN, 0 },
-				       { console, POLLIN, 0 }, { in_open ? 0 : -1, POLLIN, 0 } };
+		struct pollfd p[4] = {{sfd, POLLIN, 0},
+				      {pidfd, POLLIN, 0},
+				      {console, POLLIN, 0},
+				      {in_open ? 0 : -1, POLLIN, 0}};
 		if (poll(p, console >= 0 ? 4 : 2, -1) < 0 && errno != EINTR)
 			break;
 		if (p[0].revents)
@@ -101,10 +103,10 @@ int cli_wait_forward(pid_t pid, int console, int *status, struct hamn_error **er
 		if (p[1].revents)
 			break;
 	}
-	if (console >= 0) {	/* what the process wrote just before it exited */
+	if (console >= 0) { /* what the process wrote just before it exited */
 		fcntl(console, F_SETFL, fcntl(console, F_GETFL) | O_NONBLOCK);
 		while (relay(console, 1)) {
-			struct pollfd p = { console, POLLIN, 0 };
+			struct pollfd p = {console, POLLIN, 0};
 			if (poll(&p, 1, 0) <= 0)
 				break;
 		}
@@ -118,7 +120,7 @@ int cli_wait_forward(pid_t pid, int console, int *status, struct hamn_error **er
 int cmd_run(struct cli *c, int argc, char **argv, struct hamn_error **err)
 {
 	struct cli_args a;
-	struct hamn_runtime_create_opts o = { .console_socket = -1 };
+	struct hamn_runtime_create_opts o = {.console_socket = -1};
 	struct hamn_container_handle *h = NULL;
 	char bundle[PATH_MAX];
 	size_t nf;
@@ -128,8 +130,10 @@ int cmd_run(struct cli *c, int argc, char **argv, struct hamn_error **err)
 	if (cli_parse(argc, argv, f, nf, 0, &a, err) < 0)
 		return -1;
 	if (a.help) {
-		cli_usage("run [options] CONTAINER-ID", "Create and start a container, wait for it "
-			  "and delete it.", f, nf);
+		cli_usage("run [options] CONTAINER-ID",
+			  "Create and start a container, wait for it "
+			  "and delete it.",
+			  f, nf);
 		cli_args_release(&a);
 		return 0;
 	}
@@ -145,12 +149,12 @@ int cmd_run(struct cli *c, int argc, char **argv, struct hamn_error **err)
 		r = 0;
 		goto out;
 	}
-	cli_wait_forward(hamn_container_handle_pid(h), hamn_container_handle_console_fd(h),
-			 &status, NULL);
+	cli_wait_forward(hamn_container_handle_pid(h), hamn_container_handle_console_fd(h), &status,
+			 NULL);
 	if (hamn_container_handle_wait(h, &status, err) < 0)
 		goto out;
 	cli_exit_status = status;
-	if (a.value[7])	/* --keep */
+	if (a.value[7]) /* --keep */
 		hamn_container_handle_free(h);
 	else if (hamn_runtime_run_finish(c->root, a.pos[0], h, err) < 0)
 		goto out;
@@ -165,35 +169,49 @@ out:
 /* ---- exec ---- */
 
 enum {
-	X_CONSOLE, X_CWD, X_ENV, X_TTY, X_USER, X_GIDS, X_PROCESS, X_DETACH, X_PIDFILE,
-	X_LABEL, X_APPARMOR, X_NNP, X_CAP, X_PRESERVE, X_IGNORE_PAUSED, X_CGROUP,
+	X_CONSOLE,
+	X_CWD,
+	X_ENV,
+	X_TTY,
+	X_USER,
+	X_GIDS,
+	X_PROCESS,
+	X_DETACH,
+	X_PIDFILE,
+	X_LABEL,
+	X_APPARMOR,
+	X_NNP,
+	X_CAP,
+	X_PRESERVE,
+	X_IGNORE_PAUSED,
+	X_CGROUP,
 };
 
 static const struct cli_flag exec_flags[] = {
-	[X_CONSOLE] = { "console-socket", NULL, true, false, "unix socket for the pty master" },
-	[X_CWD] = { "cwd", NULL, true, false, "working directory in the container" },
-	[X_ENV] = { "env", "e", true, true, "set an environment variable (repeatable)" },
-	[X_TTY] = { "tty", "t", false, false, "allocate a pseudo-terminal" },
-	[X_USER] = { "user", "u", true, false, "UID[:GID] to run as" },
-	[X_GIDS] = { "additional-gids", "g", true, true, "additional group ids (repeatable)" },
-	[X_PROCESS] = { "process", "p", true, false, "a process.json to run" },
-	[X_DETACH] = { "detach", "d", false, false, "do not wait for the process" },
-	[X_PIDFILE] = { "pid-file", NULL, true, false, "write the new process's pid here" },
-	[X_LABEL] = { "process-label", NULL, true, false, "accepted, ignored (no SELinux)" },
-	[X_APPARMOR] = { "apparmor", NULL, true, false, "accepted, ignored (no AppArmor)" },
-	[X_NNP] = { "no-new-privs", NULL, false, false, "set no_new_privs" },
-	[X_CAP] = { "cap", "c", true, true, "add a capability (repeatable)" },
-	[X_PRESERVE] = { "preserve-fds", NULL, true, false, "accepted; must be 0" },
-	[X_IGNORE_PAUSED] = { "ignore-paused", NULL, false, false, "accepted" },
-	[X_CGROUP] = { "cgroup", NULL, true, false, "accepted; the container's cgroup is used" },
+	[X_CONSOLE] = {"console-socket", NULL, true, false, "unix socket for the pty master"},
+	[X_CWD] = {"cwd", NULL, true, false, "working directory in the container"},
+	[X_ENV] = {"env", "e", true, true, "set an environment variable (repeatable)"},
+	[X_TTY] = {"tty", "t", false, false, "allocate a pseudo-terminal"},
+	[X_USER] = {"user", "u", true, false, "UID[:GID] to run as"},
+	[X_GIDS] = {"additional-gids", "g", true, true, "additional group ids (repeatable)"},
+	[X_PROCESS] = {"process", "p", true, false, "a process.json to run"},
+	[X_DETACH] = {"detach", "d", false, false, "do not wait for the process"},
+	[X_PIDFILE] = {"pid-file", NULL, true, false, "write the new process's pid here"},
+	[X_LABEL] = {"process-label", NULL, true, false, "accepted, ignored (no SELinux)"},
+	[X_APPARMOR] = {"apparmor", NULL, true, false, "accepted, ignored (no AppArmor)"},
+	[X_NNP] = {"no-new-privs", NULL, false, false, "set no_new_privs"},
+	[X_CAP] = {"cap", "c", true, true, "add a capability (repeatable)"},
+	[X_PRESERVE] = {"preserve-fds", NULL, true, false, "accepted; must be 0"},
+	[X_IGNORE_PAUSED] = {"ignore-paused", NULL, false, false, "accepted"},
+	[X_CGROUP] = {"cgroup", NULL, true, false, "accepted; the container's cgroup is used"},
 };
 
 static void add_cap(json_t *proc, const char *cap)
 {
-	static const char *const sets[] = { "bounding", "effective", "permitted" };
+	static const char *const sets[] = {"bounding", "effective", "permitted"};
 	json_t *caps = json_object_get(proc, "capabilities");
-	_cleanup_free_ char *name = str_has_prefix(cap, "CAP_") ? xstrdup(cap)
-								: xasprintf("CAP_%s", cap);
+	_cleanup_free_ char *name =
+		str_has_prefix(cap, "CAP_") ? xstrdup(cap) : xasprintf("CAP_%s", cap);
 
 	if (!caps) {
 		caps = json_object();
@@ -231,7 +249,8 @@ static int apply_user(json_t *proc, const char *spec, char **gids, struct hamn_e
 		for (char **g = gids; *g; g++) {
 			int64_t v;
 			if (hamn_parse_int64(*g, &v, NULL) < 0)
-				return json_decref(arr), hamn_error_setq(err, EINVAL, "bad gid '%s'", *g);
+				return json_decref(arr),
+				       hamn_error_setq(err, EINVAL, "bad gid '%s'", *g);
 			json_array_append_new(arr, json_integer(v));
 		}
 		json_object_set_new(user, "additionalGids", arr);
@@ -291,8 +310,10 @@ int cmd_exec(struct cli *c, int argc, char **argv, struct hamn_error **err)
 	if (cli_parse(argc, argv, exec_flags, N(exec_flags), 1, &a, err) < 0)
 		return -1;
 	if (a.help) {
-		cli_usage("exec [options] CONTAINER-ID COMMAND [ARGS...]", "Run a new process in a "
-			  "running container.", exec_flags, N(exec_flags));
+		cli_usage("exec [options] CONTAINER-ID COMMAND [ARGS...]",
+			  "Run a new process in a "
+			  "running container.",
+			  exec_flags, N(exec_flags));
 		cli_args_release(&a);
 		return 0;
 	}
@@ -303,11 +324,12 @@ int cmd_exec(struct cli *c, int argc, char **argv, struct hamn_error **err)
 	    (stdio.console_socket = cli_console_socket(a.value[X_CONSOLE], err)) < 0)
 		goto out;
 	if (proc->terminal && detach && stdio.console_socket < 0) {
-		hamn_error_setq(err, EINVAL, "cannot allocate a tty without --console-socket when "
-					     "detached");
+		hamn_error_setq(err, EINVAL,
+				"cannot allocate a tty without --console-socket when "
+				"detached");
 		goto out;
 	}
-	struct hamn_runtime_exec_opts o = { &stdio, detach, a.value[X_PIDFILE] };
+	struct hamn_runtime_exec_opts o = {&stdio, detach, a.value[X_PIDFILE]};
 	if (!detach)
 		cli_block_signals();
 	if (hamn_runtime_exec_id(c->root, a.pos[0], proc, &o, &pid, &console, err) < 0)

@@ -68,34 +68,55 @@ static json_t *create_body(const char *name, const struct create_args *a)
 static int parse_create(int argc, char **argv, struct create_args *a)
 {
 	static const struct option opts[] = {
-		{ "driver", required_argument, NULL, 'd' },
-		{ "subnet", required_argument, NULL, 's' },
-		{ "gateway", required_argument, NULL, 'g' },
-		{ "ip-range", required_argument, NULL, 'r' },
-		{ "ipam-driver", required_argument, NULL, 'I' },
-		{ "internal", no_argument, NULL, 'n' },
-		{ "attachable", no_argument, NULL, 'a' },
-		{ "ipv6", no_argument, NULL, '6' },
-		{ "label", required_argument, NULL, 'l' },
-		{ "opt", required_argument, NULL, 'o' },
-		{ NULL, 0, NULL, 0 },
+		{"driver", required_argument, NULL, 'd'},
+		{"subnet", required_argument, NULL, 's'},
+		{"gateway", required_argument, NULL, 'g'},
+		{"ip-range", required_argument, NULL, 'r'},
+		{"ipam-driver", required_argument, NULL, 'I'},
+		{"internal", no_argument, NULL, 'n'},
+		{"attachable", no_argument, NULL, 'a'},
+		{"ipv6", no_argument, NULL, '6'},
+		{"label", required_argument, NULL, 'l'},
+		{"opt", required_argument, NULL, 'o'},
+		{NULL, 0, NULL, 0},
 	};
 	int opt;
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "d:o:", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'd': a->driver = optarg; break;
-		case 's': a->subnet = optarg; break;
-		case 'g': a->gateway = optarg; break;
-		case 'r': a->ip_range = optarg; break;
-		case 'I': a->ipam_driver = optarg; break;
-		case 'n': a->internal = true; break;
-		case 'a': a->attachable = true; break;
-		case '6': a->ipv6 = true; break;
-		case 'l': add_kv(a->labels, optarg); break;
-		case 'o': add_kv(a->opts, optarg); break;
-		default: return -1;
+		case 'd':
+			a->driver = optarg;
+			break;
+		case 's':
+			a->subnet = optarg;
+			break;
+		case 'g':
+			a->gateway = optarg;
+			break;
+		case 'r':
+			a->ip_range = optarg;
+			break;
+		case 'I':
+			a->ipam_driver = optarg;
+			break;
+		case 'n':
+			a->internal = true;
+			break;
+		case 'a':
+			a->attachable = true;
+			break;
+		case '6':
+			a->ipv6 = true;
+			break;
+		case 'l':
+			add_kv(a->labels, optarg);
+			break;
+		case 'o':
+			add_kv(a->opts, optarg);
+			break;
+		default:
+			return -1;
 		}
 	}
 	if (optind + 1 != argc) {
@@ -110,8 +131,8 @@ static int network_create(struct cli *cli, int argc, char **argv)
 	_cleanup_error_ struct hamn_error *err = NULL;
 	_cleanup_json_ json_t *labels = json_object(), *dopts = json_object();
 	_cleanup_json_ json_t *body = NULL, *res = NULL;
-	struct create_args a = { .driver = "bridge", .ipam_driver = "default", .labels = labels,
-				 .opts = dopts };
+	struct create_args a = {
+		.driver = "bridge", .ipam_driver = "default", .labels = labels, .opts = dopts};
 	struct hamn_client *c;
 
 	if (parse_create(argc, argv, &a) < 0 || !(c = cli_client(cli)))
@@ -137,15 +158,14 @@ static json_t *network_row(json_t *n, bool trunc)
 	json_t *row;
 
 	hamn_buf_puts(&b, "");
-	json_object_foreach(labels, k, v)
+	json_object_foreach (labels, k, v)
 		hamn_buf_printf(&b, "%s%s=%s", b.len ? "," : "", k, json_string_value(v));
 	row = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "ID",
 			trunc ? cli_short_id(id, short_id) : id, "Name", str_of(n, "Name"),
 			"Driver", str_of(n, "Driver"), "Scope", str_of(n, "Scope"), "IPv6",
 			json_is_true(json_object_get(n, "EnableIPv6")) ? "true" : "false",
-			"Internal",
-			json_is_true(json_object_get(n, "Internal")) ? "true" : "false", "Labels",
-			b.data, "CreatedAt", str_of(n, "Created"), "Status", "");
+			"Internal", json_is_true(json_object_get(n, "Internal")) ? "true" : "false",
+			"Labels", b.data, "CreatedAt", str_of(n, "Created"), "Status", "");
 	hamn_buf_release(&b);
 	return row;
 }
@@ -153,18 +173,18 @@ static json_t *network_row(json_t *n, bool trunc)
 static int network_ls(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "filter", required_argument, NULL, 'f' },
-		{ "format", required_argument, NULL, 'F' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "no-trunc", no_argument, NULL, 'T' },
-		{ NULL, 0, NULL, 0 },
+		{"filter", required_argument, NULL, 'f'},
+		{"format", required_argument, NULL, 'F'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"no-trunc", no_argument, NULL, 'T'},
+		{NULL, 0, NULL, 0},
 	};
 	_cleanup_error_ struct hamn_error *err = NULL;
 	_cleanup_json_ json_t *filters = json_object(), *res = NULL, *rows = json_array();
-	_cleanup_json_ json_t *headers = json_pack(
-		"{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "ID", "NETWORK ID", "Name", "NAME",
-		"Driver", "DRIVER", "Scope", "SCOPE", "IPv6", "IPV6", "Internal", "INTERNAL",
-		"Labels", "LABELS", "CreatedAt", "CREATED AT");
+	_cleanup_json_ json_t *headers =
+		json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "ID", "NETWORK ID", "Name",
+			  "NAME", "Driver", "DRIVER", "Scope", "SCOPE", "IPv6", "IPV6", "Internal",
+			  "INTERNAL", "Labels", "LABELS", "CreatedAt", "CREATED AT");
 	_cleanup_free_ char *path = NULL;
 	const char *format = "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}";
 	bool quiet = false, trunc = true;
@@ -176,11 +196,20 @@ static int network_ls(struct cli *cli, int argc, char **argv)
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "f:q", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'f': cli_add_filter(filters, optarg); break;
-		case 'F': format = optarg; break;
-		case 'q': quiet = true; break;
-		case 'T': trunc = false; break;
-		default: return 1;
+		case 'f':
+			cli_add_filter(filters, optarg);
+			break;
+		case 'F':
+			format = optarg;
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'T':
+			trunc = false;
+			break;
+		default:
+			return 1;
 		}
 	}
 	if (quiet)
@@ -192,7 +221,7 @@ static int network_ls(struct cli *cli, int argc, char **argv)
 		daemon_error(err);
 		return 1;
 	}
-	json_array_foreach(res, i, n)
+	json_array_foreach (res, i, n)
 		json_array_append_new(rows, network_row(n, trunc));
 	if (cli_print_rows(rows, format, headers, &err) < 0) {
 		cli_error(err);
@@ -206,9 +235,9 @@ static int network_ls(struct cli *cli, int argc, char **argv)
 static int network_inspect(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "format", required_argument, NULL, 'f' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ NULL, 0, NULL, 0 },
+		{"format", required_argument, NULL, 'f'},
+		{"verbose", no_argument, NULL, 'v'},
+		{NULL, 0, NULL, 0},
 	};
 	_cleanup_error_ struct hamn_error *err = NULL;
 	_cleanup_json_ json_t *all = json_array();
@@ -263,8 +292,8 @@ static int network_inspect(struct cli *cli, int argc, char **argv)
 static int network_rm(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "force", no_argument, NULL, 'f' },
-		{ NULL, 0, NULL, 0 },
+		{"force", no_argument, NULL, 'f'},
+		{NULL, 0, NULL, 0},
 	};
 	bool force = false;
 	struct hamn_client *c;
@@ -319,9 +348,9 @@ static bool confirm(void)
 static int network_prune(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "filter", required_argument, NULL, 'F' },
-		{ "force", no_argument, NULL, 'f' },
-		{ NULL, 0, NULL, 0 },
+		{"filter", required_argument, NULL, 'F'},
+		{"force", no_argument, NULL, 'f'},
+		{NULL, 0, NULL, 0},
 	};
 	_cleanup_error_ struct hamn_error *err = NULL;
 	_cleanup_json_ json_t *filters = json_object(), *res = NULL;
@@ -335,9 +364,14 @@ static int network_prune(struct cli *cli, int argc, char **argv)
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "f", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'F': cli_add_filter(filters, optarg); break;
-		case 'f': force = true; break;
-		default: return 1;
+		case 'F':
+			cli_add_filter(filters, optarg);
+			break;
+		case 'f':
+			force = true;
+			break;
+		default:
+			return 1;
 		}
 	}
 	if (!force && !confirm())
@@ -349,7 +383,7 @@ static int network_prune(struct cli *cli, int argc, char **argv)
 		daemon_error(err);
 		return 1;
 	}
-	json_array_foreach(json_object_get(res, "NetworksDeleted"), i, name) {
+	json_array_foreach (json_object_get(res, "NetworksDeleted"), i, name) {
 		if (i == 0)
 			printf("Deleted Networks:\n");
 		printf("%s\n", json_string_value(name));
@@ -378,10 +412,10 @@ static int post_member(struct cli *cli, const char *net, const char *what, json_
 static int network_connect(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "alias", required_argument, NULL, 'a' },
-		{ "ip", required_argument, NULL, 'i' },
-		{ "link", required_argument, NULL, 'L' },
-		{ NULL, 0, NULL, 0 },
+		{"alias", required_argument, NULL, 'a'},
+		{"ip", required_argument, NULL, 'i'},
+		{"link", required_argument, NULL, 'L'},
+		{NULL, 0, NULL, 0},
 	};
 	_cleanup_json_ json_t *aliases = json_array(), *body = NULL;
 	const char *ip = NULL;
@@ -390,10 +424,17 @@ static int network_connect(struct cli *cli, int argc, char **argv)
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'a': json_array_append_new(aliases, json_string(optarg)); break;
-		case 'i': ip = optarg; break;
-		case 'L': cli_errorf("--link is not supported: use a user-defined network"); return 1;
-		default: return 1;
+		case 'a':
+			json_array_append_new(aliases, json_string(optarg));
+			break;
+		case 'i':
+			ip = optarg;
+			break;
+		case 'L':
+			cli_errorf("--link is not supported: use a user-defined network");
+			return 1;
+		default:
+			return 1;
 		}
 	}
 	if (optind + 2 != argc) {
@@ -409,8 +450,8 @@ static int network_connect(struct cli *cli, int argc, char **argv)
 static int network_disconnect(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "force", no_argument, NULL, 'f' },
-		{ NULL, 0, NULL, 0 },
+		{"force", no_argument, NULL, 'f'},
+		{NULL, 0, NULL, 0},
 	};
 	_cleanup_json_ json_t *body = NULL;
 	bool force = false;
@@ -433,17 +474,17 @@ static int network_disconnect(struct cli *cli, int argc, char **argv)
 /* ---- the group ---- */
 
 static const struct cli_command subcommands[] = {
-	{ "network connect", network_connect, "[OPTIONS] NETWORK CONTAINER",
-	  "Connect a container to a network" },
-	{ "network create", network_create, "[OPTIONS] NETWORK", "Create a network" },
-	{ "network disconnect", network_disconnect, "[OPTIONS] NETWORK CONTAINER",
-	  "Disconnect a container from a network" },
-	{ "network inspect", network_inspect, "[OPTIONS] NETWORK [NETWORK...]",
-	  "Display detailed information on one or more networks" },
-	{ "network ls", network_ls, "[OPTIONS]", "List networks" },
-	{ "network prune", network_prune, "[OPTIONS]", "Remove all unused networks" },
-	{ "network rm", network_rm, "NETWORK [NETWORK...]", "Remove one or more networks" },
-	{ NULL, NULL, NULL, NULL },
+	{"network connect", network_connect, "[OPTIONS] NETWORK CONTAINER",
+	 "Connect a container to a network"},
+	{"network create", network_create, "[OPTIONS] NETWORK", "Create a network"},
+	{"network disconnect", network_disconnect, "[OPTIONS] NETWORK CONTAINER",
+	 "Disconnect a container from a network"},
+	{"network inspect", network_inspect, "[OPTIONS] NETWORK [NETWORK...]",
+	 "Display detailed information on one or more networks"},
+	{"network ls", network_ls, "[OPTIONS]", "List networks"},
+	{"network prune", network_prune, "[OPTIONS]", "Remove all unused networks"},
+	{"network rm", network_rm, "NETWORK [NETWORK...]", "Remove one or more networks"},
+	{NULL, NULL, NULL, NULL},
 };
 
 static const struct cli_command *find_sub(const char *name)
@@ -476,7 +517,8 @@ int cmd_network(struct cli *cli, int argc, char **argv)
 	}
 	sub = find_sub(argv[1]);
 	if (!sub) {
-		cli_errorf("'%s' is not a hamn network command.\nSee 'hamn network --help'", argv[1]);
+		cli_errorf("'%s' is not a hamn network command.\nSee 'hamn network --help'",
+			   argv[1]);
 		return 1;
 	}
 	if (cli_wants_help(sub, argc - 1, argv + 1))
@@ -540,8 +582,8 @@ static int add_publish(json_t *config, json_t *host, const char *arg, struct ham
 		*slash = '\0';
 	parts = str_split(spec, ':');
 	n = strv_len(parts);
-	if (n < 1 || n > 3 || (!streq(proto, "tcp") && !streq(proto, "udp") &&
-			       !streq(proto, "sctp")))
+	if (n < 1 || n > 3 ||
+	    (!streq(proto, "tcp") && !streq(proto, "udp") && !streq(proto, "sctp")))
 		goto bad;
 	cp = parts[n - 1];
 	if (n >= 2)
@@ -551,11 +593,13 @@ static int add_publish(json_t *config, json_t *host, const char *arg, struct ham
 	if (port_range(cp, &clo, &chi) < 0 || (hp[0] && port_range(hp, &hlo, &hhi) < 0))
 		goto bad;
 	if (hp[0] && hhi - hlo != chi - clo && clo != chi)
-		return hamn_error_setq(err, EINVAL, "invalid ranges specified for container and "
-				       "host Ports: %s and %s", cp, hp);
+		return hamn_error_setq(err, EINVAL,
+				       "invalid ranges specified for container and "
+				       "host Ports: %s and %s",
+				       cp, hp);
 	for (long p = clo; p <= chi; p++) {
-		_cleanup_free_ char *one = clo == chi || !hp[0] ? xstrdup(hp)
-							       : xasprintf("%ld", hlo + (p - clo));
+		_cleanup_free_ char *one =
+			clo == chi || !hp[0] ? xstrdup(hp) : xasprintf("%ld", hlo + (p - clo));
 
 		bind_port(config, host, p, proto, ip, one);
 	}
@@ -596,7 +640,7 @@ int cli_net_run_option(json_t *config, json_t *host, int opt, const char *arg,
 	case CLI_NET_OPT_DNS_SEARCH:
 	case CLI_NET_OPT_DNS_OPTION:
 	case CLI_NET_OPT_ADD_HOST: {
-		static const char *const keys[] = { "Dns", "DnsSearch", "DnsOptions", "ExtraHosts" };
+		static const char *const keys[] = {"Dns", "DnsSearch", "DnsOptions", "ExtraHosts"};
 
 		if (opt == CLI_NET_OPT_ADD_HOST && !strchr(arg, ':') && !strchr(arg, '='))
 			return hamn_error_setq(err, EINVAL, "bad format for add-host: \"%s\"", arg);
@@ -611,8 +655,8 @@ int cli_net_run_option(json_t *config, json_t *host, int opt, const char *arg,
 
 void cli_net_run_finish(json_t *config)
 {
-	json_t *epc = json_object_get(json_object_get(config, "NetworkingConfig"),
-				      "EndpointsConfig");
+	json_t *epc =
+		json_object_get(json_object_get(config, "NetworkingConfig"), "EndpointsConfig");
 	json_t *pending = json_object_get(epc, "");
 	const char *mode = json_string_value(
 		json_object_get(json_object_get(config, "HostConfig"), "NetworkMode"));
