@@ -1,6 +1,7 @@
 #!/bin/bash
-# demo.sh BUILD_DIR: make the local busybox test image and run a first container.
-# It grows with the project: today it runs the OCI bundle through hamn-runtime.
+# demo.sh BUILD_DIR: start hamnd with its embedded defaults (no config file, no
+# etcd) in a scratch directory, load the locally made busybox image, and run a
+# first container through the daemon. Everything it starts is stopped at the end.
 set -euo pipefail
 BUILD=$(cd "${1:-build}" && pwd)
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,22 +14,47 @@ fi
 
 [ -f "$IMG/.done" ] || "$TOP/tests/fixtures/mkimage.sh" "$IMG"
 
-state=$(mktemp -d /tmp/hamn-demo.XXXXXX)
-bundle="$state/bundle"
-trap 'rm -rf "$state"' EXIT
-cp -a "$IMG/bundle" "$bundle"
-# The fixture bundle runs /bin/sh; make it say hello instead.
-jq '.process.args = ["/bin/sh", "-c", "echo hello from a hamn container: $(hostname), pid $$; id"]
-    | .hostname = "hamn-demo"' "$IMG/bundle/config.json" >"$bundle/config.json"
+dir=$(mktemp -d /tmp/hamn-demo.XXXXXX)
+sock="$dir/hamn.sock"
+hamnd_pid=
+cleanup() {
+	if [ -n "$hamnd_pid" ]; then
+		"$BUILD/hamn" -H "unix://$sock" rm -f demo-web >/dev/null 2>&1 || true
+		kill "$hamnd_pid" 2>/dev/null && wait "$hamnd_pid" 2>/dev/null || true
+	fi
+	rm -rf "$dir"
+}
+trap cleanup EXIT
 
-echo "+ hamn-runtime run --bundle $bundle demo-$$"
-"$BUILD/hamn-runtime" --root "$state/run" run --bundle "$bundle" "demo-$$"
+echo "{}" >"$dir/daemon.json"	# embedded defaults: an empty config
+"$BUILD/hamnd" --root "$dir/root" --exec-root "$dir/run" -H "unix://$sock" \
+	--config-file "$dir/daemon.json" --log-file "$dir/hamnd.log" &
+hamnd_pid=$!
+for _ in $(seq 100); do
+	[ -S "$sock" ] && "$BUILD/hamn" -H "unix://$sock" version >/dev/null 2>&1 && break
+	sleep 0.05
+done
+
+hamn() {
+	echo "+ hamn $*"
+	"$BUILD/hamn" -H "unix://$sock" "$@"
+}
+
+hamn load -i "$IMG/docker.tar"
+hamn images
+hamn run --rm hamn-test sh -c 'echo "hello from a hamn container: $(hostname), pid $$"; id'
+hamn run -d --name demo-web hamn-test sh -c 'while :; do date; sleep 1; done' >/dev/null
+hamn ps
+hamn exec demo-web cat /proc/self/status | grep -E '^(CapEff|Seccomp|NoNewPrivs):' || true
+hamn rm -f demo-web
 
 cat <<EOF2
 
-What to try next:
-  $BUILD/hamn-runtime spec                      # a default config.json with secure defaults
-  cd $IMG/bundle && $BUILD/hamn-runtime run x   # an interactive busybox shell (terminal: set in config.json)
-  make check                                    # every test
-  make bench                                    # hamn against crun and runc
+hamnd ran from $dir (removed now). To keep one running:
+  $BUILD/hamnd --root /var/lib/hamn --exec-root /run/hamn &     # defaults: unix:///run/hamn/hamn.sock
+  $BUILD/hamn load -i $IMG/docker.tar
+  $BUILD/hamn run -it --rm hamn-test sh
+  DOCKER_HOST=unix:///run/hamn/hamn.sock docker ps            # the docker CLI works too
+The OCI runtime alone:  cd $IMG/bundle && $BUILD/hamn-runtime run demo
+Tests: make check       Benchmarks: make bench
 EOF2
