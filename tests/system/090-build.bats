@@ -307,6 +307,26 @@ payload" ]
 	[[ "$output" != *TOPSECRET* ]]
 }
 
+@test "a .dockerignore that is a symlink never reads a host file" {
+	local outside img
+	img=$(unique_name ignlink)
+	outside="$BATS_TEST_TMPDIR/outside"
+	mkdir -p "$outside"
+	echo keep.txt >"$outside/patterns"
+	echo k >"$CTX/keep.txt"
+	ln -s "$outside/patterns" "$CTX/.dockerignore"
+	printf 'FROM hamn-test\nCOPY keep.txt /k\n' >"$CTX/Dockerfile"
+	# sent by hand: hamn's CLI would read the link on the client's side, as it may
+	tar -C "$CTX" -cf "$BATS_TEST_TMPDIR/ctx.tar" Dockerfile keep.txt .dockerignore
+	curl -s -m 60 -X POST -H 'Content-Type: application/x-tar' \
+		--data-binary @"$BATS_TEST_TMPDIR/ctx.tar" --unix-socket "$HAMN_SOCK" \
+		"http://d/build?version=1&t=$img" >"$BATS_TEST_TMPDIR/out"
+	cat "$BATS_TEST_TMPDIR/out"
+	grep -q "Successfully tagged $img" "$BATS_TEST_TMPDIR/out"
+	run_hamn run --rm "$img" cat /k
+	[ "$output" = k ]
+}
+
 @test "ADD unpacks a local tar archive, COPY does not" {
 	local img
 	img=$(unique_name add)
