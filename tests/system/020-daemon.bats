@@ -65,7 +65,8 @@ start_private() {
 	mkdir -p "$BATS_TEST_TMPDIR/$name"
 	[ -f "$BATS_TEST_TMPDIR/$name/daemon.json" ] || echo '{}' >"$BATS_TEST_TMPDIR/$name/daemon.json"
 	"$HAMND_BIN" --root "$PRIV_ROOT" --exec-root "$PRIV_RUN" -H "unix://$PRIV_SOCK" \
-		--config-file "$BATS_TEST_TMPDIR/$name/daemon.json" "$@" >>"$PRIV_LOG" 2>&1 3>&- &
+		--config-file "$BATS_TEST_TMPDIR/$name/daemon.json" --bridge none --ip-forward=false \
+		"$@" >>"$PRIV_LOG" 2>&1 3>&- &
 	PRIV_PID=$!
 	wait_for 10 hamnd_answers "$PRIV_SOCK" || { cat "$PRIV_LOG"; return 1; }
 }

@@ -78,7 +78,7 @@ start_second() {
 	SECOND_ROOT="$d/root"
 	SECOND_SOCK="$d/run/hamn.sock"
 	env "$@" "$HAMND_BIN" --root "$SECOND_ROOT" --exec-root "$d/run" -H "unix://$SECOND_SOCK" \
-		--config-file "$d/daemon.json" >>"$d/log" 2>&1 3>&- &
+		--config-file "$d/daemon.json" --bridge none --ip-forward=false >>"$d/log" 2>&1 3>&- &
 	SECOND_PID=$!
 	echo "$SECOND_PID" >"$d/pid"
 	wait_for 10 hamnd_answers "$SECOND_SOCK" || { cat "$d/log" >&2; return 1; }
