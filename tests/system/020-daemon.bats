@@ -314,7 +314,7 @@ make_certs() {
 @test "a second daemon on the same socket or pid file refuses to start" {
 	echo '{}' >"$BATS_TEST_TMPDIR/daemon.json"
 	run_cmd 1 "$HAMND_BIN" --root "$BATS_TEST_TMPDIR/r2" --exec-root "$BATS_TEST_TMPDIR/x2" \
-		--config-file "$BATS_TEST_TMPDIR/daemon.json" -H "unix://$HAMN_SOCK"
+		--config-file "$BATS_TEST_TMPDIR/daemon.json" -H "unix://$HAMN_SOCK" --bridge none
 	[[ "$output" == *"another daemon is listening on '$HAMN_SOCK'"* ]]
 	run_cmd 1 "$HAMND_BIN" --root "$HAMND_ROOT" --exec-root "$HAMND_EXEC_ROOT" \
 		--config-file "$BATS_TEST_TMPDIR/daemon.json" -H "unix://$BATS_TEST_TMPDIR/other.sock"
