@@ -37,6 +37,11 @@ static const char schema_v1[] =
 	" image_id TEXT NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS image_tags_image ON image_tags(image_id);";
 
+/* Version 2: the image an image was made on top of (commit, build steps); '' when none. */
+static const char schema_v2[] =
+	"ALTER TABLE images ADD COLUMN parent TEXT NOT NULL DEFAULT '';"
+	"CREATE INDEX IF NOT EXISTS images_parent ON images(parent);";
+
 int db_fail(struct hamn_image_store *st, const char *what, struct hamn_error **err)
 {
 	return hamn_error_setq(err, EIO, "image store database: %s: %s", what,
@@ -122,11 +127,12 @@ static int migrate(struct hamn_image_store *st, struct hamn_error **err)
 				       "this hamn (%d)", (long long)version, IMAGE_SCHEMA_VERSION);
 	if (version == IMAGE_SCHEMA_VERSION)
 		return 0;
-	/* version 0: a new database. Later versions add steps here. */
-	if (db_exec(st, schema_v1, err) < 0 ||
-	    db_exec(st, "DELETE FROM image_schema; INSERT INTO image_schema VALUES (1)", err) < 0)
+	/* each step takes the database one version up; version 0 is a new database */
+	if (version < 1 && db_exec(st, schema_v1, err) < 0)
 		return -1;
-	return 0;
+	if (version < 2 && db_exec(st, schema_v2, err) < 0)
+		return -1;
+	return db_exec(st, "DELETE FROM image_schema; INSERT INTO image_schema VALUES (2)", err);
 }
 
 int db_migrate(struct hamn_image_store *st, struct hamn_error **err)

@@ -8,7 +8,7 @@
 
 #include "image/image.h"
 
-#define IMAGE_SCHEMA_VERSION 1
+#define IMAGE_SCHEMA_VERSION 2
 /* How long a complete layer no image uses is kept (a pull may come back for it). */
 #define IMAGE_LAYER_GRACE_NS (24 * 3600 * 1000000000LL)
 
