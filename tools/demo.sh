@@ -27,7 +27,8 @@ cleanup() {
 trap cleanup EXIT
 
 echo "{}" >"$dir/daemon.json"	# embedded defaults: an empty config
-"$BUILD/hamnd" --root "$dir/root" --exec-root "$dir/run" -H "unix://$sock" \
+# --bridge none: the demo leaves no bridge or nftables table behind when it stops
+"$BUILD/hamnd" --root "$dir/root" --exec-root "$dir/run" -H "unix://$sock" --bridge none \
 	--config-file "$dir/daemon.json" --log-file "$dir/hamnd.log" &
 hamnd_pid=$!
 for _ in $(seq 100); do

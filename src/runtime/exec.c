@@ -62,7 +62,9 @@ static struct rt_plan *exec_plan(const struct hamn_runtime_exec_target *t,
 	p->exec_fifo = p->target_pidfd = p->sync_fd = p->parent_sync_fd = -1;
 	if (rt_proc_from_oci(process, &p->proc, &p->env_store, err) < 0)
 		goto fail;
-	if (t->spec->linux.seccomp) {
+	if (t->seccomp_prog) {
+		p->proc.seccomp = t->seccomp_prog;
+	} else if (t->spec->linux.seccomp) {
 		if (hamn_seccomp_compile(t->spec->linux.seccomp, &p->prog, err) < 0)
 			goto fail;
 		p->proc.seccomp = p->prog;

@@ -121,6 +121,11 @@ struct hamn_runtime_exec_target {
 	int init_pidfd;			  /* or -1: opened from init_pid */
 	const struct hamn_oci_spec *spec; /* the container's config (namespaces, seccomp default) */
 	struct hamn_cgroup *cgroup;	  /* joined by the new process; may be NULL */
+	/*
+	 * The program compiled from spec's linux.seccomp, loaded instead of
+	 * compiling it again (an engine monitor has it already); NULL: compile.
+	 */
+	const struct hamn_seccomp_prog *seccomp_prog;
 };
 
 /*

@@ -618,7 +618,7 @@ int hamn_runtime_exec_id(const char *root, const char *id, const struct hamn_oci
 	spec = hamn_runtime_load_config(root, id, err);
 	if (!spec)
 		goto out;
-	struct hamn_runtime_exec_target t = {s.pid, -1, spec, s.cg};
+	struct hamn_runtime_exec_target t = {s.pid, -1, spec, s.cg, NULL};
 	t.init_pidfd = open_init(&s, err);
 	if (t.init_pidfd < 0)
 		goto out;
