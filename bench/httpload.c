@@ -5,8 +5,9 @@
  * Opens CONNS keep-alive connections to SOCKET (default 16), and on each sends
  * `GET PATH`, waits for the whole reply (Content-Length or chunked), sends the
  * next, for -w seconds of warm-up (not counted, default 0.5) and then -d seconds
- * (default 5): the replies that complete in those -d seconds are counted. One epoll thread drives every connection, so the client costs
- * little CPU next to the server it measures. Prints one line:
+ * (default 5): the replies that complete in those -d seconds are counted. One
+ * epoll thread drives every connection, so the client costs little CPU next to
+ * the server it measures. Prints one line:
  *
  *   requests N errors E seconds S rps R p50_ms A p90_ms B p99_ms C max_ms D
  *
@@ -36,9 +37,9 @@
 
 struct conn {
 	int fd;
-	char *buf;		/* bytes received and not consumed yet */
+	char *buf; /* bytes received and not consumed yet */
 	size_t len, cap;
-	double sent_at;		/* when the request in flight was sent */
+	double sent_at; /* when the request in flight was sent */
 };
 
 struct load {
@@ -47,8 +48,8 @@ struct load {
 	double duration, warmup;
 	char *request;
 	size_t request_len;
-	double start, stop;	/* counting window, monotonic seconds */
-	uint32_t *lat_us;	/* latency of every counted reply */
+	double start, stop; /* counting window, monotonic seconds */
+	uint32_t *lat_us;   /* latency of every counted reply */
 	size_t nlat, caplat;
 	size_t errors;
 	int ep;
@@ -85,8 +86,8 @@ static void usage(void)
 /* Connect C to the load's socket and add it to the epoll set. */
 static void conn_open(struct load *l, struct conn *c)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
 
 	if (strlen(l->sock) >= sizeof(sa.sun_path)) {
 		errno = ENAMETOOLONG;
@@ -275,12 +276,23 @@ static void parse_args(struct load *l, int argc, char **argv)
 	l->warmup = 0.5;
 	while ((opt = getopt(argc, argv, "s:p:c:d:w:")) != -1) {
 		switch (opt) {
-		case 's': l->sock = optarg; break;
-		case 'p': l->path = optarg; break;
-		case 'c': l->nconns = atoi(optarg); break;
-		case 'd': l->duration = atof(optarg); break;
-		case 'w': l->warmup = atof(optarg); break;
-		default: usage();
+		case 's':
+			l->sock = optarg;
+			break;
+		case 'p':
+			l->path = optarg;
+			break;
+		case 'c':
+			l->nconns = atoi(optarg);
+			break;
+		case 'd':
+			l->duration = atof(optarg);
+			break;
+		case 'w':
+			l->warmup = atof(optarg);
+			break;
+		default:
+			usage();
 		}
 	}
 	if (!l->sock || !l->path || optind != argc || l->nconns < 1 || l->nconns > MAX_CONNS ||
@@ -318,7 +330,7 @@ static void run(struct load *l, struct conn *conns)
 int main(int argc, char **argv)
 {
 	static struct conn conns[MAX_CONNS];
-	struct load l = { 0 };
+	struct load l = {0};
 
 	parse_args(&l, argc, argv);
 	run(&l, conns);
@@ -328,8 +340,8 @@ int main(int argc, char **argv)
 	}
 	qsort(l.lat_us, l.nlat, sizeof(*l.lat_us), cmp_u32);
 	printf("requests %zu errors %zu seconds %.2f rps %.1f p50_ms %.2f p90_ms %.2f "
-	       "p99_ms %.2f max_ms %.2f\n", l.nlat, l.errors, l.duration,
-	       (double)l.nlat / l.duration, pct_ms(&l, 0.50), pct_ms(&l, 0.90), pct_ms(&l, 0.99),
-	       l.lat_us[l.nlat - 1] / 1000.0);
+	       "p99_ms %.2f max_ms %.2f\n",
+	       l.nlat, l.errors, l.duration, (double)l.nlat / l.duration, pct_ms(&l, 0.50),
+	       pct_ms(&l, 0.90), pct_ms(&l, 0.99), l.lat_us[l.nlat - 1] / 1000.0);
 	return 0;
 }

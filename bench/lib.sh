@@ -10,8 +10,11 @@
 # Tunables (environment): BENCH_RUNS (default 20), BENCH_WARMUP (default 3),
 # BENCH_VERBOSE=1 to show hyperfine's own output.
 #
-# A row is: benchmark <TAB> tool <TAB> median seconds or "-" <TAB> note.
-# The hamn figure of a benchmark is the row whose tool starts with "hamn".
+# A row is: benchmark <TAB> tool <TAB> figure or "-" <TAB> note [<TAB> unit].
+# The unit is "s" when absent (hyperfine's median in seconds); bench_record
+# writes others ("MB", "req/s"). The hamn figure of a benchmark is the row
+# whose tool starts with "hamn". Targets (bench_target) go to
+# $BENCH_RESULTS.targets: benchmark <TAB> tool <TAB> "<=" or ">=" <TAB> ratio.
 
 : "${BENCH_RUNS:=20}"
 : "${BENCH_WARMUP:=3}"
@@ -80,6 +83,19 @@ bench_cmd() {
 	printf '%s\t%s\t%s\t%s runs\n' "$name" "$tool" "$median" "$BENCH_RUNS" >>"$BENCH_RESULTS"
 }
 
+# bench_record NAME TOOL VALUE UNIT [NOTE]: record a figure measured without
+# hyperfine: VALUE in UNIT ("s", "MB" or "req/s"; "-" for no figure).
+bench_record() {
+	printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "${5:-}" "$4" >>"$BENCH_RESULTS"
+}
+
+# bench_target NAME TOOL OP RATIO: the report checks that hamn's figure divided
+# by TOOL's for NAME is OP ("<=" or ">=") RATIO and says "met" or "MISSED" in
+# the note. A missed target does not fail the run (figures move with load).
+bench_target() {
+	printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$BENCH_RESULTS.targets"
+}
+
 # bench_on_exit CMD: run CMD (with eval) when the benchmark ends, even on error.
 bench_on_exit() {
 	BENCH_EXIT_CMDS+=("$1")
@@ -94,24 +110,52 @@ bench_finish() {
 	BENCH_EXIT_CMDS=()
 }
 
-# report: print the rows recorded so far as a table. The last column is
-# hamn's median divided by the tool's: above 1.00 hamn is slower, below faster.
+# report: print the rows recorded so far as a table. The ratio column is
+# hamn's figure divided by the tool's: for times and memory above 1.00 hamn is
+# slower or bigger, for req/s above 1.00 hamn is faster.
 report() {
 	[ -s "$BENCH_RESULTS" ] || { echo "(no results)"; return 0; }
-	awk -F'\t' '
-	function ms(s) { return s == "-" ? "-" : sprintf("%.2f ms", s * 1000) }
-	{ n++; b[n] = $1; t[n] = $2; m[n] = $3; note[n] = $4
+	[ -f "$BENCH_RESULTS.targets" ] || : >"$BENCH_RESULTS.targets"
+	awk -F'\t' -v tf="$BENCH_RESULTS.targets" '
+	function fig(v, u) {
+		if (v == "-") return "-"
+		if (u == "MB") return sprintf("%.1f MB", v)
+		if (u == "req/s") return sprintf("%.0f req/s", v)
+		return sprintf("%.2f ms", v * 1000)
+	}
+	BEGIN {
+		while ((getline line < tf) > 0) {
+			split(line, a, "\t")
+			op[a[1] SUBSEP a[2]] = a[3]
+			lim[a[1] SUBSEP a[2]] = a[4]
+		}
+	}
+	{ n++; b[n] = $1; t[n] = $2; m[n] = $3; note[n] = $4; u[n] = NF >= 5 ? $5 : "s"
 	  if ($2 ~ /^hamn/ && $3 != "-") h[$1] = $3 }
 	END {
 		fmt = "%-24s | %-14s | %12s | %-9s | %s\n"
-		printf fmt, "benchmark", "tool", "median", "hamn/tool", "note"
+		printf fmt, "benchmark", "tool", "figure", "hamn/tool", "note"
 		printf fmt, "------------------------", "--------------", "------------",
 			"---------", "----"
 		for (i = 1; i <= n; i++) {
 			r = "-"
-			if (m[i] != "-" && (b[i] in h) && m[i] > 0)
-				r = sprintf("%.2f", h[b[i]] / m[i])
-			printf fmt, b[i], t[i], ms(m[i]), r, note[i]
+			k = b[i] SUBSEP t[i]
+			if (m[i] != "-" && (b[i] in h) && m[i] > 0) {
+				q = h[b[i]] / m[i]
+				r = sprintf("%.2f", q)
+				if (k in op) {
+					if (op[k] == "<=")
+						ok = (q <= lim[k] + 0)
+					else
+						ok = (q >= lim[k] + 0)
+					note[i] = note[i] (note[i] == "" ? "" : ", ") "target " op[k] " " \
+						lim[k] (ok ? ": met" : ": MISSED")
+				}
+			} else if (k in op) {
+				note[i] = note[i] (note[i] == "" ? "" : ", ") "target " op[k] " " lim[k] \
+					": no figure"
+			}
+			printf fmt, b[i], t[i], fig(m[i], u[i]), r, note[i]
 		}
 	}' "$BENCH_RESULTS"
 }

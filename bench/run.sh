@@ -21,6 +21,11 @@ BENCH_BUILD=$(cd "$1" && pwd)
 shift
 export BENCH_DIR BENCH_TOP BENCH_BUILD
 
+# BENCH_INSTALL_PEERS=1: first apt-install the peers tools/deps.sh leaves out
+if [ "${BENCH_INSTALL_PEERS:-0}" = 1 ]; then
+	"$BENCH_DIR/install-peers.sh" || die "install-peers.sh failed"
+fi
+
 for t in hyperfine jq awk; do
 	command -v "$t" >/dev/null || die "$t is missing (run tools/deps.sh)"
 done
@@ -48,6 +53,9 @@ for f in "${files[@]}"; do
 	echo
 	echo "== $bname"
 	mkdir "$BENCH_TMP/$bname"
+	# The subshell must not be the left side of || or &&: bash would ignore set -e
+	# in it. The clean-up and the table (of what was recorded) come even when a
+	# command of the .bench file fails.
 	# shellcheck disable=SC2034 # BENCH_* are used by lib.sh and the .bench files
 	(
 		set -e
@@ -57,16 +65,17 @@ for f in "${files[@]}"; do
 		: >"$BENCH_RESULTS"
 		# shellcheck source=bench/lib.sh
 		. "$BENCH_DIR/lib.sh"
-		trap bench_finish EXIT
+		trap 'bench_finish; echo; report' EXIT
+		# say where set -e stopped the file
+		trap 'echo "bench: $BENCH_NAME: status $? at line $LINENO of ${BASH_SOURCE[0]##*/}" >&2' ERR
 		# shellcheck disable=SC1090
 		. "$f"
-		bench_finish
-		echo
-		report
-	) || {
-		echo "bench: $bname failed"
+	)
+	rc=$?
+	if [ "$rc" -ne 0 ]; then
+		echo "bench: $bname failed (exit status $rc)"
 		status=1
-	}
+	fi
 	# A tool that was there but failed makes the whole run fail.
 	if grep -q "$(printf '\t')failed\$" "$BENCH_TMP/$bname/results.tsv" 2>/dev/null; then
 		status=1

@@ -15,6 +15,9 @@
  * are in-band {"errorDetail":{"code":N,...}} messages, as dockerd's are.
  * A client that goes away cancels the build at its next step.
  *
+ * POST /build/prune (docker builder prune, docker system prune) empties
+ * the build cache: the step key -> image entries, not the images.
+ *
  * Not here: BuildKit (version=2 is refused), remote contexts (remote=),
  * pulling base images (pull= is ignored), registry credentials
  * (X-Registry-Config is not needed without pulls).
@@ -401,7 +404,51 @@ static int build(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
 	return 0;
 }
 
+/* ---- POST /build/prune ---- */
+
+/* BuildKit's other filters (inuse, shared, type, ...) describe records hamn's cache has not. */
+static const char *const prune_filter_keys[] = {"until", "id", NULL};
+
+static int prune_opts(struct hamn_api_req *req, const struct hamn_api_filters *f,
+		      struct hamn_engine_build_prune_opts *o, struct hamn_error **err)
+{
+	char *const *until = hamn_api_filters_get(f, "until");
+	int64_t keep = 0, reserved = 0;
+
+	if (hamn_api_filters_validate(f, prune_filter_keys, err) < 0 ||
+	    hamn_api_req_query_int(req, "keep-storage", 0, &keep, err) < 0 ||
+	    hamn_api_req_query_int(req, "reserved-space", 0, &reserved, err) < 0)
+		return -1;
+	if (until && until[0] && until[1])
+		return hamn_error_setq(err, EINVAL, "filters expect only one value");
+	if (until && until[0] &&
+	    hamn_time_parse_since(until[0], hamn_now_ns(), &o->until_ns, err) < 0)
+		return hamn_error_wrap(err, "invalid filter 'until=%s'", until[0]);
+	o->ids = hamn_api_filters_get(f, "id");
+	o->keep_bytes = keep > reserved ? keep : reserved;
+	return 0;
+}
+
+/*
+ * docker builder prune [-a] [--filter until=|id=] [--keep-storage]: every
+ * entry of hamn's cache is a plain cache record, so all= changes nothing.
+ */
+static int build_prune(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
+{
+	_cleanup_filters_ struct hamn_api_filters *f = NULL;
+	struct hamn_engine_build_prune_opts o = { 0 };
+	json_t *deleted = NULL;
+	int64_t reclaimed = 0;
+
+	if (hamn_api_req_filters(req, &f, err) < 0 || prune_opts(req, f, &o, err) < 0 ||
+	    hamn_engine_build_prune(ctx, &o, &deleted, &reclaimed, err) < 0)
+		return -1;
+	return hamn_api_reply_json(req, 200, json_pack("{s:o,s:I}", "CachesDeleted", deleted,
+						       "SpaceReclaimed", (json_int_t)reclaimed));
+}
+
 void hamn_api_register_build(struct hamn_api_server *s, struct hamn_engine *e)
 {
 	hamn_api_route_flags(s, "POST", "/build", HAMN_API_ROUTE_STREAM_BODY, build, e);
+	hamn_api_route(s, "POST", "/build/prune", build_prune, e);
 }

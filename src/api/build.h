@@ -13,8 +13,8 @@ struct hamn_engine;
 
 /*
  * Register POST /build (a stream-body route: the context tar is unpacked
- * as it arrives) served by e (borrowed: it must outlive the server). Call
- * before hamn_api_server_start.
+ * as it arrives) and POST /build/prune served by e (borrowed: it must
+ * outlive the server). Call before hamn_api_server_start.
  */
 void hamn_api_register_build(struct hamn_api_server *s, struct hamn_engine *e);
 

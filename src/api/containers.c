@@ -195,5 +195,7 @@ int hamn_api_register_containers(struct hamn_api_server *s, struct hamn_engine *
 	hamn_api_route(s, "DELETE", "/containers/{id}", h_delete, e);
 	api_containers_register_streams(s, e);
 	api_containers_register_ops(s, e);
+	api_containers_register_exec(s, e);
+	api_containers_register_archive(s, e);
 	return 0;
 }

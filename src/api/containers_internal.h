@@ -11,5 +11,9 @@
 void api_containers_register_streams(struct hamn_api_server *s, struct hamn_engine *e);
 /* Register pause, unpause, update and prune (containers_ops.c). */
 void api_containers_register_ops(struct hamn_api_server *s, struct hamn_engine *e);
+/* Register exec create, start, resize and inspect (exec.c). */
+void api_containers_register_exec(struct hamn_api_server *s, struct hamn_engine *e);
+/* Register HEAD, GET and PUT /containers/{id}/archive (containers_archive.c). */
+void api_containers_register_archive(struct hamn_api_server *s, struct hamn_engine *e);
 
 #endif

@@ -111,7 +111,10 @@ static int filter_time(struct hamn_image_store *st, const struct hamn_api_filter
 	return 0;
 }
 
-/* docker images [-a] [--filter ...]; docker-py's images.list() (only_ids is ignored). */
+/*
+ * docker images [-a] [--filter ...]; docker-py's images.list() (only_ids is
+ * ignored). Without all, intermediate images (untagged parents) are left out.
+ */
 static int image_list(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
 {
 	_cleanup_filters_ struct hamn_api_filters *f = NULL;
@@ -123,6 +126,7 @@ static int image_list(struct hamn_api_req *req, void *ctx, struct hamn_error **e
 	    hamn_api_filters_validate(f, list_filter_keys, err) < 0 ||
 	    filter_bool(f, "dangling", &flt.dangling, err) < 0)
 		return -1;
+	flt.all = hamn_api_req_query_bool(req, "all", false);
 	flt.reference = (char **)hamn_api_filters_get(f, "reference");
 	flt.label = (char **)hamn_api_filters_get(f, "label");
 	list = hamn_image_list_json(st, &flt, err);
@@ -401,12 +405,13 @@ static int df_images(struct hamn_image_store *st, json_t *images, json_t *contai
 static int system_df(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
 {
 	struct hamn_engine_list_opts o = {.all = true, .size = true};
+	struct hamn_image_filter top = HAMN_IMAGE_FILTER_INIT; /* as dockerd: no intermediates */
 	struct hamn_image_store *st = store_of(ctx);
 	_cleanup_json_ json_t *images = NULL, *containers = NULL, *volumes = NULL;
 	int64_t layers_size = 0;
 
 	if (!(containers = hamn_engine_container_list(ctx, &o, err)) ||
-	    !(images = hamn_image_list_json(st, NULL, err)) ||
+	    !(images = hamn_image_list_json(st, &top, err)) ||
 	    !(volumes = hamn_volume_list(hamn_engine_volumes(ctx), NULL, 0, true, err)) ||
 	    df_images(st, images, containers, &layers_size, err) < 0)
 		return -1;

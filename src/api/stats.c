@@ -6,9 +6,13 @@
  *                       sample's CPU figures as precpu_stats (the first one
  *                       zeros), until the client goes away or the container
  *                       is removed; a stopped container gives empty objects.
- *   stream=0            two samples a second apart, the second sent with the
- *                       first as precpu_stats: what `docker stats
- *                       --no-stream` computes its CPU % from.
+ *   stream=0            a sample with precpu_stats from the last one the
+ *                       engine kept of this run (any stats request, or the
+ *                       sample taken at start) when that is at least
+ *                       HAMN_STATS_MIN_PREV_MS old: at once. Otherwise, as
+ *                       dockerd, two samples a second apart, the second
+ *                       sent with the first as precpu_stats: what `docker
+ *                       stats --no-stream` computes its CPU % from.
  *   stream=0&one-shot=1 one sample at once, precpu_stats zero (API 1.41).
  * A container that is not running answers at once with the empty object
  * when not streaming, as dockerd does.
@@ -99,14 +103,20 @@ static int h_stats(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
 	bool one_shot = hamn_api_req_query_bool(req, "one-shot", false);
 	_cleanup_json_ json_t *first = NULL;
 	struct stats_ctx *c;
-	bool running = false;
+	bool running = false, has_prev = false;
 
 	if (stream && one_shot)
 		return hamn_error_setq(err, EINVAL, "cannot have stream=true and one-shot=true");
-	first = hamn_engine_container_stats(ctx, hamn_api_req_param(req, "id"), &running, err);
+	if (!stream && !one_shot)
+		first = hamn_engine_container_stats_last(ctx, hamn_api_req_param(req, "id"),
+							 HAMN_STATS_MIN_PREV_MS, &running, &has_prev,
+							 err);
+	else
+		first = hamn_engine_container_stats(ctx, hamn_api_req_param(req, "id"), &running,
+						    err);
 	if (!first)
 		return -1;
-	if (!stream && (one_shot || !running))
+	if (!stream && (one_shot || !running || has_prev))
 		return hamn_api_reply_json(req, 200, steal_pointer(&first));
 	if (!stream)
 		return stats_two_samples(req, ctx, json_string_value(json_object_get(first, "id")),

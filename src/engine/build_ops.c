@@ -165,9 +165,9 @@ static void op_emit(void *ctx, json_t *msg)
 
 /* ---- the cache: <root>/builder/cache/<key hex> holds an image id ---- */
 
-static int cache_dir(struct hamn_engine_build *b, struct hamn_error **err)
+static int cache_dir_of(struct hamn_engine *e, struct hamn_error **err)
 {
-	_cleanup_close_ int dfd = scratch_dir_open(b->e, err);
+	_cleanup_close_ int dfd = scratch_dir_open(e, err);
 	int fd;
 
 	if (dfd < 0)
@@ -178,6 +178,11 @@ static int cache_dir(struct hamn_engine_build *b, struct hamn_error **err)
 	if (fd < 0)
 		return hamn_error_set(err, errno, "open the build cache");
 	return fd;
+}
+
+static int cache_dir(struct hamn_engine_build *b, struct hamn_error **err)
+{
+	return cache_dir_of(b->e, err);
 }
 
 static int op_cache_lookup(void *ctx, const struct hamn_digest *key, char **image_id,
@@ -209,6 +214,102 @@ static int op_cache_store(void *ctx, const struct hamn_digest *key, const char *
 	if (dfd < 0)
 		return -1;
 	return hamn_write_atomic(dfd, hamn_digest_hex(key), image_id, strlen(image_id), 0600, err);
+}
+
+/* ---- pruning the cache ---- */
+
+struct cache_entry {
+	char name[HAMN_DIGEST_HEX_LEN + 1];
+	int64_t size;
+	int64_t mtime_ns;
+};
+
+static bool cache_name_valid(const char *name)
+{
+	size_t n = strspn(name, "0123456789abcdef");
+
+	return n == HAMN_DIGEST_HEX_LEN && !name[n];
+}
+
+/* The cache's entries, newest first (*out, *n_out). */
+static int cache_entries(int dfd, struct cache_entry **out, size_t *n_out,
+			 struct hamn_error **err)
+{
+	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_closedir_ DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	struct dirent *de;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return hamn_error_set(err, errno, "read the build cache");
+	}
+	while ((de = readdir(d))) {
+		struct stat st;
+		struct cache_entry *c;
+
+		if (!cache_name_valid(de->d_name) ||
+		    fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+			continue;	/* not an entry (a temp file of hamn_write_atomic, say) */
+		*out = xreallocarray(*out, *n_out + 1, sizeof(**out));
+		c = &(*out)[(*n_out)++];
+		memcpy(c->name, de->d_name, sizeof(c->name));	/* 64 hex and the NUL */
+		c->size = st.st_size;
+		c->mtime_ns = st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+	}
+	return 0;
+}
+
+static int newest_first(const void *a, const void *b)
+{
+	const struct cache_entry *x = a, *y = b;
+
+	return (y->mtime_ns > x->mtime_ns) - (y->mtime_ns < x->mtime_ns);
+}
+
+static bool prune_selects(const struct hamn_engine_build_prune_opts *o,
+			  const struct cache_entry *c)
+{
+	bool id_ok = !o->ids || !o->ids[0];
+
+	if (o->until_ns > 0 && c->mtime_ns >= o->until_ns)
+		return false;
+	for (size_t i = 0; o->ids && o->ids[i]; i++)
+		id_ok |= str_has_prefix(c->name, o->ids[i]);
+	return id_ok;
+}
+
+int hamn_engine_build_prune(struct hamn_engine *e, const struct hamn_engine_build_prune_opts *o,
+			    json_t **deleted_out, int64_t *reclaimed_out, struct hamn_error **err)
+{
+	_cleanup_close_ int dfd = cache_dir_of(e, err);
+	_cleanup_free_ struct cache_entry *ents = NULL;
+	int64_t kept = 0, freed = 0;
+	json_t *deleted;
+	size_t n = 0;
+
+	if (dfd < 0 || cache_entries(dfd, &ents, &n, err) < 0)
+		return -1;
+	qsort(ents, n, sizeof(*ents), newest_first);
+	deleted = json_array();
+	for (size_t i = 0; i < n; i++) {
+		if (!prune_selects(o, &ents[i]) ||
+		    (o->keep_bytes > 0 && kept + ents[i].size <= o->keep_bytes)) {
+			kept += ents[i].size;
+			continue;
+		}
+		if (unlinkat(dfd, ents[i].name, 0) < 0) {
+			if (errno != ENOENT)	/* gone meanwhile (another prune) is fine */
+				log_warn("cannot remove build cache entry %s: %s", ents[i].name,
+					 strerror(errno));
+			continue;
+		}
+		json_array_append_new(deleted, json_string(ents[i].name));
+		freed += ents[i].size;
+	}
+	*deleted_out = deleted;
+	*reclaimed_out = freed;
+	return 0;
 }
 
 /* ---- config-only steps ---- */

@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "base/base.h"
 
@@ -58,5 +59,21 @@ struct hamn_engine_build_opts {
  */
 int hamn_engine_build_run(struct hamn_engine_build *b, const struct hamn_engine_build_opts *o,
 			  char **image_id, int *code, struct hamn_error **err);
+
+struct hamn_engine_build_prune_opts {
+	int64_t until_ns;	/* > 0: only entries stored before this time */
+	char *const *ids;	/* NULL-terminated prefixes of entry IDs, or NULL: any */
+	int64_t keep_bytes;	/* > 0: keep the newest entries up to this many bytes */
+};
+
+/*
+ * POST /build/prune: delete the build cache's entries (step key -> image;
+ * the images stay) that pass o. *deleted_out gets a new array of the
+ * deleted entries' IDs (the keys' hex), *reclaimed_out the bytes their
+ * files held. Builds running meanwhile only miss the deleted entries.
+ * Errors: the cache directory's open/read errors.
+ */
+int hamn_engine_build_prune(struct hamn_engine *e, const struct hamn_engine_build_prune_opts *o,
+			    json_t **deleted_out, int64_t *reclaimed_out, struct hamn_error **err);
 
 #endif

@@ -72,7 +72,8 @@ struct image_req {
 /*
  * Store the layer (unpacked as the parent's child), write the config
  * (the parent's document with config, created, author, history and
- * rootfs updated) and record the image. *id_out: "sha256:...".
+ * rootfs updated) and record the image with r->parent as its parent
+ * image (docker's intermediate images). *id_out: "sha256:...".
  */
 int engine_image_new(struct hamn_engine *e, const struct image_req *r, char **id_out,
 		     struct hamn_error **err);

@@ -9,6 +9,7 @@
  */
 #include <signal.h>
 
+#include "engine/exec_int.h"
 #include "engine/internal.h"
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -330,6 +331,7 @@ int ctr_config_merge_image(struct ctr_config *c, json_t *cfg, const struct hamn_
 	if (img) {
 		merge_object_keys(cfg, "ExposedPorts", img->exposed_ports);
 		merge_object_keys(cfg, "Volumes", img->volumes);
+		engine_health_merge_image(cfg, img->healthcheck);	/* health.c */
 	}
 	write_back(c, cfg);
 	return 0;

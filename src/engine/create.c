@@ -111,12 +111,15 @@ static int parse_request(struct hamn_engine *e, json_t *body, struct create_req 
 			 struct hamn_error **err)
 {
 	json_t *hc = json_object_get(body, "HostConfig");
+	_cleanup_json_ json_t *merged = NULL;
 
 	if (!json_is_object(body))
 		return hamn_error_setq(err, EINVAL, "the request body must be a JSON object");
+	/* the daemon's log-driver and log-opts, as dockerd merges them (logconfig.c) */
+	if (!hc || json_is_null(hc) || json_is_object(hc))
+		hc = merged = ctr_log_merge_defaults(hc, e->log_driver, e->log_opts);
 	r->config_json = split_config(body);
-	if (ctr_config_parse(r->config_json, json_is_null(hc) ? NULL : hc, e->root, &r->cfg,
-			     err) < 0 ||
+	if (ctr_config_parse(r->config_json, hc, e->root, &r->cfg, err) < 0 ||
 	    check_seccomp(&r->cfg, err) < 0)
 		return -1;
 	r->host_json = normalize_host_config(hc, &r->cfg);

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "engine/events.h"
+#include "engine/exec_int.h"
 #include "engine/internal.h"
 #include "runtime/cgroup.h"
 
@@ -357,8 +358,9 @@ static void copy_config(struct hamn_engine *e, const struct hamn_engine_config *
 	e->default_pids_limit = cfg->default_pids_limit == 0 ? HAMN_ENGINE_DEFAULT_PIDS_LIMIT
 							     : cfg->default_pids_limit;
 	e->allow_new_privileges = cfg->allow_new_privileges;
-	e->log_max_size = cfg->log_max_size;
-	e->log_max_file = cfg->log_max_file > 0 ? cfg->log_max_file : 1;
+	e->log_driver = xstrdup(cfg->log_driver && cfg->log_driver[0] ? cfg->log_driver
+								   : "json-file");
+	e->log_opts = cfg->log_opts ? json_deep_copy(cfg->log_opts) : NULL;
 	e->root_fd = e->exec_fd = e->ctrs_fd = e->exec_ctrs_fd = -1;
 	e->epfd = e->wake_fd = -1;
 }
@@ -379,8 +381,11 @@ static void init_sync(struct hamn_engine *e)
 struct hamn_engine *hamn_engine_new(const struct hamn_engine_config *cfg,
 				    struct hamn_error **err)
 {
-	struct hamn_engine *e = xzalloc(sizeof(*e));
+	struct hamn_engine *e;
 
+	if (ctr_log_defaults_check(cfg->log_driver, cfg->log_opts, err) < 0)
+		return hamn_error_wrap(err, "default log config"), NULL;
+	e = xzalloc(sizeof(*e));
 	copy_config(e, cfg);
 	init_sync(e);
 	/* first, while this process is small and single-threaded */
@@ -401,6 +406,8 @@ struct hamn_engine *hamn_engine_new(const struct hamn_engine_config *cfg,
 	if (watcher_start(e, err) < 0 || reconcile(e, err) < 0)
 		goto fail;
 	engine_net_start(e);
+	if (engine_health_start(e, err) < 0)
+		goto fail;
 	return e;
 fail:
 	hamn_error_wrap(err, "open the engine");
@@ -441,6 +448,8 @@ void hamn_engine_free(struct hamn_engine *e)
 {
 	if (!e)
 		return;
+	engine_health_stop(e);
+	engine_execs_free(e);
 	watcher_stop(e);
 	wait_workers(e);
 	free_containers(e);
@@ -474,6 +483,9 @@ void hamn_engine_free(struct hamn_engine *e)
 	free(e->exec_root);
 	free(e->cgroup_parent);
 	free(e->seccomp_profile_path);
+	free(e->log_driver);
+	if (e->log_opts)
+		json_decref(e->log_opts);
 	free(e);
 }
 
@@ -487,7 +499,6 @@ json_t *hamn_engine_container_inspect(struct hamn_engine *e, const char *ref, bo
 	struct container *c = ctr_get(e, ref, err);
 	json_t *obj;
 
-	(void)size;
 	if (!c)
 		return NULL;
 	lower = hamn_image_lowerdir(e->images, c->image_id, &lerr);
@@ -496,6 +507,8 @@ json_t *hamn_engine_container_inspect(struct hamn_engine *e, const char *ref, bo
 	pthread_mutex_unlock(&e->lock);
 	json_object_set_new(json_object_get(json_object_get(obj, "GraphDriver"), "Data"),
 			    "LowerDir", json_string(lower ? lower : ""));
+	if (size)
+		ctr_size_fields(e, obj, c->id, c->image_id);
 	ctr_put(e, c);
 	return obj;
 }
@@ -539,6 +552,8 @@ char *hamn_engine_container_list_text(struct hamn_engine *e,
 	pthread_mutex_unlock(&e->lock);
 	hamn_buf_puts(&b, "]\n");
 	*len = b.len;
+	if (o->size)	/* measured outside the lock: it walks every upper directory */
+		return ctr_list_add_sizes(e, hamn_buf_steal(&b), len, err);
 	return hamn_buf_steal(&b);
 }
 
@@ -581,6 +596,9 @@ int hamn_engine_info(json_t *info, void *ud, struct hamn_error **err)
 		json_object_set_new(info, "Images", json_integer((json_int_t)json_array_size(images)));
 	else
 		hamn_error_free(err);
+	json_object_set_new(info, "LoggingDriver", json_string(e->log_driver));
+	json_object_set_new(json_object_get(info, "Plugins"), "Log",
+			    json_pack("[s, s]", "json-file", "local"));
 	json_object_set_new(info, "SecurityOptions",
 			    json_pack("[s, s]", "name=seccomp,profile=default",
 				      e->allow_new_privileges ? "name=cgroupns"

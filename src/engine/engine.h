@@ -63,9 +63,15 @@ struct hamn_engine_config {
 	 * (docs: secure-defaults section 1.6).
 	 */
 	bool allow_new_privileges;
-	/* json-file defaults (log-opts max-size / max-file); 0: no rotation. */
-	int64_t log_max_size;
-	int log_max_file;
+	/*
+	 * dockerd's log-driver ("json-file", "local" or "none"; NULL:
+	 * json-file) and log-opts (an object of strings, copied; or NULL):
+	 * merged into each new container's LogConfig as dockerd merges them
+	 * (docs/engine.md). hamn_engine_new fails (EINVAL) on a driver or an
+	 * option it does not know.
+	 */
+	const char *log_driver;
+	json_t *log_opts;
 	/* A docker-format seccomp profile file used instead of the built-in default; NULL: built-in. */
 	const char *seccomp_profile;
 	/*

@@ -100,54 +100,6 @@ static int parse_restart(json_t *hc, struct ctr_config *c, struct hamn_error **e
 	return 0;
 }
 
-static int log_opt(struct ctr_config *c, const char *k, json_t *v, struct hamn_error **err)
-{
-	const char *s = json_string_value(v);
-
-	if (streq(k, "max-size")) {
-		if (hamn_parse_size(s, &c->log_max_size, err) < 0 || c->log_max_size <= 0) {
-			hamn_error_free(err);
-			return hamn_error_setq(err, EINVAL, "invalid max-size: %s", s);
-		}
-	} else if (streq(k, "max-file")) {
-		if (hamn_parse_int64(s, &c->log_max_file, err) < 0 || c->log_max_file < 1) {
-			hamn_error_free(err);
-			return hamn_error_setq(err, EINVAL, "max-file cannot be less than 1");
-		}
-	} else if (!streq(k, "compress") && !streq(k, "labels") && !streq(k, "env") &&
-		   !streq(k, "env-regex") && !streq(k, "tag") && !streq(k, "mode") &&
-		   !streq(k, "max-buffer-size")) {
-		return hamn_error_setq(err, EINVAL, "unknown log opt '%s' for %s log driver", k,
-				       c->log_driver);
-	}
-	return 0;
-}
-
-static int parse_log(json_t *hc, struct ctr_config *c, struct hamn_error **err)
-{
-	json_t *lc = NULL, *opts = NULL, *v;
-	const char *type = NULL, *k;
-
-	if (jf_object(hc, HC, "LogConfig", &lc, err) < 0 ||
-	    jf_string(lc, "LogConfig", "Type", &type, err) < 0 ||
-	    jf_strmap(lc, "LogConfig", "Config", &opts, err) < 0)
-		return -1;
-	if (!type || !type[0] || streq(type, "local"))
-		type = "json-file";
-	if (!streq(type, "json-file") && !streq(type, "none"))
-		return hamn_error_setq(err, EINVAL, "logger: no log driver named '%s' is registered",
-				       type);
-	c->log_driver = xstrdup(type);
-	json_object_foreach(opts, k, v) {
-		if (streq(type, "none"))
-			return hamn_error_setq(err, EINVAL, "unknown log opt '%s' for none log driver",
-					       k);
-		if (log_opt(c, k, v, err) < 0)
-			return -1;
-	}
-	return 0;
-}
-
 static int parse_memory(json_t *hc, struct ctr_config *c, struct hamn_error **err)
 {
 	bool oom_off = false;
@@ -519,7 +471,7 @@ int ctr_host_config_parse(json_t *hc, const char *root, struct ctr_config *c,
 			  struct hamn_error **err)
 {
 	if (parse_network(hc, c, err) < 0 || parse_namespaces(hc, c, err) < 0 ||
-	    parse_restart(hc, c, err) < 0 || parse_log(hc, c, err) < 0 ||
+	    parse_restart(hc, c, err) < 0 || ctr_log_config_parse(hc, c, err) < 0 ||
 	    parse_memory(hc, c, err) < 0 || parse_cpu(hc, c, err) < 0 ||
 	    parse_pids(hc, c, err) < 0 || parse_caps(hc, c, err) < 0 ||
 	    parse_security(hc, c, err) < 0 || parse_ulimits(hc, c, err) < 0 ||

@@ -90,9 +90,9 @@ struct ctr_config {
 	json_t *sysctls;	/* object of strings (never NULL) */
 	enum ctr_restart_policy restart;
 	int64_t restart_max;	/* on-failure:N; 0 = no limit */
-	char *log_driver;	/* "json-file" or "none" */
-	int64_t log_max_size;	/* 0: daemon default */
-	int64_t log_max_file;	/* 0: daemon default */
+	char *log_driver;	/* "json-file", "local" or "none" */
+	int64_t log_max_size;	/* bytes; 0: never rotate */
+	int64_t log_max_file;	/* files kept (>= 1) */
 	int64_t shm_size;	/* 0 = default */
 	int64_t oom_score_adj;
 	char **dns, **dns_search, **dns_options, **extra_hosts, **group_add;
@@ -111,6 +111,23 @@ int ctr_config_parse(json_t *config, json_t *host_config, const char *root, stru
 /* The HostConfig part (hostconfig.c); called by ctr_config_parse. */
 int ctr_host_config_parse(json_t *hc, const char *root, struct ctr_config *c,
 			  struct hamn_error **err);
+/*
+ * HostConfig.LogConfig into c's log_* fields (logconfig.c): the driver
+ * (json-file when empty; local; none) and its options, with dockerd's
+ * messages: "logger: no log driver named 'x' is registered", "unknown log
+ * opt 'k' for json-file log driver", ... (EINVAL).
+ */
+int ctr_log_config_parse(json_t *hc, struct ctr_config *c, struct hamn_error **err);
+/* Check the daemon's log-driver and log-opts (an object of strings, or NULL). EINVAL. */
+int ctr_log_defaults_check(const char *type, json_t *opts, struct hamn_error **err);
+/*
+ * A copy of hc (may be NULL) with the daemon's defaults merged into its
+ * LogConfig as dockerd does: no Type takes def_type; a container on
+ * def_type gets each option of def_opts it does not set. Pure.
+ */
+json_t *ctr_log_merge_defaults(json_t *hc, const char *def_type, json_t *def_opts);
+/* go-units' FromHumanSize ("1k" = 1000, "2.5MB", "10 mb"); -1 when it is not a size. */
+int ctr_log_parse_size(const char *s, int64_t *out);
 /* Binds, Mounts and Tmpfs into c->mounts (mounts.c). root is --root (named volumes). */
 int ctr_mounts_parse(json_t *hc, const char *root, struct ctr_config *c,
 		     struct hamn_error **err);
@@ -234,7 +251,14 @@ struct container {
 	int64_t backoff_ms;	/* restart back-off */
 	bool restart_pending;
 	struct ctr_net *net;	/* its networks (network.h); NULL without networking */
+	json_t *stats_last;	/* the last CPU sample of this run (stats.c), or NULL */
 };
+
+/*
+ * A started container's first CPU sample, kept for stats?stream=0 (stats.c;
+ * lock not held; costs a few small file reads).
+ */
+void ctr_stats_started(struct hamn_engine *e, struct container *c);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Restart policy (restart.c, pure) */
@@ -262,7 +286,7 @@ int logline_decode(const char *line, size_t len, int *stream_out, char **msg_out
 
 struct logw {
 	int dirfd;		/* the container directory (borrowed) */
-	char *name;		/* "<id>-json.log" */
+	char *name;		/* "<id>-json.log", "local-logs/container.log" */
 	int fd;			/* -1 when logging is off */
 	int64_t size;
 	int64_t max_size;	/* 0: never rotate */
@@ -271,7 +295,10 @@ struct logw {
 	struct hamn_buf out;
 };
 
-/* Open (append) the log file; name NULL disables logging. */
+/*
+ * Open (append) the log file; name NULL disables logging. A name with a
+ * directory ("local-logs/container.log") gets that directory (0700).
+ */
 int logw_open(struct logw *w, int dirfd, const char *name, int64_t max_size, int64_t max_file,
 	      struct hamn_error **err);
 /* Log bytes read from stream (1 or 2): complete lines now, a partial line at 16 KiB. */
@@ -281,8 +308,8 @@ int logw_write(struct logw *w, int stream, const char *data, size_t len, int64_t
 int logw_flush(struct logw *w, int64_t now_ns, struct hamn_error **err);
 void logw_close(struct logw *w);
 
-/* "<id>-json.log" */
-char *log_file_name(const char *id);
+/* The log file in the container directory: "<id>-json.log", "local-logs/container.log". */
+char *log_file_name(const struct ctr_config *c, const char *id);
 
 /* ---------------------------------------------------------------------------------------- */
 /* The monitor protocol (proto.c) */
@@ -299,6 +326,7 @@ enum mon_msg_type {
 	MON_RESIZE,		/* d->m: h, w */
 	MON_NET_WAIT,		/* m->d: pid; one fd (its netns): attach, then answer (network.h) */
 	MON_NET_GO,		/* d->m: code 0 go on, or errno and text */
+	MON_EXEC,		/* d->m: fds ctl [, client]: fork an exec session (exec_int.h) */
 };
 
 #define MON_F_OOM (1u << 0)
@@ -385,7 +413,8 @@ struct hamn_engine {
 	char *root, *exec_root, *cgroup_parent, *seccomp_profile_path;
 	int64_t default_pids_limit;	/* -1: none */
 	bool allow_new_privileges;
-	int64_t log_max_size, log_max_file;
+	char *log_driver;	/* the daemon's default driver (dockerd's log-driver) */
+	json_t *log_opts;	/* its options (log-opts), an object; or NULL */
 	int root_fd, exec_fd;
 	int ctrs_fd;		/* <root>/containers */
 	int exec_ctrs_fd;	/* <exec-root>/containers */
@@ -420,6 +449,8 @@ struct hamn_engine {
 	void *event_ctx;
 	struct hamn_events *events;	/* events.c: the bus behind GET /events */
 	struct engine_init *init;	/* init.c: the program of --init */
+	struct engine_execs *execs;	/* exec.c: exec records (made on first use) */
+	struct engine_health *health;	/* health.c: the health check thread */
 };
 
 /* table.c (call with e->lock held unless said otherwise) */
@@ -551,6 +582,15 @@ bool ctr_filters_match(struct hamn_engine *e, const struct container *c,
 int ctr_filters_check(const struct hamn_engine_filter *f, size_t n, struct hamn_error **err);
 /* The command string of ps ("sh -c 'x'"). */
 char *ctr_command_string(const struct ctr_config *c);
+
+/* size.c (no lock held: these walk the container's upper directory) */
+/* Bytes of the files in the writable layer of container id; 0 when unknown. */
+int64_t ctr_rw_size(struct hamn_engine *e, const char *id);
+/* Set docker's SizeRw and SizeRootFs (image_id's size + SizeRw) in obj. */
+void ctr_size_fields(struct hamn_engine *e, json_t *obj, const char *id, const char *image_id);
+/* A list text (consumed) with every entry's sizes added; *len updated. */
+char *ctr_list_add_sizes(struct hamn_engine *e, char *text, size_t *len,
+			 struct hamn_error **err);
 
 /* paths */
 char *ctr_dir_path(struct hamn_engine *e, const char *id);

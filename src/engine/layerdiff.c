@@ -377,7 +377,8 @@ static int create_image(struct hamn_engine *e, const struct image_req *r,
 		digests[n] = r->diff_id->str;
 		types[n++] = HAMN_MT_DOCKER_LAYER;
 	}
-	rc = hamn_image_create(e->images, config, digests, types, n, NULL, NULL, id_out, err);
+	/* the parent link makes the image an intermediate one while it has children */
+	rc = hamn_image_create_child(e->images, config, digests, types, n, r->parent, id_out, err);
 	free(digests);
 	free(types);
 	return rc;

@@ -144,11 +144,6 @@ int logline_decode(const char *line, size_t len, int *stream_out, char **msg_out
 	return 0;
 }
 
-char *log_file_name(const char *id)
-{
-	return xasprintf("%s-json.log", id);
-}
-
 /* ---- the writer (in the monitor) ---- */
 
 int logw_open(struct logw *w, int dirfd, const char *name, int64_t max_size, int64_t max_file,
@@ -164,6 +159,12 @@ int logw_open(struct logw *w, int dirfd, const char *name, int64_t max_size, int
 	if (!name)
 		return 0;
 	w->name = xstrdup(name);
+	if (strchr(name, '/')) {
+		_cleanup_free_ char *dir = xstrndup(name, (size_t)(strrchr(name, '/') - name));
+
+		if (mkdirat(dirfd, dir, 0700) < 0 && errno != EEXIST)
+			return hamn_error_set(err, errno, "create log directory '%s'", dir);
+	}
 	w->fd = openat(dirfd, name, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	if (w->fd < 0)
 		return hamn_error_set(err, errno, "open log '%s'", name);

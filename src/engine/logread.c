@@ -57,7 +57,7 @@ struct hamn_engine_logs *hamn_engine_logs_open(struct hamn_engine *e, const char
 	l->c = c;
 	l->o = *o;
 	l->tty = c->cfg.tty;
-	l->name = log_file_name(c->id);
+	l->name = log_file_name(&c->cfg, c->id);
 	l->dirfd = openat(e->ctrs_fd, c->id, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (l->dirfd < 0) {
 		hamn_error_set(err, errno, "open the log directory of %s", c->id);

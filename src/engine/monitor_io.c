@@ -17,6 +17,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "engine/exec_int.h"
 #include "engine/monitor.h"
 
 #define READ_CHUNK (64 * 1024)
@@ -223,19 +224,26 @@ bool mon_conn_message(struct mon *m, size_t i)
 {
 	_cleanup_error_ struct hamn_error *err = NULL;
 	struct mon_msg msg, reply = { .type = MON_STATUS };
-	int fd = -1;
+	int fds[2] = { -1, -1 }, fd;
 	size_t n_fds = 0;
-	int r = mon_recv(m->conns[i], &msg, &fd, 1, &n_fds, 0, &err);
+	int r = mon_recv(m->conns[i], &msg, fds, 2, &n_fds, 0, &err);
 
 	if (r <= 0)
 		return false;
+	fd = fds[0];
+	if (n_fds == 2 && msg.type != MON_EXEC)
+		close(fds[1]);
 	switch (msg.type) {
+	case MON_EXEC:	/* exec_mon.c */
+		if (n_fds >= 1)
+			mon_exec_fork(m, fds[0], n_fds == 2 ? fds[1] : -1);
+		return true;
 	case MON_HELLO:
 		reply.pid = m->pid;
 		reply.t1 = m->started_ns;
 		return mon_send(m->conns[i], &reply, NULL, 0, &err) == 0;
 	case MON_ATTACH:
-		if (n_fds == 1)
+		if (n_fds >= 1)
 			mon_client_add(m, fd, msg.token, msg.flags, msg.text,
 				       msg.h < sizeof(msg.text) ? msg.h : 0);
 		return true;
@@ -247,7 +255,7 @@ bool mon_conn_message(struct mon *m, size_t i)
 		mon_resize(m, msg.h, msg.w);
 		return true;
 	default:
-		if (n_fds == 1)
+		if (n_fds >= 1)
 			close(fd);
 		return true;
 	}

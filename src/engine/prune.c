@@ -6,16 +6,9 @@
  * DELETE (no force, anonymous volumes kept); one that cannot be removed is
  * skipped and logged. SpaceReclaimed is what their writable layers held.
  */
-#include <dirent.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include "engine/internal.h"
 
 static const char *const prune_keys[] = {"until", "label", "label!", NULL};
-
-/* Deeper trees are counted as far as this; a layer is never that deep in practice. */
-#define SIZE_MAX_DEPTH 64
 
 struct prune_filter {
 	int64_t until_ns;	 /* 0: no until */
@@ -66,68 +59,6 @@ static bool prune_matches(const struct prune_filter *pf, const struct container 
 	return true;
 }
 
-/* Inodes with several links already counted (docker counts a hard-linked file once). */
-struct seen {
-	ino_t *inos;
-	size_t n, cap;
-};
-
-static bool seen_before(struct seen *s, ino_t ino)
-{
-	for (size_t i = 0; i < s->n; i++)
-		if (s->inos[i] == ino)
-			return true;
-	if (s->n == s->cap) {
-		s->cap = s->cap ? 2 * s->cap : 16;
-		s->inos = xreallocarray(s->inos, s->cap, sizeof(*s->inos));
-	}
-	s->inos[s->n++] = ino;
-	return false;
-}
-
-/* Bytes of the files and symlinks under dirfd (which is consumed). */
-static int64_t tree_size(int dirfd, int depth, struct seen *seen)
-{
-	_cleanup_closedir_ DIR *d = NULL;
-	struct dirent *de;
-	int64_t total = 0;
-	int fd;
-
-	if (depth > SIZE_MAX_DEPTH || !(d = fdopendir(dirfd))) {
-		close(dirfd);
-		return 0;
-	}
-	while ((de = readdir(d))) {
-		struct stat st;
-
-		if (streq(de->d_name, ".") || streq(de->d_name, "..") ||
-		    fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		if (S_ISDIR(st.st_mode)) {
-			fd = openat(dirfd, de->d_name,
-				    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (fd >= 0)
-				total += tree_size(fd, depth + 1, seen);
-		} else if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) {
-			if (st.st_nlink <= 1 || !seen_before(seen, st.st_ino))
-				total += st.st_size;
-		}
-	}
-	return total;
-}
-
-/* The size of c's writable layer (<root>/containers/<id>/upper); 0 when unknown. */
-static int64_t rw_size(struct hamn_engine *e, const char *id)
-{
-	_cleanup_free_ char *path = xasprintf("%s/upper", id);
-	int fd = openat(e->ctrs_fd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	struct seen seen = {0};
-	int64_t size = fd < 0 ? 0 : tree_size(fd, 0, &seen);
-
-	free(seen.inos);
-	return size;
-}
-
 /* The ids of the containers to prune (a new vector). */
 static char **prune_candidates(struct hamn_engine *e, const struct prune_filter *pf)
 {
@@ -163,7 +94,7 @@ int hamn_engine_container_prune(struct hamn_engine *e, const struct hamn_engine_
 	deleted = json_array();
 	for (size_t i = 0; ids && ids[i]; i++) {
 		_cleanup_error_ struct hamn_error *rerr = NULL;
-		int64_t size = rw_size(e, ids[i]);
+		int64_t size = ctr_rw_size(e, ids[i]);
 
 		/* started meanwhile, or removed by someone else: not ours to count */
 		if (hamn_engine_container_remove(e, ids[i], false, false, &rerr) < 0) {

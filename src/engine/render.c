@@ -10,6 +10,7 @@
  */
 #include <regex.h>
 
+#include "engine/exec_int.h"
 #include "engine/internal.h"
 
 static const char zero_time[] = "0001-01-01T00:00:00Z";
@@ -141,8 +142,9 @@ static json_t *graph_driver_json(const char *dir, const char *lower)
 static void set_paths(json_t *obj, struct hamn_engine *e, const struct container *c)
 {
 	_cleanup_free_ char *dir = ctr_dir_path(e, c->id);
-	_cleanup_free_ char *log = log_file_name(c->id);
-	bool logged = !streq(c->cfg.log_driver, "none");
+	_cleanup_free_ char *log = log_file_name(&c->cfg, c->id);
+	/* as dockerd: only json-file's path is shown (local's format is private) */
+	bool logged = streq(c->cfg.log_driver, "json-file");
 	json_t *gd;
 
 	json_object_set_new(obj, "ResolvConfPath", json_sprintf("%s/resolv.conf", dir));
@@ -161,7 +163,7 @@ static void set_paths(json_t *obj, struct hamn_engine *e, const struct container
 json_t *ctr_inspect_json(struct hamn_engine *e, const struct container *c)
 {
 	char created[HAMN_TIME_STR_MAX];
-	json_t *obj;
+	json_t *obj, *health;
 
 	obj = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:n,"
 			" s:o, s:o, s:o, s:o, s:o}",
@@ -178,6 +180,9 @@ json_t *ctr_inspect_json(struct hamn_engine *e, const struct container *c)
 		hamn_bug("cannot build the inspect object of %s", c->id);
 	json_object_set_new(obj, "Name", json_sprintf("/%s", c->name));
 	set_paths(obj, e, c);
+	health = engine_health_json(e, c->id);	/* health.c */
+	if (health)
+		json_object_set_new(json_object_get(obj, "State"), "Health", health);
 	if (c->cfg.has_pids_limit || e->default_pids_limit > 0)
 		json_object_set_new(json_object_get(obj, "HostConfig"), "PidsLimit",
 				    json_integer(c->cfg.has_pids_limit ? c->cfg.pids_limit
@@ -208,8 +213,8 @@ void ctr_list_entry(struct hamn_engine *e, struct container *c, int64_t now_ns,
 		    struct hamn_buf *out)
 {
 	_cleanup_free_ char *status = NULL;
+	char health[16];
 
-	(void)e;
 	if (!c->list_cache) {
 		_cleanup_json_ json_t *obj = list_entry_json(c);
 		char *text = hamn_json_dump(obj);
@@ -220,6 +225,13 @@ void ctr_list_entry(struct hamn_engine *e, struct container *c, int64_t now_ns,
 	}
 	/* our own texts ("Up 3 seconds"): nothing in them needs JSON escaping */
 	status = ctr_status_text(&c->st, now_ns);
+	if (ctr_status_shown(&c->st) == ST_RUNNING && engine_health_status(e, c->id, health)) {
+		char *with = xasprintf("%s (%s%s)", status, streq(health, "starting") ? "health: "
+										   : "", health);
+
+		free(status);
+		status = with;
+	}
 	hamn_buf_puts(out, c->list_cache);
 	hamn_buf_puts(out, ",\"State\":\"");
 	hamn_buf_puts(out, ctr_status_name(ctr_status_shown(&c->st)));
@@ -324,7 +336,12 @@ static bool value_matches(struct hamn_engine *e, const struct container *c, cons
 		return ctr_net_filter_match(c, v);
 	if (streq(key, "is-task"))
 		return streq(v, "false") || streq(v, "0");
-	/* health, publish, expose: nothing to match yet */
+	if (streq(key, "health")) {
+		char h[16];
+
+		return engine_health_status(e, c->id, h) ? streq(h, v) : streq(v, "none");
+	}
+	/* publish, expose: nothing to match yet */
 	return false;
 }
 

@@ -97,14 +97,11 @@ static json_t *launch_request(struct hamn_engine *e, struct container *c, json_t
 {
 	_cleanup_free_ char *ctr_dir = ctr_dir_path(e, c->id);
 	_cleanup_free_ char *exec_dir = xasprintf("%s/containers/%s", e->exec_root, c->id);
-	_cleanup_free_ char *log = log_file_name(c->id);
 	const struct ctr_config *cfg = &c->cfg;
-	json_t *log_obj = json_pack("{s:I, s:I}", "max_size",
-				    (json_int_t)(cfg->log_max_size ? cfg->log_max_size
-								   : e->log_max_size),
-				    "max_file",
-				    (json_int_t)(cfg->log_max_file ? cfg->log_max_file
-								   : e->log_max_file));
+	_cleanup_free_ char *log = log_file_name(cfg, c->id);
+	/* the daemon's log-opts were merged in at create (logconfig.c) */
+	json_t *log_obj = json_pack("{s:I, s:I}", "max_size", (json_int_t)cfg->log_max_size,
+				    "max_file", (json_int_t)cfg->log_max_file);
 
 	if (!streq(cfg->log_driver, "none"))
 		json_object_set_new(log_obj, "name", json_string(log));
@@ -332,13 +329,19 @@ int ctr_start_locked_op(struct hamn_engine *e, struct container *c, bool restart
 {
 	_cleanup_json_ json_t *req = NULL;
 	enum ctr_status s;
+	bool paused;
 
 	pthread_mutex_lock(&e->lock);
 	s = c->st.status;
+	paused = c->st.paused;
 	pthread_mutex_unlock(&e->lock);
 	if (!c->in_table || s == ST_REMOVING || c->removed)
 		return hamn_error_setq(err, EBUSY,
 				       "container is marked for removal and cannot be started");
+	/* dockerd checks this before "already started": a paused container runs */
+	if (s == ST_RUNNING && paused)
+		return hamn_error_setq(err, EBUSY,
+				       "cannot start a paused container, try unpause instead");
 	if (s == ST_RUNNING || (s == ST_RESTARTING && !restart))
 		return hamn_error_setq(err, EALREADY, "container already started");
 	req = prepare_launch(e, c, err);
@@ -346,8 +349,19 @@ int ctr_start_locked_op(struct hamn_engine *e, struct container *c, bool restart
 		return hamn_error_wrap(err, "start container %s", c->id);
 	if (launch(e, c, req, err) < 0)
 		return -1;
+	ctr_stats_started(e, c);
 	engine_event(e, c, restart ? "restart" : "start", NULL);
 	return 0;
+}
+
+static bool runs(struct hamn_engine *e, const struct container *c)
+{
+	bool r;
+
+	pthread_mutex_lock(&e->lock);
+	r = c->st.status == ST_RUNNING;
+	pthread_mutex_unlock(&e->lock);
+	return r;
 }
 
 int hamn_engine_container_start(struct hamn_engine *e, const char *ref, struct hamn_error **err)
@@ -360,7 +374,9 @@ int hamn_engine_container_start(struct hamn_engine *e, const char *ref, struct h
 		return -1;
 	pthread_mutex_lock(&c->op_lock);
 	r = ctr_start_locked_op(e, c, false, err);
-	auto_remove = r < 0 && (*err)->errnum != EALREADY && c->cfg.auto_remove;
+	/* only a failed launch, never a container that runs (already started, or paused) */
+	auto_remove = r < 0 && (*err)->errnum != EALREADY && c->cfg.auto_remove &&
+		      !runs(e, c);
 	if (auto_remove) {
 		/* docker: a --rm container that cannot start is removed */
 		_cleanup_error_ struct hamn_error *rerr = NULL;

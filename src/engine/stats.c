@@ -10,8 +10,10 @@
  * choice (hamn_cgroup_detect): on the hybrid layout the cgroup2 mount only
  * holds hugetlb and is ignored.
  *
- * It deliberately keeps no history: precpu_stats come from the caller's
- * previous sample (hamn_stats_set_previous), as in dockerd's stream.
+ * A stream's precpu_stats come from its own previous sample
+ * (hamn_stats_set_previous), as in dockerd's. The only history kept is the
+ * CPU part of each running container's last sample (any request, or the one
+ * taken when it started), so that stream=0 can answer at once.
  */
 #include <pthread.h>
 #include <unistd.h>
@@ -548,13 +550,82 @@ static json_t *sample_running(const char *name, const char *id, pid_t pid, bool 
 	return s;
 }
 
-json_t *hamn_engine_container_stats(struct hamn_engine *e, const char *ref, bool *running_out,
-				    struct hamn_error **err)
+/* ---- the last sample of each run, for stream=0 ---- */
+
+static int64_t age_of(json_t *kept, int64_t now)
+{
+	return kept ? now - json_integer_value(json_object_get(kept, "mono")) : -1;
+}
+
+/*
+ * c keeps the CPU figures of two samples of its current run (pid): "new",
+ * the last one, and "old", the last one that was at least
+ * HAMN_STATS_MIN_PREV_MS old when a newer came, so that requests in quick
+ * succession still find one old enough. Give back the newer of the two
+ * that is at least min_age_ns old (a new reference; NULL when none), then
+ * keep s. Lock held.
+ */
+static json_t *last_swap_locked(struct container *c, pid_t pid, const json_t *s,
+				int64_t min_age_ns)
+{
+	json_t *k = c->stats_last, *old = NULL, *newer = NULL, *prev = NULL;
+	int64_t now = hamn_monotonic_ns();
+
+	if (k && json_integer_value(json_object_get(k, "pid")) == pid) {
+		old = json_object_get(k, "old");
+		newer = json_object_get(k, "new");
+	}
+	if (age_of(newer, now) >= min_age_ns)
+		prev = json_incref(newer);
+	else if (age_of(old, now) >= min_age_ns)
+		prev = json_incref(old);
+	/* a young "new" is only replaced: "old" stays until "new" has aged */
+	if (age_of(newer, now) >= HAMN_STATS_MIN_PREV_MS * 1000000)
+		old = newer;
+	c->stats_last = json_pack("{s:I, s:{s:I, s:O, s:O}}", "pid", (json_int_t)pid, "new", "mono",
+				  (json_int_t)now, "read", json_object_get(s, "read"), "cpu_stats",
+				  json_object_get(s, "cpu_stats"));
+	if (old)
+		json_object_set(c->stats_last, "old", old);
+	if (k)
+		json_decref(k);
+	return prev;
+}
+
+void ctr_stats_started(struct hamn_engine *e, struct container *c)
+{
+	_cleanup_json_ json_t *s = NULL;
+	char now[HAMN_TIME_STR_MAX];
+	struct cg_dirs d;
+	json_t *old;
+	pid_t pid;
+
+	pthread_mutex_lock(&e->lock);
+	pid = c->st.status == ST_RUNNING ? c->st.pid : 0;
+	pthread_mutex_unlock(&e->lock);
+	if (pid <= 0)
+		return;
+	cg_dirs_find(pid, &d);
+	s = json_pack("{s:s, s:o}", "read", hamn_time_format(hamn_now_ns(), now), "cpu_stats",
+		      cpu_stats(&d));
+	cg_dirs_release(&d);
+	pthread_mutex_lock(&e->lock);
+	old = last_swap_locked(c, pid, s, 0);
+	pthread_mutex_unlock(&e->lock);
+	if (old)
+		json_decref(old);
+}
+
+/* A sample of ref; with prev_out, the last one kept (see hamn_engine_container_stats_last). */
+static json_t *sample(struct hamn_engine *e, const char *ref, int64_t min_age_ns,
+		      bool *running_out, json_t **prev_out, struct hamn_error **err)
 {
 	struct container *c = ctr_get(e, ref, err);
+	_cleanup_json_ json_t *prev = NULL;
 	_cleanup_free_ char *name = NULL;
 	char id[ID_LEN + 1];
 	bool running, own_net;
+	json_t *s;
 	pid_t pid;
 
 	if (!c)
@@ -566,15 +637,41 @@ json_t *hamn_engine_container_stats(struct hamn_engine *e, const char *ref, bool
 	memcpy(id, c->id, sizeof(id));
 	own_net = !c->cfg.net_host;
 	pthread_mutex_unlock(&e->lock);
-	ctr_put(e, c);
 	if (running_out)
 		*running_out = running;
 	if (!running) {
 		struct cg_dirs none = { 0 };
 
+		ctr_put(e, c);
 		return sample_skeleton(name, id, &none, false);
 	}
-	return sample_running(name, id, pid, own_net);
+	s = sample_running(name, id, pid, own_net);
+	pthread_mutex_lock(&e->lock);
+	prev = last_swap_locked(c, pid, s, min_age_ns);
+	pthread_mutex_unlock(&e->lock);
+	ctr_put(e, c);
+	if (prev_out)
+		*prev_out = steal_pointer(&prev);
+	return s;
+}
+
+json_t *hamn_engine_container_stats(struct hamn_engine *e, const char *ref, bool *running_out,
+				    struct hamn_error **err)
+{
+	return sample(e, ref, 0, running_out, NULL, err);
+}
+
+json_t *hamn_engine_container_stats_last(struct hamn_engine *e, const char *ref,
+					 int64_t min_age_ms, bool *running_out, bool *has_prev_out,
+					 struct hamn_error **err)
+{
+	_cleanup_json_ json_t *prev = NULL;
+	json_t *s = sample(e, ref, min_age_ms * 1000000, running_out, &prev, err);
+
+	*has_prev_out = s && prev;
+	if (s && prev)
+		hamn_stats_set_previous(s, prev);
+	return s;
 }
 
 void hamn_stats_set_previous(json_t *cur, const json_t *prev)

@@ -7,7 +7,8 @@
  * /proc/stat for the host's CPU time and from /proc/<init>/net/dev for the
  * interfaces of the container's network namespace. Nothing is executed and
  * no daemon thread samples in the background: each call costs a handful of
- * small file reads.
+ * small file reads. The CPU part of each running container's last sample
+ * is kept (one small object per container) for stream=0.
  */
 #ifndef HAMN_ENGINE_STATS_H
 #define HAMN_ENGINE_STATS_H
@@ -31,6 +32,20 @@ struct hamn_engine;
  */
 json_t *hamn_engine_container_stats(struct hamn_engine *e, const char *ref, bool *running_out,
 				    struct hamn_error **err);
+
+/* stream=0: a kept sample at least this old may serve as precpu_stats. */
+#define HAMN_STATS_MIN_PREV_MS 100
+
+/*
+ * As hamn_engine_container_stats, and for a running container also with
+ * precpu_stats and preread from the last sample kept of this run (taken by
+ * any stats request, or when it started) when that one is at least
+ * min_age_ms old: *has_prev_out says whether it was. Every sample of a
+ * running container replaces the one kept. Thread-safe.
+ */
+json_t *hamn_engine_container_stats_last(struct hamn_engine *e, const char *ref,
+					 int64_t min_age_ms, bool *running_out, bool *has_prev_out,
+					 struct hamn_error **err);
 
 /*
  * Make prev's cpu_stats and read cur's precpu_stats and preread, as

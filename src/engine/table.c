@@ -33,6 +33,8 @@ static void ctr_free(struct container *c)
 	free(c->st.error);
 	free(c->list_cache);
 	ctr_net_free(c->net);
+	if (c->stats_last)
+		json_decref(c->stats_last);
 	pthread_mutex_destroy(&c->op_lock);
 	free(c);
 }

@@ -1,8 +1,10 @@
 /*
- * top.c - GET /containers/{id}/top: the container's processes as `ps -ef`
- * would show them, read from /proc by hamnd itself (nothing is executed,
- * and certainly nothing from inside the container). The processes are
- * those of the container's cgroup, found through /proc/<init>/cgroup.
+ * top.c - GET /containers/{id}/top: the container's processes as `ps`
+ * with the request's ps_args would show them (-ef by default; the columns
+ * come from top_args.c), read from /proc by hamnd itself (nothing is
+ * executed, and certainly nothing from inside the container). The
+ * processes are those of the container's cgroup, found through
+ * /proc/<init>/cgroup.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -11,6 +13,7 @@
 #include <unistd.h>
 
 #include "engine/internal.h"
+#include "engine/top.h"
 
 #define MAX_PIDS 65536
 
@@ -76,12 +79,44 @@ static char *cgroup_dir(pid_t pid)
 }
 
 struct proc_info {
-	pid_t pid, ppid;
+	pid_t pid, ppid, pgrp, session, tpgid;
 	uid_t uid;
 	int tty_nr;
-	unsigned long long utime, stime, start;
+	char state;
+	long nice, threads;
+	unsigned long long utime, stime, start, vsize, rss_pages;
 	char comm[64];
 };
+
+/* Fields 3 (state) to 24 (rss) of /proc/<pid>/stat, after the command name. */
+static bool parse_stat_fields(const char *p, struct proc_info *pi)
+{
+	long long v[25] = { 0 };
+	char *end;
+
+	while (*p == ' ')
+		p++;
+	pi->state = *p ? *p++ : '?';
+	for (int i = 4; i <= 24; i++) {
+		v[i] = strtoll(p, &end, 10);
+		if (end == p)
+			return false;
+		p = end;
+	}
+	pi->ppid = (pid_t)v[4];
+	pi->pgrp = (pid_t)v[5];
+	pi->session = (pid_t)v[6];
+	pi->tty_nr = (int)v[7];
+	pi->tpgid = (pid_t)v[8];
+	pi->utime = (unsigned long long)v[14];
+	pi->stime = (unsigned long long)v[15];
+	pi->nice = (long)v[19];
+	pi->threads = (long)v[20];
+	pi->start = (unsigned long long)v[22];
+	pi->vsize = (unsigned long long)v[23];
+	pi->rss_pages = (unsigned long long)v[24];
+	return true;
+}
 
 static bool read_stat(pid_t pid, struct proc_info *pi)
 {
@@ -94,15 +129,11 @@ static bool read_stat(pid_t pid, struct proc_info *pi)
 		return false;
 	open = strchr(text, '(');
 	close_p = strrchr(text, ')');
-	if (!open || !close_p)
+	if (!open || !close_p || close_p < open)
 		return false;
 	snprintf(pi->comm, sizeof(pi->comm), "%.*s", (int)(close_p - open - 1), open + 1);
 	pi->pid = pid;
-	/* fields after comm: state ppid pgrp session tty_nr ... utime(14) stime(15) ... start(22) */
-	return sscanf(close_p + 2,
-		      "%*c %d %*d %*d %d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d "
-		      "%llu",
-		      &pi->ppid, &pi->tty_nr, &pi->utime, &pi->stime, &pi->start) == 5;
+	return parse_stat_fields(close_p + 1, pi);
 }
 
 static void read_uid(struct proc_info *pi)
@@ -158,52 +189,148 @@ static char *tty_name(int tty_nr)
 	return xasprintf("tty%d", min);
 }
 
-static json_t *proc_row(const struct proc_info *pi, double uptime, long hz, time_t boot)
+/* What every row needs to know about the host. */
+struct host_facts {
+	double uptime;		/* seconds */
+	long hz, page_kib;
+	unsigned long long mem_kib;
+	time_t boot, now;
+};
+
+/* ps's STAT: the state, then < or N (nice), s (session leader), l (threads), + (foreground). */
+static char *stat_text(const struct proc_info *pi)
 {
-	double secs = uptime - (double)pi->start / (double)hz;
-	double used = (double)(pi->utime + pi->stime) / (double)hz;
-	unsigned long long cpu = (unsigned long long)used;
-	time_t started = boot + (time_t)(pi->start / (unsigned long long)hz);
-	_cleanup_free_ char *user = user_name(pi->uid), *tty = tty_name(pi->tty_nr);
-	_cleanup_free_ char *cmd = cmdline(pi);
-	char stime[16], tbuf[32], pid[16], ppid[16], pct[16];
+	char s[8];
+	size_t n = 0;
+
+	s[n++] = pi->state;
+	if (pi->nice < 0)
+		s[n++] = '<';
+	else if (pi->nice > 0)
+		s[n++] = 'N';
+	if (pi->session == pi->pid)
+		s[n++] = 's';
+	if (pi->threads > 1)
+		s[n++] = 'l';
+	if (pi->tpgid != -1 && pi->tpgid == pi->pgrp)
+		s[n++] = '+';
+	s[n] = '\0';
+	return xstrdup(s);
+}
+
+/* [DD-]HH:MM:SS, or with short_form [[DD-]HH:]MM:SS (etime). */
+static char *dhms(unsigned long long secs, bool short_form)
+{
+	unsigned long long d = secs / 86400, h = (secs / 3600) % 24, m = (secs / 60) % 60;
+
+	if (d)
+		return xasprintf("%llu-%02llu:%02llu:%02llu", d, h, m, secs % 60);
+	if (short_form && !h)
+		return xasprintf("%02llu:%02llu", m, secs % 60);
+	return xasprintf("%02llu:%02llu:%02llu", h, m, secs % 60);
+}
+
+static char *start_text(const struct proc_info *pi, const struct host_facts *h)
+{
+	time_t started = h->boot + (time_t)(pi->start / (unsigned long long)h->hz);
+	char buf[16];
 	struct tm tm;
 
 	gmtime_r(&started, &tm);
-	strftime(stime, sizeof(stime), time(NULL) - started < 86400 ? "%H:%M" : "%b%d", &tm);
-	snprintf(tbuf, sizeof(tbuf), "%02llu:%02llu:%02llu", cpu / 3600, (cpu / 60) % 60,
-		 cpu % 60);
-	snprintf(pid, sizeof(pid), "%d", (int)pi->pid);
-	snprintf(ppid, sizeof(ppid), "%d", (int)pi->ppid);
-	snprintf(pct, sizeof(pct), "%d", secs > 0 ? (int)(100.0 * used / secs) : 0);
-	return json_pack("[s, s, s, s, s, s, s, s]", user, pid, ppid, pct, stime, tty, tbuf, cmd);
+	strftime(buf, sizeof(buf), h->now - started < 86400 ? "%H:%M" : "%b%d", &tm);
+	return xstrdup(buf);
 }
 
-static json_t *rows(pid_t *pids, size_t n)
+static char *field_text(enum top_field f, const struct proc_info *pi, const struct host_facts *h)
 {
-	_cleanup_free_ char *up = NULL;
-	_cleanup_error_ struct hamn_error *err = NULL;
-	long hz = sysconf(_SC_CLK_TCK);
-	json_t *arr = json_array();
-	double uptime = 0;
-	size_t len;
-	time_t boot;
+	double life = h->uptime - (double)pi->start / (double)h->hz;
+	double used = (double)(pi->utime + pi->stime) / (double)h->hz;
+	double pcpu = life > 0 ? 100.0 * used / life : 0;
+	unsigned long long rss = pi->rss_pages * (unsigned long long)h->page_kib;
+	unsigned long long cpu = (unsigned long long)used;
 
+	switch (f) {
+	case TOP_USER: return user_name(pi->uid);
+	case TOP_UID: return xasprintf("%u", (unsigned)pi->uid);
+	case TOP_PID: return xasprintf("%d", (int)pi->pid);
+	case TOP_PPID: return xasprintf("%d", (int)pi->ppid);
+	case TOP_C: return xasprintf("%d", (int)pcpu);
+	case TOP_PCPU: return xasprintf("%.1f", pcpu);
+	case TOP_PMEM:
+		return xasprintf("%.1f", h->mem_kib ? 100.0 * (double)rss / (double)h->mem_kib : 0);
+	case TOP_VSZ: return xasprintf("%llu", pi->vsize / 1024);
+	case TOP_RSS: return xasprintf("%llu", rss);
+	case TOP_TTY: return tty_name(pi->tty_nr);
+	case TOP_STAT: return stat_text(pi);
+	case TOP_STIME: return start_text(pi, h);
+	case TOP_TIME: return dhms(cpu, false);
+	case TOP_BSDTIME: return xasprintf("%llu:%02llu", cpu / 60, cpu % 60);
+	case TOP_ETIME: return dhms(life > 0 ? (unsigned long long)life : 0, true);
+	case TOP_COMM: return xstrdup(pi->comm);
+	case TOP_ARGS: return cmdline(pi);
+	}
+	return xstrdup("");
+}
+
+static json_t *proc_row(const struct top_plan *plan, const struct proc_info *pi,
+			const struct host_facts *h)
+{
+	json_t *row = json_array();
+
+	for (size_t i = 0; i < plan->n; i++) {
+		char *v = field_text(plan->cols[i].field, pi, h);
+
+		json_array_append_new(row, json_string(v));
+		free(v);
+	}
+	return row;
+}
+
+static void host_facts(struct host_facts *h)
+{
+	_cleanup_free_ char *up = NULL, *mem = NULL;
+	_cleanup_error_ struct hamn_error *err = NULL;
+	long page = sysconf(_SC_PAGESIZE), hz = sysconf(_SC_CLK_TCK);
+	size_t len;
+	char *t;
+
+	memset(h, 0, sizeof(*h));
+	h->hz = hz > 0 ? hz : 100;
+	h->page_kib = page > 0 ? page / 1024 : 4;
 	if (hamn_read_file(AT_FDCWD, "/proc/uptime", 256, &up, &len, &err) == 0)
-		uptime = strtod(up, NULL);
-	boot = time(NULL) - (time_t)uptime;
+		h->uptime = strtod(up, NULL);
+	hamn_error_free(&err);
+	if (hamn_read_file(AT_FDCWD, "/proc/meminfo", 65536, &mem, &len, &err) == 0 &&
+	    (t = strstr(mem, "MemTotal:")))
+		h->mem_kib = strtoull(t + 9, NULL, 10);
+	h->now = time(NULL);
+	h->boot = h->now - (time_t)h->uptime;
+}
+
+static json_t *rows(const struct top_plan *plan, pid_t *pids, size_t n)
+{
+	struct host_facts h;
+	json_t *arr = json_array();
+
+	host_facts(&h);
 	for (size_t i = 0; i < n; i++) {
 		struct proc_info pi;
-		json_t *row;
 
 		if (!read_stat(pids[i], &pi))
-			continue;
+			continue;	/* gone meanwhile */
 		read_uid(&pi);
-		row = proc_row(&pi, uptime, hz > 0 ? hz : 100, boot);
-		if (row)
-			json_array_append_new(arr, row);
+		json_array_append_new(arr, proc_row(plan, &pi, &h));
 	}
 	return arr;
+}
+
+static json_t *titles(const struct top_plan *plan)
+{
+	json_t *t = json_array();
+
+	for (size_t i = 0; i < plan->n; i++)
+		json_array_append_new(t, json_string(plan->cols[i].title));
+	return t;
 }
 
 static int cmp_pid(const void *a, const void *b)
@@ -217,12 +344,16 @@ json_t *hamn_engine_container_top(struct hamn_engine *e, const char *ref, const 
 	struct container *c = ctr_get(e, ref, err);
 	_cleanup_free_ char *dir = NULL;
 	_cleanup_free_ pid_t *pids = NULL;
+	struct top_plan plan;
 	size_t n = 0;
 	pid_t init;
 
-	(void)ps_args;	/* the -ef columns are always given */
 	if (!c)
 		return NULL;
+	if (top_plan_parse(ps_args, &plan, err) < 0) {
+		ctr_put(e, c);
+		return NULL;
+	}
 	pthread_mutex_lock(&e->lock);
 	init = c->st.status == ST_RUNNING ? c->st.pid : 0;
 	pthread_mutex_unlock(&e->lock);
@@ -237,6 +368,5 @@ json_t *hamn_engine_container_top(struct hamn_engine *e, const char *ref, const 
 		pids[n++] = init;
 	}
 	qsort(pids, n, sizeof(pid_t), cmp_pid);
-	return json_pack("{s:[s, s, s, s, s, s, s, s], s:o}", "Titles", "UID", "PID", "PPID", "C",
-			 "STIME", "TTY", "TIME", "CMD", "Processes", rows(pids, n));
+	return json_pack("{s:o, s:o}", "Titles", titles(&plan), "Processes", rows(&plan, pids, n));
 }

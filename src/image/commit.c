@@ -13,6 +13,7 @@ void image_plan_release(struct image_plan *p)
 	hamn_oci_image_config_free(p->config);
 	hamn_strv_free(p->tags);
 	free(p->manifest_digest);
+	free(p->parent);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -100,6 +101,9 @@ static int write_rows(struct hamn_image_store *st, const struct image_plan *p,
 	for (size_t i = 0; p->tags && p->tags[i]; i++)
 		if (tag_set(st, p->tags[i], id, err) < 0)
 			return -1;
+	/* also when the row was there: the newest making of an image names its parent */
+	if (p->parent && image_set_parent_locked(st, id, p->parent, err) < 0)
+		return -1;
 	return 0;
 }
 
@@ -329,6 +333,9 @@ static int plan_from_blobs(struct hamn_image_store *st, const char *config_diges
 {
 	_cleanup_ref_ struct hamn_ref r = HAMN_REF_INIT;
 
+	if (p->parent && !hamn_digest_valid(p->parent))
+		return hamn_error_setq(err, EINVAL, "invalid parent image ID '%s'", p->parent);
+
 	if (hamn_digest_parse(config_digest, &p->config_digest, err) < 0 ||
 	    blob_read(st, config_digest, HAMN_OCI_JSON_MAX, &p->config_text, &p->config_len,
 		      err) < 0)
@@ -397,12 +404,12 @@ static int create_layer(struct hamn_image_store *st, const struct image_plan *p,
 	return layer_ensure(st, parent, &p->config->diff_ids[i], &src, &chains[i], err);
 }
 
-int hamn_image_create(struct hamn_image_store *st, const char *config_digest,
-		      const char *const *layer_digests, const char *const *layer_media_types,
-		      size_t n_layers, const char *manifest_digest, const char *ref, char **id_out,
-		      struct hamn_error **err)
+static int create_image(struct hamn_image_store *st, const char *config_digest,
+			const char *const *layer_digests, const char *const *layer_media_types,
+			size_t n_layers, const char *manifest_digest, const char *ref,
+			const char *parent, char **id_out, struct hamn_error **err)
 {
-	struct image_plan p = { 0 };
+	struct image_plan p = { .parent = parent ? xstrdup(parent) : NULL };
 	_cleanup_free_ struct hamn_digest *chains = xcalloc(n_layers + 1, sizeof(*chains));
 	size_t pinned = 0;
 	int rc;
@@ -424,4 +431,22 @@ int hamn_image_create(struct hamn_image_store *st, const char *config_digest,
 		*id_out = xstrdup(p.config_digest.str);
 	image_plan_release(&p);
 	return rc;
+}
+
+int hamn_image_create(struct hamn_image_store *st, const char *config_digest,
+		      const char *const *layer_digests, const char *const *layer_media_types,
+		      size_t n_layers, const char *manifest_digest, const char *ref, char **id_out,
+		      struct hamn_error **err)
+{
+	return create_image(st, config_digest, layer_digests, layer_media_types, n_layers,
+			    manifest_digest, ref, NULL, id_out, err);
+}
+
+int hamn_image_create_child(struct hamn_image_store *st, const char *config_digest,
+			    const char *const *layer_digests, const char *const *layer_media_types,
+			    size_t n_layers, const char *parent, char **id_out,
+			    struct hamn_error **err)
+{
+	return create_image(st, config_digest, layer_digests, layer_media_types, n_layers, NULL,
+			    NULL, parent, id_out, err);
 }

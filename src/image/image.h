@@ -136,6 +136,20 @@ int hamn_image_create(struct hamn_image_store *st, const char *config_digest,
 		      struct hamn_error **err);
 
 /*
+ * hamn_image_create() (untagged, no manifest) for an image made on top of
+ * the image parent (a full "sha256:..." ID, or NULL), as commit and each
+ * build step make one: the parent link is recorded in the same step as the
+ * image (also when the image was there already). While an untagged image
+ * is the parent of another it is an intermediate image, not a dangling one
+ * (see hamn_image_list_json, hamn_image_remove, hamn_image_prune). ENOENT
+ * when parent is not in the store.
+ */
+int hamn_image_create_child(struct hamn_image_store *st, const char *config_digest,
+			    const char *const *layer_digests, const char *const *layer_media_types,
+			    size_t n_layers, const char *parent, char **id_out,
+			    struct hamn_error **err);
+
+/*
  * Extract one layer from the stream on fd while keeping its bytes as its
  * blob, in one pass (what a pull does per layer as it downloads).
  * parent_chain: the chain ID of the layer below, NULL for the bottom one;
@@ -270,7 +284,7 @@ typedef bool (*hamn_image_in_use_fn)(const char *image_id, void *ud);
 
 enum hamn_image_remove_flags {
 	HAMN_IMAGE_REMOVE_FORCE = 1 << 0,
-	HAMN_IMAGE_REMOVE_NOPRUNE = 1 << 1,	/* accepted; hamn has no parent images to keep */
+	HAMN_IMAGE_REMOVE_NOPRUNE = 1 << 1,	/* keep the untagged parents of a deleted image */
 };
 
 /*
@@ -282,16 +296,24 @@ enum hamn_image_remove_flags {
  * of an image tagged in several repositories without FORCE. in_use may be
  * NULL (nothing in use). *report_out (may be NULL) gets a new JSON array
  * as docker answers: [{"Untagged":"busybox:latest"},{"Deleted":"sha256:.."}].
+ * Parents (see hamn_image_create_child), as in docker: an image with
+ * children is EBUSY "conflict: unable to delete X (cannot be forced) - image
+ * has dependent child images" by ID, even with FORCE; untagging its last
+ * tag by name leaves it as an intermediate image. Deleting an image also
+ * deletes its parent, and so on up, while each is untagged, childless and
+ * not in use, unless NOPRUNE.
  */
 int hamn_image_remove(struct hamn_image_store *st, const char *ref, unsigned int flags,
 		      hamn_image_in_use_fn in_use, void *ud, json_t **report_out,
 		      struct hamn_error **err);
 
 /*
- * docker image prune: delete dangling images (no tags), or with all every
- * image in_use does not claim, and the layers and blobs they leave
- * unreferenced. *deleted_out (may be NULL) gets a new array as docker's
- * ImagesDeleted; *reclaimed_out (may be NULL) the bytes freed.
+ * docker image prune: delete dangling images (no tags and no child image),
+ * or with all every image in_use does not claim, and the layers and blobs
+ * they leave unreferenced. Each deleted image takes its untagged parents
+ * along as hamn_image_remove does; the parent of a kept image is kept.
+ * *deleted_out (may be NULL) gets a new array as docker's ImagesDeleted;
+ * *reclaimed_out (may be NULL) the bytes freed.
  */
 int hamn_image_prune(struct hamn_image_store *st, bool all, hamn_image_in_use_fn in_use,
 		     void *ud, json_t **deleted_out, uint64_t *reclaimed_out,
@@ -300,17 +322,19 @@ int hamn_image_prune(struct hamn_image_store *st, bool all, hamn_image_in_use_fn
 /* ---- listing and inspecting ---- */
 
 struct hamn_image_filter {
-	int dangling;		/* -1: either; 0: tagged only; 1: untagged only */
+	int dangling;		/* -1: either; 0: tagged only; 1: untagged and childless only */
 	char **reference;	/* globs on familiar names ("busybox", "busy*:1.*"); any matches */
 	char **label;		/* "key" or "key=value"; all must match */
+	bool all;		/* also untagged images that are parents (intermediate images) */
 };
 
-#define HAMN_IMAGE_FILTER_INIT { -1, NULL, NULL }
+#define HAMN_IMAGE_FILTER_INIT { -1, NULL, NULL, false }
 
 /*
  * GET /images/json: a new array of {"Containers":-1,"Created":unix,"Id",
- * "Labels","ParentId":"","RepoDigests":[],"RepoTags":[],"SharedSize":-1,
- * "Size","VirtualSize"}, newest first. filter may be NULL.
+ * "Labels","ParentId","RepoDigests":[],"RepoTags":[],"SharedSize":-1,
+ * "Size","VirtualSize"}, newest first. filter may be NULL: every image,
+ * intermediate ones included.
  */
 json_t *hamn_image_list_json(struct hamn_image_store *st, const struct hamn_image_filter *filter,
 			     struct hamn_error **err);

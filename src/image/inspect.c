@@ -3,7 +3,9 @@
  * GET /images/{name}/json and GET /images/{name}/history.
  *
  * Shapes follow dockerd (API 1.41); fields hamn has no notion of get
- * docker's neutral values (Parent "", Containers -1, SharedSize -1).
+ * docker's neutral values (Containers -1, SharedSize -1). Untagged images
+ * that are the parent of another (build steps) are intermediate images:
+ * listed only with all, never as dangling.
  */
 #include "image/internal.h"
 
@@ -58,11 +60,13 @@ static bool refs_match(char **refs, char **patterns)
 	return false;
 }
 
-static bool filter_match(const struct hamn_image_filter *f, char **refs,
+static bool filter_match(const struct hamn_image_filter *f, char **refs, bool intermediate,
 			 const struct hamn_oci_image_config *c)
 {
 	if (!f)
 		return true;
+	if (intermediate && (!f->all || f->dangling == 1))
+		return false;
 	if (f->dangling == 1 && refs[0])
 		return false;
 	if (f->dangling == 0 && !refs[0])
@@ -70,28 +74,32 @@ static bool filter_match(const struct hamn_image_filter *f, char **refs,
 	return refs_match(refs, f->reference) && labels_match(c, f->label);
 }
 
-static json_t *list_item(const char *id, int64_t created, int64_t size, char **refs,
-			 const struct hamn_oci_image_config *c)
+static json_t *list_item(const char *id, int64_t created, int64_t size, const char *parent,
+			 char **refs, const struct hamn_oci_image_config *c)
 {
 	json_t *tags, *digests;
 
 	split_refs(refs, &tags, &digests);
 	return json_pack("{s:i,s:I,s:s,s:o,s:s,s:o,s:o,s:i,s:I,s:I}", "Containers", -1, "Created",
 			 (json_int_t)(created / 1000000000), "Id", id, "Labels", labels_of(c),
-			 "ParentId", "", "RepoDigests", digests, "RepoTags", tags, "SharedSize", -1,
-			 "Size", (json_int_t)size, "VirtualSize", (json_int_t)size);
+			 "ParentId", parent, "RepoDigests", digests, "RepoTags", tags, "SharedSize",
+			 -1, "Size", (json_int_t)size, "VirtualSize", (json_int_t)size);
 }
 
 static int list_one(struct hamn_image_store *st, sqlite3_stmt *row,
 		    const struct hamn_image_filter *f, json_t *out, struct hamn_error **err)
 {
-	_cleanup_free_ char *id = db_col_str(row, 0);
+	_cleanup_free_ char *id = db_col_str(row, 0), *parent = db_col_str(row, 3);
 	_cleanup_strv_ char **refs = image_tags_locked(st, id, err);
 	_cleanup_image_config_ struct hamn_oci_image_config *c = NULL;
 	struct hamn_error *cerr = NULL;
+	bool intermediate;
 
 	if (!refs)
 		return -1;
+	intermediate = !refs[0] && f && image_has_children(st, id);
+	if (intermediate && (!f->all || f->dangling == 1))
+		return 0;	/* skipped before its config is read: builds make many */
 	c = image_load_config(st, id, &cerr);
 	if (!c) {
 		/* one damaged image must not hide the others */
@@ -99,9 +107,9 @@ static int list_one(struct hamn_image_store *st, sqlite3_stmt *row,
 		       cerr->msg);
 		hamn_error_free(&cerr);
 	}
-	if (filter_match(f, refs, c))
+	if (filter_match(f, refs, intermediate, c))
 		json_array_append_new(out, list_item(id, sqlite3_column_int64(row, 1),
-						     sqlite3_column_int64(row, 2), refs, c));
+						     sqlite3_column_int64(row, 2), parent, refs, c));
 	return 0;
 }
 
@@ -109,7 +117,7 @@ static json_t *list_locked(struct hamn_image_store *st, const struct hamn_image_
 			   struct hamn_error **err)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = db_prepare(
-		st, "SELECT id, created, size FROM images ORDER BY created DESC, loaded DESC", err);
+		st, "SELECT id, created, size, parent FROM images ORDER BY created DESC, loaded DESC", err);
 	json_t *out;
 	int rc;
 
@@ -195,10 +203,10 @@ static json_t *rootfs_json(const struct hamn_oci_image_config *c)
 }
 
 static int image_row(struct hamn_image_store *st, const char *id, int64_t *size,
-		     int64_t *tag_time, struct hamn_error **err)
+		     int64_t *tag_time, char **parent, struct hamn_error **err)
 {
 	_cleanup_stmt_ sqlite3_stmt *s =
-		db_prepare(st, "SELECT size, last_tag_time FROM images WHERE id = ?", err);
+		db_prepare(st, "SELECT size, last_tag_time, parent FROM images WHERE id = ?", err);
 
 	if (!s)
 		return -1;
@@ -207,18 +215,25 @@ static int image_row(struct hamn_image_store *st, const char *id, int64_t *size,
 		return hamn_error_setq(err, ENOENT, "No such image: %s", id);
 	*size = sqlite3_column_int64(s, 0);
 	*tag_time = sqlite3_column_int64(s, 1);
+	*parent = db_col_str(s, 2);
 	return 0;
 }
 
+struct image_facts {
+	int64_t size, tag_time;
+	char *parent;		/* "" when none */
+};
+
 static json_t *inspect_doc(struct hamn_image_store *st, const char *id,
-			   const struct hamn_oci_image_config *c, char **refs, int64_t size,
-			   int64_t tag_time, const struct hamn_digest *chains, size_t n)
+			   const struct hamn_oci_image_config *c, char **refs,
+			   const struct image_facts *fa, const struct hamn_digest *chains, size_t n)
 {
 	json_t *raw = c->raw, *tags, *digests, *o;
 
 	split_refs(refs, &tags, &digests);
 	o = json_pack("{s:s,s:o,s:o,s:s,s:s,s:o,s:s,s:o,s:s,s:s,s:o,s:s}", "Id", id, "RepoTags",
-		      tags, "RepoDigests", digests, "Parent", "", "Comment", raw_str(raw, "comment"),
+		      tags, "RepoDigests", digests, "Parent", fa->parent, "Comment",
+		      raw_str(raw, "comment"),
 		      "Created", time_str(c->created), "Container", raw_str(raw, "container"),
 		      "ContainerConfig", container_config(json_object_get(raw, "container_config")),
 		      "DockerVersion", raw_str(raw, "docker_version"), "Author",
@@ -228,11 +243,12 @@ static json_t *inspect_doc(struct hamn_image_store *st, const char *id,
 	if (c->variant)
 		json_object_set_new(o, "Variant", json_string(c->variant));
 	json_object_set_new(o, "Os", json_string(c->os ? c->os : ""));
-	json_object_set_new(o, "Size", json_integer(size));
-	json_object_set_new(o, "VirtualSize", json_integer(size));
+	json_object_set_new(o, "Size", json_integer(fa->size));
+	json_object_set_new(o, "VirtualSize", json_integer(fa->size));
 	json_object_set_new(o, "GraphDriver", graph_driver(st, chains, n));
 	json_object_set_new(o, "RootFS", rootfs_json(c));
-	json_object_set_new(o, "Metadata", json_pack("{s:o}", "LastTagTime", time_str(tag_time)));
+	json_object_set_new(o, "Metadata",
+			    json_pack("{s:o}", "LastTagTime", time_str(fa->tag_time)));
 	return o;
 }
 
@@ -243,20 +259,18 @@ static json_t *inspect_locked(struct hamn_image_store *st, const char *ref,
 	_cleanup_strv_ char **refs = NULL;
 	_cleanup_image_config_ struct hamn_oci_image_config *c = NULL;
 	_cleanup_free_ struct hamn_digest *chains = NULL;
-	int64_t size = 0, tag_time = 0;
+	struct image_facts fa = { 0 };
+	json_t *o = NULL;
 	size_t n = 0;
 
 	if (image_resolve_locked(st, ref, &id, NULL, err) < 0 ||
-	    image_row(st, id, &size, &tag_time, err) < 0 ||
-	    image_chain(st, id, &chains, &n, err) < 0)
+	    image_row(st, id, &fa.size, &fa.tag_time, &fa.parent, err) < 0)
 		return NULL;
-	refs = image_tags_locked(st, id, err);
-	if (!refs)
-		return NULL;
-	c = image_load_config(st, id, err);
-	if (!c)
-		return NULL;
-	return inspect_doc(st, id, c, refs, size, tag_time, chains, n);
+	if (image_chain(st, id, &chains, &n, err) == 0 &&
+	    (refs = image_tags_locked(st, id, err)) && (c = image_load_config(st, id, err)))
+		o = inspect_doc(st, id, c, refs, &fa, chains, n);
+	free(fa.parent);
+	return o;
 }
 
 json_t *hamn_image_inspect_json(struct hamn_image_store *st, const char *ref,
@@ -314,19 +328,56 @@ static json_t *history_items(struct hamn_image_store *st, const struct hamn_oci_
 	return items;
 }
 
+/* The entry of image id: its Id and Tags (null when none). */
+static int history_name(struct hamn_image_store *st, json_t *item, const char *id,
+			struct hamn_error **err)
+{
+	_cleanup_strv_ char **refs = image_tags_locked(st, id, err);
+	json_t *tags, *digests;
+
+	if (!refs)
+		return -1;
+	split_refs(refs, &tags, &digests);
+	json_decref(digests);
+	json_object_set_new(item, "Id", json_string(id));
+	json_object_set_new(item, "Tags", json_array_size(tags) ? tags : json_null());
+	if (!json_array_size(tags))
+		json_decref(tags);
+	return 0;
+}
+
+/*
+ * Name the entries newest first as docker does: the image itself, then
+ * one parent per older entry while the chain goes on ("<missing>" after).
+ */
+static int history_names(struct hamn_image_store *st, json_t *out, const char *id,
+			 struct hamn_error **err)
+{
+	_cleanup_free_ char *cur = xstrdup(id);
+
+	for (size_t i = 0; cur && i < json_array_size(out); i++) {
+		char *next;
+
+		if (history_name(st, json_array_get(out, i), cur, err) < 0)
+			return -1;
+		next = image_parent_locked(st, cur);
+		free(cur);
+		cur = next;
+	}
+	return 0;
+}
+
 static json_t *history_locked(struct hamn_image_store *st, const char *ref,
 			      struct hamn_error **err)
 {
 	_cleanup_free_ char *id = NULL;
-	_cleanup_strv_ char **refs = NULL;
 	_cleanup_image_config_ struct hamn_oci_image_config *c = NULL;
 	_cleanup_free_ struct hamn_digest *chains = NULL;
-	json_t *items, *out, *tags, *digests, *top;
+	json_t *items, *out;
 	size_t n = 0, count;
 
 	if (image_resolve_locked(st, ref, &id, NULL, err) < 0 ||
-	    image_chain(st, id, &chains, &n, err) < 0 || !(refs = image_tags_locked(st, id, err)) ||
-	    !(c = image_load_config(st, id, err)))
+	    image_chain(st, id, &chains, &n, err) < 0 || !(c = image_load_config(st, id, err)))
 		return NULL;
 	items = history_items(st, c, chains, n);
 	out = json_array();
@@ -334,14 +385,9 @@ static json_t *history_locked(struct hamn_image_store *st, const char *ref,
 	for (size_t i = count; i-- > 0;)
 		json_array_append(out, json_array_get(items, i));
 	json_decref(items);
-	top = json_array_get(out, 0);
-	if (top) {
-		split_refs(refs, &tags, &digests);
-		json_decref(digests);
-		json_object_set_new(top, "Id", json_string(id));
-		json_object_set_new(top, "Tags", json_array_size(tags) ? tags : json_null());
-		if (!json_array_size(tags))
-			json_decref(tags);
+	if (history_names(st, out, id, err) < 0) {
+		json_decref(out);
+		return NULL;
 	}
 	return out;
 }

@@ -175,6 +175,7 @@ struct image_plan {
 	struct hamn_oci_image_config *config;
 	char **tags;			/* full normalised refs */
 	char *manifest_digest;		/* NULL when none */
+	char *parent;			/* the image it was made on top of, or NULL */
 };
 void image_plan_release(struct image_plan *p);
 /* Lock held: record the image (config blob written here) on top of chains[]; tags it. */
@@ -207,6 +208,24 @@ char **image_tags_locked(struct hamn_image_store *st, const char *id, struct ham
 /* Delete image id's rows and what it alone used; report gets {"Deleted":...}. */
 int image_delete_locked(struct hamn_image_store *st, const char *id, json_t *report,
 			uint64_t *reclaimed, struct hamn_error **err);
+
+/* parent.c (lock held for all): the parent link (see parent.c) */
+/* The parent of id (new string), or NULL when it has none. */
+char *image_parent_locked(struct hamn_image_store *st, const char *id);
+/* Is id the parent of another image? (true on database errors: keep it) */
+bool image_has_children(struct hamn_image_store *st, const char *id);
+/* Record parent as id's parent (ENOENT when parent is gone; a link closing a loop is skipped). */
+int image_set_parent_locked(struct hamn_image_store *st, const char *id, const char *parent,
+			    struct hamn_error **err);
+/*
+ * After a child of parent (may be NULL) was deleted: delete parent and its
+ * ancestors in turn while each is untagged, has no other child and in_use
+ * (may be NULL) does not claim it. report and reclaimed as for
+ * image_delete_locked.
+ */
+int image_prune_parents(struct hamn_image_store *st, const char *parent,
+			hamn_image_in_use_fn in_use, void *ud, json_t *report, uint64_t *reclaimed,
+			struct hamn_error **err);
 
 /* ops.c: does a reference filter glob match this full ref (familiar "name:tag" or "name")? */
 bool image_ref_matches(const char *pattern, const char *full);

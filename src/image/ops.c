@@ -4,7 +4,9 @@
  * Deletion follows dockerd's rules, with one difference that keeps
  * containers safe: an image a container uses is never deleted, even with
  * force (it only loses its tags), because its layers are that container's
- * lowerdirs.
+ * lowerdirs. Parent images (parent.c): an image with children is never
+ * deleted; deleting an image takes its untagged parents along unless
+ * noprune.
  */
 #include "image/internal.h"
 
@@ -132,10 +134,33 @@ static char *short_id(const char *id)
 	return xstrndup(str_has_prefix(id, "sha256:") ? id + 7 : id, 12);
 }
 
+/* What a remove needs to know besides the image. */
+struct remove_ctx {
+	unsigned int flags;
+	hamn_image_in_use_fn in_use;
+	void *ud;
+	json_t *report;
+};
+
+/* Delete id, then (unless noprune) its untagged parents as docker does. */
+static int delete_with_parents(struct hamn_image_store *st, const char *id,
+			       const struct remove_ctx *rc, struct hamn_error **err)
+{
+	_cleanup_free_ char *parent = image_parent_locked(st, id);
+
+	if (image_delete_locked(st, id, rc->report, NULL, err) < 0)
+		return -1;
+	if (rc->flags & HAMN_IMAGE_REMOVE_NOPRUNE)
+		return 0;
+	return image_prune_parents(st, parent, rc->in_use, rc->ud, rc->report, NULL, err);
+}
+
 static int remove_named(struct hamn_image_store *st, const char *ref, const char *id,
-			const char *matched, char **tags, bool used, bool force, json_t *report,
+			const char *matched, char **tags, bool used, const struct remove_ctx *rc,
 			struct hamn_error **err)
 {
+	bool force = rc->flags & HAMN_IMAGE_REMOVE_FORCE;
+	json_t *report = rc->report;
 	int left;
 
 	if (used && !force && single_repo(tags)) {
@@ -148,14 +173,21 @@ static int remove_named(struct hamn_image_store *st, const char *ref, const char
 	left = untag_named(st, matched, tags, report, err);
 	if (left != 0 || used)
 		return left < 0 ? -1 : 0;	/* still tagged, or kept for its container */
-	return image_delete_locked(st, id, report, NULL, err);
+	if (image_has_children(st, id))
+		return 0;	/* now an intermediate image, as in docker */
+	return delete_with_parents(st, id, rc, err);
 }
 
 static int remove_by_id(struct hamn_image_store *st, const char *id, char **tags, bool used,
-			bool force, json_t *report, struct hamn_error **err)
+			const struct remove_ctx *rc, struct hamn_error **err)
 {
 	_cleanup_free_ char *sid = short_id(id);
+	bool force = rc->flags & HAMN_IMAGE_REMOVE_FORCE;
+	json_t *report = rc->report;
 
+	if (image_has_children(st, id))
+		return hamn_error_setq(err, EBUSY, "conflict: unable to delete %s (cannot be "
+				       "forced) - image has dependent child images", sid);
 	if (used && !force)
 		return hamn_error_setq(err, EBUSY, "conflict: unable to delete %s (must be forced) "
 				       "- image is being used by a container", sid);
@@ -166,26 +198,25 @@ static int remove_by_id(struct hamn_image_store *st, const char *id, char **tags
 		return -1;
 	if (used)
 		return 0;	/* forced: untagged, but its container still needs it */
-	return image_delete_locked(st, id, report, NULL, err);
+	return delete_with_parents(st, id, rc, err);
 }
 
-static int remove_locked(struct hamn_image_store *st, const char *ref, unsigned int flags,
-			 hamn_image_in_use_fn in_use, void *ud, json_t *report,
-			 struct hamn_error **err)
+static int remove_locked(struct hamn_image_store *st, const char *ref,
+			 const struct remove_ctx *rc, struct hamn_error **err)
 {
 	_cleanup_free_ char *id = NULL, *matched = NULL;
 	_cleanup_strv_ char **tags = NULL;
-	bool force = flags & HAMN_IMAGE_REMOVE_FORCE, used;
+	bool used;
 
 	if (image_resolve_locked(st, ref, &id, &matched, err) < 0)
 		return -1;
 	tags = image_tags_locked(st, id, err);
 	if (!tags)
 		return -1;
-	used = in_use && in_use(id, ud);
+	used = rc->in_use && rc->in_use(id, rc->ud);
 	if (matched)
-		return remove_named(st, ref, id, matched, tags, used, force, report, err);
-	return remove_by_id(st, id, tags, used, force, report, err);
+		return remove_named(st, ref, id, matched, tags, used, rc, err);
+	return remove_by_id(st, id, tags, used, rc, err);
 }
 
 int hamn_image_remove(struct hamn_image_store *st, const char *ref, unsigned int flags,
@@ -193,10 +224,11 @@ int hamn_image_remove(struct hamn_image_store *st, const char *ref, unsigned int
 		      struct hamn_error **err)
 {
 	json_t *report = json_array();
+	struct remove_ctx ctx = { flags, in_use, ud, report };
 	int rc;
 
 	store_lock(st);
-	rc = remove_locked(st, ref, flags, in_use, ud, report, err);
+	rc = remove_locked(st, ref, &ctx, err);
 	store_unlock(st);
 	if (rc == 0 && report_out)
 		*report_out = json_incref(report);
@@ -226,23 +258,54 @@ static char **all_ids(struct hamn_image_store *st, struct hamn_error **err)
 	return v;
 }
 
+/*
+ * Prune image id when it is a candidate: dangling (or, with all, any) and
+ * unused. *pruned tells whether it went. An image with children is never
+ * a candidate: it goes (if at all) after them, with them.
+ */
+static int prune_one(struct hamn_image_store *st, const char *id, bool all,
+		     hamn_image_in_use_fn in_use, void *ud, json_t *report, uint64_t *reclaimed,
+		     bool *pruned, struct hamn_error **err)
+{
+	_cleanup_strv_ char **tags = NULL;
+	_cleanup_free_ char *parent = NULL;
+
+	*pruned = false;
+	if (!image_exists(st, id) || image_has_children(st, id))
+		return 0;	/* gone with a child pruned before it, or needed by its children */
+	tags = image_tags_locked(st, id, err);
+	if (!tags)
+		return -1;
+	if ((!all && tags[0]) || (in_use && in_use(id, ud)))
+		return 0;
+	parent = image_parent_locked(st, id);
+	if (untag_all(st, tags, report, err) < 0 ||
+	    image_delete_locked(st, id, report, reclaimed, err) < 0)
+		return -1;
+	*pruned = true;
+	return image_prune_parents(st, parent, in_use, ud, report, reclaimed, err);
+}
+
 static int prune_locked(struct hamn_image_store *st, bool all, hamn_image_in_use_fn in_use,
 			void *ud, json_t *report, uint64_t *reclaimed, struct hamn_error **err)
 {
-	_cleanup_strv_ char **ids = all_ids(st, err);
+	bool again = true;
 
-	if (!ids)
-		return -1;
-	for (size_t i = 0; ids[i]; i++) {
-		_cleanup_strv_ char **tags = image_tags_locked(st, ids[i], err);
+	/* newest first, so children go before their parents; with all, repeat until stable */
+	while (again) {
+		_cleanup_strv_ char **ids = all_ids(st, err);
 
-		if (!tags)
+		if (!ids)
 			return -1;
-		if ((!all && tags[0]) || (in_use && in_use(ids[i], ud)))
-			continue;
-		if (untag_all(st, tags, report, err) < 0 ||
-		    image_delete_locked(st, ids[i], report, reclaimed, err) < 0)
-			return -1;
+		again = false;
+		for (size_t i = 0; ids[i]; i++) {
+			bool pruned;
+
+			if (prune_one(st, ids[i], all, in_use, ud, report, reclaimed, &pruned,
+				      err) < 0)
+				return -1;
+			again |= all && pruned;
+		}
 	}
 	/* and what interrupted pulls and loads left, once past its grace period */
 	return layers_collect(st, NULL, 0, true, report, reclaimed, err);

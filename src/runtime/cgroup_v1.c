@@ -359,12 +359,14 @@ static int v1_blkio(const char *dir, const struct hamn_oci_resources *r, struct 
 		log_debug("blkio cgroup controller not mounted: block io limits skipped");
 		return 0;
 	}
+	/* 0 means "not set", as with runc: dockerd sends "weight": 0 by default */
 	snprintf(v, sizeof(v), "%u", r->blkio_weight);
-	if (r->has_blkio_weight &&
+	if (r->has_blkio_weight && r->blkio_weight &&
 	    write_weight(dir, "blkio.weight", "blkio.bfq.weight", v, err) < 0)
 		return -1;
 	snprintf(v, sizeof(v), "%u", r->blkio_leaf_weight);
-	if (r->has_blkio_leaf_weight && write_weight(dir, "blkio.leaf_weight", NULL, v, err) < 0)
+	if (r->has_blkio_leaf_weight && r->blkio_leaf_weight &&
+	    write_weight(dir, "blkio.leaf_weight", NULL, v, err) < 0)
 		return -1;
 	for (size_t i = 0; i < r->n_blkio_weight_devices; i++) {
 		const struct hamn_oci_weight_device *w = &r->blkio_weight_devices[i];

@@ -191,6 +191,79 @@ void rt_proc_exec(const struct rt_proc *proc, int sync)
 	rt_die(sync, STEP_EXEC, r, proc->argv[0]);
 }
 
+/*
+ * Can execve run dir/file (dir_len bytes of dir; relative paths from the
+ * process's cwd)? 0 when it may (execve has the last word), ENOENT or EACCES
+ * when it clearly cannot, -1 when the path does not fit.
+ */
+static int executable_at(const struct rt_proc *proc, const char *dir, size_t dir_len,
+			 const char *file)
+{
+	char buf[4096], part[4096];
+	struct stat st;
+
+	buf[0] = '\0';
+	if ((dir_len ? dir[0] : file[0]) != '/') {
+		rt_strlcpy(buf, proc->cwd && *proc->cwd ? proc->cwd : "/", sizeof(buf));
+		rt_strlcat(buf, "/", sizeof(buf));
+	}
+	if (dir_len >= sizeof(part))
+		return -1;
+	memcpy(part, dir, dir_len);
+	part[dir_len] = '\0';
+	rt_strlcat(buf, part, sizeof(buf));
+	if (dir_len)
+		rt_strlcat(buf, "/", sizeof(buf));
+	if (rt_strlcat(buf, file, sizeof(buf)) >= sizeof(buf))
+		return -1;
+	if (stat(buf, &st) < 0)
+		return errno == ENOENT || errno == ENOTDIR ? ENOENT : -1;
+	return S_ISDIR(st.st_mode) || !(st.st_mode & 0111) ? EACCES : 0;
+}
+
+/*
+ * The init of `create` checks process.args[0] before it reports ready, as
+ * runc does: a missing program then fails `create` with a message naming
+ * it (which dockerd turns into exit code 127 or 126) instead of a container
+ * that dies after `start` with nobody left to tell. Returns 0 or the errno.
+ */
+static int exec_precheck(const struct rt_proc *proc)
+{
+	const char *file = proc->argv[0], *path = proc->path_env ? proc->path_env : DEFAULT_PATH;
+	int saved = ENOENT;
+
+	if (strchr(file, '/')) {
+		int r = executable_at(proc, "", 0, file);
+		return r > 0 ? r : 0;
+	}
+	while (*path) {
+		size_t n = strcspn(path, ":");
+		int r = n ? executable_at(proc, path, n, file) : ENOENT;
+		if (r == 0 || r < 0)
+			return 0;
+		if (r == EACCES)
+			saved = EACCES;
+		path += n + (path[n] == ':');
+	}
+	return saved;
+}
+
+/* capset() refuses permitted bits we lack ourselves: tell `create` instead of failing later. */
+static int caps_precheck(const struct rt_proc *proc)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2];
+	uint64_t have;
+
+	if (!proc->has_caps)
+		return 0;
+	memset(data, 0, sizeof(data));
+	if (sys_capget(&hdr, data) < 0)
+		return 0; /* capset will say what is wrong */
+	have = data[0].permitted | (uint64_t)data[1].permitted << 32;
+	return (proc->cap_permitted | proc->cap_effective) & ~have ? EPERM : 0;
+}
+
 /* In the init: wait until someone opens the exec fifo for reading (hamn-runtime start). */
 static void wait_fifo(const struct rt_plan *p)
 {
@@ -271,9 +344,22 @@ void rt_child_init(struct rt_plan *p)
 	init_namespaces(p, sync);
 	if (rt_rootfs_setup(p, &cgroup_ready, &console) < 0 || rt_wait_cgroup(p, &cgroup_ready) < 0)
 		_exit(127);
-	/* `create` exits after READY; the init must outlive it. */
-	if (p->exec_fifo >= 0)
+	/*
+	 * The container's stdio before READY, as runc does: `create` exits after
+	 * READY, and a caller reading its stdout to EOF (containerd's shim with a
+	 * terminal) must not wait for the init to let go of it at `start`.
+	 */
+	setup_stdio(&p->proc, console, sync);
+	if (p->exec_fifo >= 0) {
+		int r = caps_precheck(&p->proc);
+		if (r)
+			rt_die(sync, STEP_CAPS, r, "capset");
+		r = exec_precheck(&p->proc);
+		if (r)
+			rt_die(sync, STEP_EXEC, r, p->proc.argv[0]);
+		/* `create` exits after READY; the init must outlive it. */
 		prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+	}
 	memset(&m, 0, sizeof(m));
 	m.type = MSG_READY;
 	if (rt_send(sync, &m, -1) < 0)
@@ -289,7 +375,6 @@ void rt_child_init(struct rt_plan *p)
 		if (rt_run_hook(&p->hooks_start_container[i], p->hook_state, &status) < 0)
 			rt_die(sync, STEP_HOOK, errno, p->hooks_start_container[i].path);
 	}
-	setup_stdio(&p->proc, console, sync);
 	rt_proc_exec(&p->proc, sync);
 }
 

@@ -64,6 +64,19 @@ pid_t rt_clone(uint64_t flags, int cgroup_fd, int *pidfd_out)
 
 int rt_error_from_msg(const struct rt_msg *m, struct hamn_error **err)
 {
+	/*
+	 * runc's wording for a program that cannot be run: engines match these
+	 * phrases (dockerd and the docker CLI turn them into exit code 127 or 126).
+	 */
+	if (m->step == STEP_EXEC && m->errnum == ENOENT && strchr(m->detail, '/'))
+		return hamn_error_setq(err, ENOENT,
+				       "exec: \"%s\": stat %s: no such file or directory",
+				       m->detail, m->detail);
+	if (m->step == STEP_EXEC && m->errnum == ENOENT)
+		return hamn_error_setq(
+			err, ENOENT, "exec: \"%s\": executable file not found in $PATH", m->detail);
+	if (m->step == STEP_EXEC && m->errnum == EACCES)
+		return hamn_error_setq(err, EACCES, "exec: \"%s\": permission denied", m->detail);
 	if (m->detail[0])
 		return hamn_error_set(err, m->errnum, "%s '%s'", rt_step_name(m->step), m->detail);
 	return hamn_error_set(err, m->errnum, "%s", rt_step_name(m->step));

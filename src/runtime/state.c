@@ -480,8 +480,11 @@ int hamn_runtime_kill(const char *root, const char *id, int sig, bool all, struc
 	if (all && s.cg) {
 		r = hamn_cgroup_kill_all(s.cg, sig, err);
 	} else {
-		_cleanup_close_ int fd = open_init(&s, err);
-		if (fd >= 0 && (r = sys_pidfd_send_signal(fd, sig, NULL, 0)) < 0)
+		/* runc's words: containerd's shim reads "container not running" as "exited" */
+		_cleanup_close_ int fd = open_init(&s, NULL);
+		if (fd < 0)
+			hamn_error_setq(err, ESRCH, "kill '%s': container not running", id);
+		else if ((r = sys_pidfd_send_signal(fd, sig, NULL, 0)) < 0)
 			hamn_error_set(err, errno, "kill '%s'", id);
 	}
 	state_release(&s);

@@ -59,7 +59,7 @@ teardown() {
 	new_id
 	rt_run 1 run --bundle "$BUNDLE" "$id"
 	[[ "$output" == *"/no/such/program"* ]]
-	[[ "$output" == *"No such file"* ]]
+	[[ "$output" == *"no such file"* ]]
 	assert_clean "$id"
 }
 

@@ -70,6 +70,7 @@ int cmd_import(struct cli *cli, int argc, char **argv);
 int cmd_tag(struct cli *cli, int argc, char **argv);
 int cmd_rmi(struct cli *cli, int argc, char **argv);
 int cmd_exec(struct cli *cli, int argc, char **argv);
+int cmd_cp(struct cli *cli, int argc, char **argv);	/* cp.c */
 int cmd_rename(struct cli *cli, int argc, char **argv);
 int cmd_top(struct cli *cli, int argc, char **argv);
 int cmd_attach(struct cli *cli, int argc, char **argv);
@@ -130,5 +131,14 @@ const struct cli_command *cli_find_command(const char *name);
  * tty). Returns when the daemon closes the stream.
  */
 int cli_pump(int sock, struct hamn_buf *early, bool in, bool tty, struct hamn_error **err);
+
+/*
+ * docker's attach-then-start (run.c; used by run and start -a): attach to
+ * container id (with stdin when `in`), register a wait (condition
+ * "removed" when `removed`, else "next-exit"), start it (one that runs
+ * already is fine), copy the streams (a tty in raw mode) and return the
+ * container's exit code, or CLI_EXIT_ERROR after printing the error.
+ */
+int cli_start_attached(struct hamn_client *c, const char *id, bool in, bool tty, bool removed);
 
 #endif

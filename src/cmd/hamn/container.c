@@ -54,10 +54,59 @@ static int start_one(struct hamn_client *c, const char *name, void *ctx, struct 
 	return post(c, "start", name, NULL, err);
 }
 
+/* start -a / -i: one container, attached as docker's CLI does (stdin only when it is open). */
+static int start_attach(struct cli *cli, const char *name, bool interactive)
+{
+	_cleanup_error_ struct hamn_error *err = NULL;
+	_cleanup_free_ char *enc = hamn_client_urlencode(name), *path = NULL;
+	_cleanup_json_ json_t *info = NULL;
+	struct hamn_client *c = cli_client(cli);
+	json_t *config, *host;
+	const char *id;
+
+	if (!c)
+		return CLI_EXIT_ERROR;
+	path = xasprintf("/containers/%s/json", enc);
+	if (hamn_client_json(c, "GET", path, NULL, &info, &err) < 0) {
+		fprintf(stderr, "Error response from daemon: %s\n", err->msg);
+		return 1;
+	}
+	config = json_object_get(info, "Config");
+	host = json_object_get(info, "HostConfig");
+	id = json_string_value(json_object_get(info, "Id")) ?: name;
+	return cli_start_attached(c, id,
+				  interactive && json_is_true(json_object_get(config, "OpenStdin")),
+				  json_is_true(json_object_get(config, "Tty")),
+				  json_is_true(json_object_get(host, "AutoRemove")));
+}
+
 int cmd_start(struct cli *cli, int argc, char **argv)
 {
-	/* TODO(#5): start -a -i (attach) */
-	return for_each(cli, 1, argc, argv, start_one, NULL, true);
+	static const struct option opts[] = {
+		{ "attach", no_argument, NULL, 'a' },
+		{ "interactive", no_argument, NULL, 'i' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool attach = false, interactive = false;
+	int opt;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "ai", opts, NULL)) != -1) {
+		if (opt == 'a')
+			attach = true;
+		else if (opt == 'i')
+			interactive = true;
+		else if (opt == '?')
+			return 1;
+	}
+	if (!attach && !interactive)
+		return for_each(cli, optind, argc, argv, start_one, NULL, true);
+	if (argc - optind != 1) {
+		cli_errorf(optind >= argc ? "\"hamn start\" requires at least 1 argument."
+					  : "you cannot start and attach multiple containers at once");
+		return 1;
+	}
+	return start_attach(cli, argv[optind], interactive);
 }
 
 static int stop_one(struct hamn_client *c, const char *name, void *ctx, struct hamn_error **err)
@@ -168,8 +217,14 @@ int cmd_wait(struct cli *cli, int argc, char **argv)
 	return for_each(cli, 1, argc, argv, wait_one, NULL, false);
 }
 
+struct inspect_ctx {
+	json_t *all;	/* the objects found */
+	bool size;	/* -s: containers with SizeRw and SizeRootFs */
+};
+
 static int inspect_one(struct hamn_client *c, const char *name, void *ctx, struct hamn_error **err)
 {
+	struct inspect_ctx *ic = ctx;
 	/* docker's order: container, image, network, volume; image names keep their '/' and ':' */
 	static const struct {
 		const char *prefix, *suffix;
@@ -179,12 +234,13 @@ static int inspect_one(struct hamn_client *c, const char *name, void *ctx, struc
 	_cleanup_free_ char *enc = hamn_client_urlencode(name);
 
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-		_cleanup_free_ char *path = xasprintf("%s%s%s", kinds[i].prefix,
-						      kinds[i].raw ? name : enc, kinds[i].suffix);
+		_cleanup_free_ char *path = xasprintf("%s%s%s%s", kinds[i].prefix,
+						      kinds[i].raw ? name : enc, kinds[i].suffix,
+						      i == 0 && ic->size ? "?size=1" : "");
 		json_t *obj = NULL;
 
 		if (hamn_client_json(c, "GET", path, NULL, &obj, err) == 0) {
-			json_array_append_new(ctx, obj);
+			json_array_append_new(ic->all, obj);
 			return 0;
 		}
 		if ((*err)->errnum != ENOENT)
@@ -199,21 +255,25 @@ int cmd_inspect(struct cli *cli, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "format", required_argument, NULL, 'f' },
 		{ "type", required_argument, NULL, 't' },
+		{ "size", no_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
 	_cleanup_error_ struct hamn_error *err = NULL;
 	_cleanup_json_ json_t *all = json_array();
+	struct inspect_ctx ic = { all, false };
 	const char *format = NULL;
 	int rc, opt;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "f:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "f:s", opts, NULL)) != -1) {
 		if (opt == 'f')
 			format = optarg;
+		else if (opt == 's')
+			ic.size = true;
 		else if (opt == '?')
 			return 1;
 	}
-	rc = for_each(cli, optind, argc, argv, inspect_one, all, false);
+	rc = for_each(cli, optind, argc, argv, inspect_one, &ic, false);
 	if (format) {
 		if (cli_print_rows(all, format, NULL, &err) < 0) {
 			cli_error(err);

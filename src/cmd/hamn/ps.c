@@ -18,6 +18,7 @@ void cli_add_filter(json_t *filters, const char *arg)
 
 #define PS_DEFAULT_FORMAT \
 	"table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
+#define PS_SIZE_FORMAT PS_DEFAULT_FORMAT "\t{{.Size}}"
 
 static json_t *ps_headers(void)
 {
@@ -79,6 +80,34 @@ static char *labels_column(json_t *labels)
 	return hamn_buf_steal(&b);
 }
 
+/* units.HumanSizeWithPrecision(size, 3): "0B", "12.3kB", "1.98MB". */
+static char *size_text(double size)
+{
+	static const char *const units[] = { "B", "kB", "MB", "GB", "TB", "PB" };
+	size_t i = 0;
+
+	while (size >= 1000.0 && i + 1 < sizeof(units) / sizeof(units[0])) {
+		size /= 1000.0;
+		i++;
+	}
+	return xasprintf("%.3g%s", size, units[i]);
+}
+
+/* docker's Size column: "2B (virtual 1.98MB)", or "" when the list has no sizes. */
+static char *size_column(json_t *ctr)
+{
+	json_t *rw = json_object_get(ctr, "SizeRw"), *root = json_object_get(ctr, "SizeRootFs");
+	_cleanup_free_ char *srw = NULL, *sv = NULL;
+
+	if (!rw)
+		return xstrdup("");
+	srw = size_text((double)json_integer_value(rw));
+	if (json_integer_value(root) <= 0)
+		return steal_pointer(&srw);
+	sv = size_text((double)json_integer_value(root));
+	return xasprintf("%s (virtual %s)", srw, sv);
+}
+
 /* The object docker's ps templates see for one container. */
 static json_t *ps_row(json_t *ctr, bool trunc, int64_t now)
 {
@@ -91,6 +120,7 @@ static json_t *ps_row(json_t *ctr, bool trunc, int64_t now)
 	_cleanup_free_ char *names = joined_names(json_object_get(ctr, "Names"), true);
 	_cleanup_free_ char *ports = ports_column(json_object_get(ctr, "Ports"));
 	_cleanup_free_ char *labels = labels_column(json_object_get(ctr, "Labels"));
+	_cleanup_free_ char *size = size_column(ctr);
 	_cleanup_free_ char *command = trunc && strlen(cmd) > 20 ? xasprintf("\"%.19s…\"", cmd)
 								 : xasprintf("\"%s\"", cmd);
 	json_t *nets = json_object_get(json_object_get(ctr, "NetworkSettings"), "Networks");
@@ -109,7 +139,7 @@ static json_t *ps_row(json_t *ctr, bool trunc, int64_t now)
 			 json_string_value(json_object_get(ctr, "Status")) ?: "", "Ports", ports,
 			 "Names", names, "Labels", labels, "State",
 			 json_string_value(json_object_get(ctr, "State")) ?: "", "Mounts", "",
-			 "Networks", networks, "Size", "");
+			 "Networks", networks, "Size", size);
 }
 
 int cmd_ps(struct cli *cli, int argc, char **argv)
@@ -122,6 +152,7 @@ int cmd_ps(struct cli *cli, int argc, char **argv)
 		{ "no-trunc", no_argument, NULL, 'T' },
 		{ "last", required_argument, NULL, 'n' },
 		{ "latest", no_argument, NULL, 'l' },
+		{ "size", no_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
 	_cleanup_error_ struct hamn_error *err = NULL;
@@ -129,14 +160,14 @@ int cmd_ps(struct cli *cli, int argc, char **argv)
 	_cleanup_json_ json_t *headers = ps_headers();
 	_cleanup_free_ char *fjson = NULL, *fenc = NULL, *path = NULL;
 	const char *format = PS_DEFAULT_FORMAT;
-	bool all = false, quiet = false, trunc = true;
+	bool all = false, quiet = false, trunc = true, size = false;
 	int limit = -1, opt;
 	struct hamn_client *c;
 	json_t *ctr;
 	size_t i;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "aqf:n:l", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "aqf:n:ls", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'a': all = true; break;
 		case 'q': quiet = true; break;
@@ -145,16 +176,22 @@ int cmd_ps(struct cli *cli, int argc, char **argv)
 		case 'T': trunc = false; break;
 		case 'n': limit = atoi(optarg); all = true; break;
 		case 'l': limit = 1; all = true; break;
+		case 's': size = true; break;
 		default: return 1;
 		}
 	}
 	if (quiet)
 		format = "{{.ID}}";
+	else if (size && streq(format, PS_DEFAULT_FORMAT))
+		format = PS_SIZE_FORMAT;
+	/* as docker's CLI: a format showing .Size asks for the sizes */
+	size = !quiet && (size || strstr(format, ".Size"));
 	if (!(c = cli_client(cli)))
 		return CLI_EXIT_ERROR;
 	fjson = hamn_json_dump(filters);
 	fenc = hamn_client_urlencode(fjson);
-	path = xasprintf("/containers/json?all=%d&limit=%d&filters=%s", all, limit, fenc);
+	path = xasprintf("/containers/json?all=%d&limit=%d&size=%d&filters=%s", all, limit, size,
+			 fenc);
 	if (hamn_client_json(c, "GET", path, NULL, &list, &err) < 0) {
 		cli_error(err);
 		return 1;

@@ -14,6 +14,8 @@ enum {
 	OPT_NETWORK, OPT_STOPSIG, OPT_STOPTIMEOUT, OPT_ULIMIT, OPT_SYSCTL, OPT_MEMSWAP,
 	OPT_CPUSHARES, OPT_CPUSET, OPT_CPUQUOTA, OPT_CPUPERIOD, OPT_HOSTNAME, OPT_LOGOPT,
 	OPT_LOGDRIVER, OPT_EXPOSE, OPT_TMPFS, OPT_VOLUMES_FROM,
+	OPT_HEALTH_CMD, OPT_HEALTH_INTERVAL, OPT_HEALTH_TIMEOUT, OPT_HEALTH_RETRIES,
+	OPT_HEALTH_START, OPT_NO_HEALTH,
 };
 
 static const struct option run_options[] = {
@@ -58,6 +60,12 @@ static const struct option run_options[] = {
 	CLI_NET_RUN_OPTIONS,
 	{ "tmpfs", required_argument, NULL, OPT_TMPFS },
 	{ "volumes-from", required_argument, NULL, OPT_VOLUMES_FROM },
+	{ "health-cmd", required_argument, NULL, OPT_HEALTH_CMD },
+	{ "health-interval", required_argument, NULL, OPT_HEALTH_INTERVAL },
+	{ "health-timeout", required_argument, NULL, OPT_HEALTH_TIMEOUT },
+	{ "health-retries", required_argument, NULL, OPT_HEALTH_RETRIES },
+	{ "health-start-period", required_argument, NULL, OPT_HEALTH_START },
+	{ "no-healthcheck", no_argument, NULL, OPT_NO_HEALTH },
 	{ "help", no_argument, NULL, 'H' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -271,6 +279,46 @@ static void add_kv(json_t *obj, const char *arg)
 	json_object_set_new(obj, k, json_string(eq ? eq + 1 : ""));
 }
 
+/* --health-* and --no-healthcheck into Config.Healthcheck (durations in ns, as docker's). */
+static int set_health(json_t *c, int opt, const char *arg, struct hamn_error **err)
+{
+	static const char *const keys[] = { "Interval", "Timeout", "Retries", "StartPeriod" };
+	json_t *hc = member_object(c, "Healthcheck");
+	int64_t v = 0;
+
+	if (opt == OPT_NO_HEALTH) {
+		json_object_set_new(hc, "Test", json_pack("[s]", "NONE"));
+		json_object_set_new(hc, "-no", json_true());	/* checked and removed below */
+		return 0;
+	}
+	if (opt == OPT_HEALTH_CMD) {
+		json_object_set_new(hc, "Test", json_pack("[s,s]", "CMD-SHELL", arg));
+		return 0;
+	}
+	if (opt == OPT_HEALTH_RETRIES ? hamn_parse_int64(arg, &v, err) < 0
+				      : hamn_duration_parse(arg, &v, err) < 0)
+		return hamn_error_wrap(err, "invalid argument \"%s\"", arg);
+	if (v < 0)
+		return hamn_error_setq(err, EINVAL, "health options must not be negative: %s", arg);
+	json_object_set_new(hc, keys[opt - OPT_HEALTH_INTERVAL], json_integer(v));
+	return 0;
+}
+
+/* --no-healthcheck with a --health-* option is docker's conflict error. */
+static int check_health(json_t *c, struct hamn_error **err)
+{
+	json_t *hc = json_object_get(c, "Healthcheck");
+	const char *kind = json_string_value(json_array_get(json_object_get(hc, "Test"), 0));
+
+	if (!json_object_get(hc, "-no"))
+		return 0;
+	json_object_del(hc, "-no");
+	if (!kind || !streq(kind, "NONE") || json_object_size(hc) > 1)
+		return hamn_error_setq(err, EINVAL, "--no-healthcheck conflicts with --health-* "
+				       "options");
+	return 0;
+}
+
 static int apply_option(struct run_opts *o, int opt, const char *arg, struct hamn_error **err)
 {
 	json_t *c = o->config, *h = o->host;
@@ -327,6 +375,9 @@ static int apply_option(struct run_opts *o, int opt, const char *arg, struct ham
 	case OPT_VOLUMES_FROM:
 		json_array_append_new(member_array(h, "VolumesFrom"), json_string(arg));
 		break;
+	case OPT_HEALTH_CMD: case OPT_HEALTH_INTERVAL: case OPT_HEALTH_TIMEOUT:
+	case OPT_HEALTH_RETRIES: case OPT_HEALTH_START: case OPT_NO_HEALTH:
+		return set_health(c, opt, arg, err);
 	case OPT_EXPOSE: {
 		_cleanup_free_ char *port = strchr(arg, '/') ? xstrdup(arg) : xasprintf("%s/tcp", arg);
 		json_object_set_new(member_object(c, "ExposedPorts"), port, json_object());
@@ -356,6 +407,8 @@ static int parse_run(struct run_opts *o, int argc, char **argv, struct hamn_erro
 	if (optind >= argc)
 		return hamn_error_setq(err, EINVAL, "\"hamn %s\" requires at least 1 argument",
 				       argv[0]);
+	if (check_health(o->config, err) < 0)
+		return -1;
 	cli_net_run_finish(o->config);
 	json_object_set_new(o->config, "Image", json_string(argv[optind]));
 	if (optind + 1 < argc)
@@ -446,7 +499,7 @@ static void resize(struct hamn_client *c, const char *id)
 	hamn_client_json(c, "POST", path, NULL, NULL, &err);
 }
 
-static int run_attached(struct hamn_client *c, struct run_opts *o, const char *id)
+int cli_start_attached(struct hamn_client *c, const char *id, bool in, bool tty, bool removed)
 {
 	_cleanup_error_ struct hamn_error *err = NULL;
 	_cleanup_free_ char *apath = NULL, *wpath = NULL, *spath = NULL;
@@ -460,21 +513,26 @@ static int run_attached(struct hamn_client *c, struct run_opts *o, const char *i
 	int rc = CLI_EXIT_ERROR;
 
 	apath = xasprintf("/containers/%s/attach?stream=1&stdout=1&stderr=1%s", id,
-			  o->interactive ? "&stdin=1" : "");
-	wpath = xasprintf("/containers/%s/wait?condition=%s", id, o->rm ? "removed" : "next-exit");
+			  in ? "&stdin=1" : "");
+	wpath = xasprintf("/containers/%s/wait?condition=%s", id, removed ? "removed" : "next-exit");
 	spath = xasprintf("/containers/%s/start", id);
 	if (hamn_client_hijack(c, "POST", apath, NULL, &sock, &early, &err) < 0)
 		goto out;
 	wait = hamn_client_pending_start(c, "POST", wpath, NULL, &err);
-	if (!wait || hamn_client_json(c, "POST", spath, NULL, NULL, &err) < 0)
+	if (!wait)
 		goto out;
-	if (o->tty && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0) {
+	if (hamn_client_json(c, "POST", spath, NULL, NULL, &err) < 0) {
+		if (err->errnum != EALREADY)	/* 304: it runs already; stay attached */
+			goto out;
+		hamn_error_free(&err);
+	}
+	if (tty && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0) {
 		struct termios t = saved;
 		cfmakeraw(&t);
 		raw = tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0;
 		resize(c, id);
 	}
-	if (cli_pump(sock, &early, o->interactive, o->tty, &err) < 0)
+	if (cli_pump(sock, &early, in, tty, &err) < 0)
 		goto out;
 	if (hamn_client_pending_finish(wait, &wr, &err) < 0)
 		goto out;
@@ -513,7 +571,7 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 	if (create_container(c, &o, &id, &err) < 0)
 		goto out;
 	if (!o.detach) {
-		rc = run_attached(c, &o, id);
+		rc = cli_start_attached(c, id, o.interactive, o.tty, o.rm);
 		goto out;
 	}
 	spath = xasprintf("/containers/%s/start", id);

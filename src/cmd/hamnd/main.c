@@ -326,6 +326,8 @@ static int open_engine(struct daemon *d, struct hamn_error **err)
 		.network = &net,
 		.bip = d->opts.bip,
 		.init_path = d->opts.init_path,
+		.log_driver = d->opts.log_driver,
+		.log_opts = d->opts.log_opts,
 	};
 
 	net_config(&d->opts, &net, pools);

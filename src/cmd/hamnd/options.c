@@ -30,6 +30,10 @@ void hamnd_options_release(struct hamnd_options *o)
 	hamn_strv_free(o->pool_bases);
 	free(o->pool_sizes);
 	hamn_strv_free(o->registry_mirrors);
+	free(o->log_driver);
+	if (o->log_opts)
+		json_decref(o->log_opts);
+	o->log_opts = NULL;
 }
 
 void hamnd_usage(FILE *out)
@@ -55,6 +59,10 @@ void hamnd_usage(FILE *out)
 		"      --init-path string      the init of `run --init` (default: hamn-init\n"
 		"                              beside hamnd)\n"
 		"      --default-pids-limit n  pids limit for containers that set none\n"
+		"      --log-driver string     default logging driver of containers:\n"
+		"                              json-file (default), local or none\n"
+		"      --log-opt k=v           default option of that driver (repeatable):\n"
+		"                              max-size, max-file, ...\n"
 		"  -b, --bridge string         the default network's bridge (default \"hamn0\";\n"
 		"                              \"none\": no default network)\n"
 		"      --bip string            its address and prefix (\"10.213.5.1/24\")\n"
@@ -123,6 +131,8 @@ enum {
 	OPT_REGISTRY_MIRROR,
 	OPT_MAX_DOWNLOADS,
 	OPT_MAX_UPLOADS,
+	OPT_LOG_DRIVER,
+	OPT_LOG_OPT,
 };
 
 static const struct option long_opts[] = {
@@ -148,6 +158,8 @@ static const struct option long_opts[] = {
 	{"registry-mirror", required_argument, NULL, OPT_REGISTRY_MIRROR},
 	{"max-concurrent-downloads", required_argument, NULL, OPT_MAX_DOWNLOADS},
 	{"max-concurrent-uploads", required_argument, NULL, OPT_MAX_UPLOADS},
+	{"log-driver", required_argument, NULL, OPT_LOG_DRIVER},
+	{"log-opt", required_argument, NULL, OPT_LOG_OPT},
 	{"tls", optional_argument, NULL, OPT_TLS},
 	{"tlsverify", optional_argument, NULL, OPT_TLSVERIFY},
 	{"tlscert", required_argument, NULL, OPT_TLSCERT},
@@ -165,6 +177,21 @@ static int parse_pids_limit(const char *arg, int64_t *out, struct hamn_error **e
 
 	if (hamn_parse_int64(arg, out, &perr) < 0 || *out < 0)
 		return hamn_error_setq(err, EINVAL, "invalid --default-pids-limit '%s'", arg);
+	return 0;
+}
+
+/* --log-opt k=v: one default option of the log driver. */
+static int parse_log_opt(const char *arg, struct hamnd_options *o, struct hamn_error **err)
+{
+	const char *eq = strchr(arg, '=');
+	_cleanup_free_ char *key = NULL;
+
+	if (!eq || eq == arg)
+		return hamn_error_setq(err, EINVAL, "invalid --log-opt '%s': want key=value", arg);
+	key = xstrndup(arg, (size_t)(eq - arg));
+	if (!o->log_opts)
+		o->log_opts = json_object();
+	json_object_set_new(o->log_opts, key, json_string(eq + 1));
 	return 0;
 }
 
@@ -249,6 +276,8 @@ static char **string_field(int c, struct hamnd_options *o)
 		return &o->bridge;
 	case OPT_BIP:
 		return &o->bip;
+	case OPT_LOG_DRIVER:
+		return &o->log_driver;
 	default:
 		return NULL;
 	}
@@ -289,6 +318,8 @@ static int apply_option(int c, const char *arg, struct hamnd_options *o, struct 
 	case OPT_REGISTRY_MIRROR:
 		strv_push(&o->registry_mirrors, arg);
 		return 0;
+	case OPT_LOG_OPT:
+		return parse_log_opt(arg, o, err);
 	case OPT_MAX_DOWNLOADS:
 		return parse_count("max-concurrent-downloads", arg, &o->max_downloads, err);
 	case OPT_MAX_UPLOADS:
@@ -355,6 +386,8 @@ static const char *const known_keys[] = {
 	"registry-mirrors",
 	"max-concurrent-downloads",
 	"max-concurrent-uploads",
+	"log-driver",
+	"log-opts",
 	NULL,
 };
 
@@ -418,6 +451,7 @@ static int file_strings(json_t *root, struct hamnd_options *o, struct hamn_error
 		{"tlskey", offsetof(struct hamnd_options, tls_key)},
 		{"bridge", offsetof(struct hamnd_options, bridge)},
 		{"bip", offsetof(struct hamnd_options, bip)},
+		{"log-driver", offsetof(struct hamnd_options, log_driver)},
 	};
 
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
@@ -442,6 +476,25 @@ static int file_registry(json_t *root, struct hamnd_options *o, struct hamn_erro
 	    (json_object_get(root, "max-concurrent-uploads") && o->max_uploads < 1))
 		return hamn_error_setq(err, EINVAL, "max-concurrent-downloads and "
 				       "max-concurrent-uploads must be at least 1");
+	return 0;
+}
+
+/* "log-opts": {"max-size": "10m", ...}, values strings as dockerd wants them. */
+static int file_log_opts(json_t *root, struct hamnd_options *o, struct hamn_error **err)
+{
+	json_t *opts = json_object_get(root, "log-opts"), *v;
+	const char *k;
+
+	if (!opts)
+		return 0;
+	if (!json_is_object(opts))
+		return hamn_error_setq(err, EINVAL, "log-opts must be an object of strings");
+	json_object_foreach(opts, k, v) {
+		if (!json_is_string(v))
+			return hamn_error_setq(err, EINVAL, "log-opts: the value of '%s' must be "
+					       "a string", k);
+	}
+	o->log_opts = json_deep_copy(opts);
 	return 0;
 }
 
@@ -487,7 +540,7 @@ int hamnd_options_parse_file(const char *text, size_t len, struct hamnd_options 
 	    hamn_json_get_int_opt(root, "default-pids-limit", "default-pids-limit", &pids, err) < 0 ||
 	    file_bool(root, "ip-forward", &o->ip_forward, err) < 0 ||
 	    hamn_json_get_int_opt(root, "mtu", "mtu", &o->mtu, err) < 0 || file_pools(root, o, err) < 0 ||
-	    file_registry(root, o, err) < 0)
+	    file_registry(root, o, err) < 0 || file_log_opts(root, o, err) < 0)
 		return -1;
 	if (json_object_get(root, "default-pids-limit")) {
 		if (pids < 0)
@@ -553,6 +606,10 @@ static void merge(struct hamnd_options *o, struct hamnd_options *f)
 	take_string(&o->tls_cert, &f->tls_cert);
 	take_string(&o->tls_key, &f->tls_key);
 	take_string(&o->tls_ca, &f->tls_ca);
+	take_string(&o->log_driver, &f->log_driver);
+	/* the options come whole from the flags or from the file */
+	if (!o->log_opts)
+		o->log_opts = steal_pointer(&f->log_opts);
 	merge_network(o, f);
 	if (!o->hosts)
 		o->hosts = steal_pointer(&f->hosts);

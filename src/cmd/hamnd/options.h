@@ -44,6 +44,8 @@ struct hamnd_options {
 	char **registry_mirrors;	/* --registry-mirror (repeatable), "registry-mirrors" */
 	int64_t max_downloads;		/* --max-concurrent-downloads; -1 unset */
 	int64_t max_uploads;		/* --max-concurrent-uploads; -1 unset */
+	char *log_driver;	/* --log-driver, "log-driver": new containers' default */
+	json_t *log_opts;	/* --log-opt k=v (repeatable), "log-opts": an object; or NULL */
 	bool show_version, show_help;
 };
 
