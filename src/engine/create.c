@@ -44,13 +44,8 @@ static json_t *normalize_host_config(json_t *hc, const struct ctr_config *c)
 	json_t *out = json_is_object(hc) ? json_deep_copy(hc) : json_object();
 	json_t *lc = json_object_get(out, "LogConfig");
 
-	if (!json_is_object(lc)) {
-		lc = json_pack("{s:{}}", "Config");
-		json_object_set_new(out, "LogConfig", lc);
-	}
-	json_object_set_new(lc, "Type", json_string(c->log_driver));
-	if (!json_is_object(json_object_get(lc, "Config")))
-		json_object_set_new(lc, "Config", json_object());
+	json_object_set_new(out, "LogConfig",
+			    ctr_log_config_json(c->log_driver, json_object_get(lc, "Config")));
 	json_object_set_new(out, "RestartPolicy",
 			    json_pack("{s:s, s:I}", "Name", restart_policy_name(c->restart),
 				      "MaximumRetryCount", (json_int_t)c->restart_max));

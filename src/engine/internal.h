@@ -126,6 +126,8 @@ int ctr_log_defaults_check(const char *type, json_t *opts, struct hamn_error **e
  * def_type gets each option of def_opts it does not set. Pure.
  */
 json_t *ctr_log_merge_defaults(json_t *hc, const char *def_type, json_t *def_opts);
+/* LogConfig as inspect shows it: {"Type", "Config"} with Config's keys sorted, as Go's. New. */
+json_t *ctr_log_config_json(const char *type, json_t *opts);
 /* go-units' FromHumanSize ("1k" = 1000, "2.5MB", "10 mb"); -1 when it is not a size. */
 int ctr_log_parse_size(const char *s, int64_t *out);
 /* Binds, Mounts and Tmpfs into c->mounts (mounts.c). root is --root (named volumes). */

@@ -238,6 +238,26 @@ json_t *ctr_log_merge_defaults(json_t *hc, const char *def_type, json_t *def_opt
 	return out;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+json_t *ctr_log_config_json(const char *type, json_t *opts)
+{
+	size_t n = json_is_object(opts) ? json_object_size(opts) : 0, i = 0;
+	_cleanup_free_ const char **keys = xcalloc(n + 1, sizeof(*keys));
+	json_t *cfg = json_object(), *v;
+	const char *k;
+
+	json_object_foreach(opts, k, v)
+		keys[i++] = k;
+	qsort(keys, n, sizeof(*keys), cmp_str);
+	for (i = 0; i < n; i++)
+		json_object_set(cfg, keys[i], json_object_get(opts, keys[i]));
+	return json_pack("{s:s, s:o}", "Type", type, "Config", cfg);
+}
+
 char *log_file_name(const struct ctr_config *c, const char *id)
 {
 	if (c->log_driver && streq(c->log_driver, "local"))

@@ -470,19 +470,59 @@ void engine_net_start(struct hamn_engine *e)
 
 /* ---- start ---- */
 
-/* Point the spec's network namespace at the init of container ref (running). */
+char *ctr_net_files_dir(struct hamn_engine *e, const struct container *c)
+{
+	_cleanup_error_ struct hamn_error *err = NULL;
+	_cleanup_free_ char *ref = NULL;
+	struct container *t = NULL;
+
+	if (ctr_net_mode_kind(c, &ref) == HAMN_NET_MODE_CONTAINER)
+		t = table_find(e, ref, &err);
+	return ctr_dir_path(e, t && t != c ? t->id : c->id);
+}
+
+/*
+ * The bind mounts of c's /etc/hosts, /etc/hostname and /etc/resolv.conf
+ * (those from c's directory: not the user's) take the files of container
+ * tid, and the spec its hostname, as docker shares them with
+ * --network container:.
+ */
+static void share_files(struct hamn_engine *e, const struct container *c, const char *tid,
+			const char *hostname, json_t *spec)
+{
+	_cleanup_free_ char *own = ctr_dir_path(e, c->id), *theirs = ctr_dir_path(e, tid);
+	json_t *m;
+	size_t i;
+
+	json_array_foreach (json_object_get(spec, "mounts"), i, m) {
+		const char *src = json_string_value(json_object_get(m, "source"));
+		const char *base = src && str_has_prefix(src, own) ? src + strlen(own) : "";
+
+		if (streq(base, "/hosts") || streq(base, "/hostname") || streq(base, "/resolv.conf"))
+			json_object_set_new(m, "source", json_sprintf("%s%s", theirs, base));
+	}
+	if (json_object_get(spec, "hostname"))
+		json_object_set_new(spec, "hostname", json_string(hostname));
+}
+
+/* Point the spec's network namespace at the init of container ref (running); share its files. */
 static int join_container(struct hamn_engine *e, struct container *c, const char *ref, json_t *spec,
 			  struct hamn_error **err)
 {
 	json_t *ns = json_object_get(json_object_get(spec, "linux"), "namespaces"), *n;
+	_cleanup_free_ char *hostname = NULL;
+	char tid[ID_LEN + 1] = "";
 	struct container *t;
 	pid_t pid = 0;
 	size_t i;
 
 	pthread_mutex_lock(&e->lock);
 	t = table_find(e, ref, err);
-	if (t && t != c && t->st.status == ST_RUNNING)
+	if (t && t != c && t->st.status == ST_RUNNING) {
 		pid = t->st.pid;
+		memcpy(tid, t->id, sizeof(tid));
+		hostname = xstrdup(t->cfg.hostname);
+	}
 	pthread_mutex_unlock(&e->lock);
 	if (!t)
 		return -1;
@@ -495,6 +535,7 @@ static int join_container(struct hamn_engine *e, struct container *c, const char
 		if (streq(json_string_value(json_object_get(n, "type")), "network"))
 			json_object_set_new(n, "path", json_sprintf("/proc/%d/ns/net", (int)pid));
 	}
+	share_files(e, c, tid, hostname, spec);
 	return 0;
 }
 

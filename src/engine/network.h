@@ -103,6 +103,11 @@ int ctr_net_prepare(struct hamn_engine *e, struct container *c, json_t *spec, js
  * and answer MON_NET_GO (code 0, or an errno and why) on sock.
  */
 void ctr_net_handshake(struct hamn_engine *e, struct container *c, int sock, int netns_fd);
+/*
+ * The directory of the hosts, hostname and resolv.conf c uses (lock held): its
+ * own, or with --network container:X that of X (as long as X exists). New.
+ */
+char *ctr_net_files_dir(struct hamn_engine *e, const struct container *c);
 /* Remove c's endpoints (it stopped or never started); lock held / not held. */
 void ctr_net_release_locked(struct hamn_engine *e, struct container *c);
 void ctr_net_release(struct hamn_engine *e, struct container *c);

@@ -123,7 +123,9 @@ static int check_join_target(struct hamn_engine *e, struct container *c, json_t 
 			     struct hamn_error **err)
 {
 	_cleanup_free_ char *ref = NULL;
-	json_t *pb = json_object_get(json_object_get(body, "HostConfig"), "PortBindings");
+	json_t *hc = json_object_get(body, "HostConfig");
+	json_t *pb = json_object_get(hc, "PortBindings");
+	const char *hostname = json_string_value(json_object_get(body, "Hostname"));
 	struct container *t;
 
 	ctr_net_mode_kind(c, &ref);
@@ -131,6 +133,15 @@ static int check_join_target(struct hamn_engine *e, struct container *c, json_t 
 		return hamn_error_setq(err, EINVAL,
 				       "conflicting options: port publishing and the "
 				       "container type network mode");
+	/* the other container's hosts, hostname and resolv.conf are shared (network.c) */
+	if (hostname && hostname[0])
+		return hamn_error_setq(err, EINVAL,
+				       "conflicting options: hostname and the network mode");
+	if (json_array_size(json_object_get(hc, "Dns")) > 0)
+		return hamn_error_setq(err, EINVAL, "conflicting options: dns and the network mode");
+	if (json_array_size(json_object_get(hc, "ExtraHosts")) > 0)
+		return hamn_error_setq(err, EINVAL, "conflicting options: custom host-to-IP mapping "
+				       "and the network mode");
 	pthread_mutex_lock(&e->lock);
 	t = table_find(e, ref, err);
 	pthread_mutex_unlock(&e->lock);
@@ -522,7 +533,23 @@ static void refresh_hosts(struct hamn_engine *e, struct container *c)
 		log_warn("container %s: update /etc/hosts: %s", c->id, err->msg);
 }
 
-/* Attach a running c now (netns_fd >= 0); *a gets the endpoint. */
+/* Has any endpoint of c its published ports? (op_lock held) */
+static bool ports_published(struct hamn_engine *e, const struct container *c)
+{
+	bool any = false;
+
+	pthread_mutex_lock(&e->lock);
+	for (size_t i = 0; i < c->net->n_links; i++)
+		any |= c->net->links[i].ports != NULL;
+	pthread_mutex_unlock(&e->lock);
+	return any;
+}
+
+/*
+ * Attach a running c now (netns_fd >= 0); *a gets the endpoint. As docker
+ * (buildPortsRelatedCreateEndpointOptions), c's ports go with the new
+ * endpoint when no endpoint has them yet and the network can publish.
+ */
 static int connect_live(struct hamn_engine *e, struct container *c, const struct net_facts *f,
 			const struct ep_cfg *cfg, int netns_fd, struct net_attached *a,
 			struct hamn_error **err)
@@ -532,8 +559,13 @@ static int connect_live(struct hamn_engine *e, struct container *c, const struct
 				   .aliases = cfg->aliases,
 				   .ipv4 = (char *)cfg->ipv4,
 				   .mac = (char *)cfg->mac};
+	_cleanup_free_ struct hamn_net_port *ports = NULL;
+	size_t n_ports = 0;
 
-	return ctr_net_attach_link(e, c, &tmp, f, netns_fd, NULL, 0, a, err);
+	if (f->bridge && !f->internal && !ports_published(e, c) &&
+	    ctr_net_ports_parse(c->host_json, c->config_json, &ports, &n_ports, err) < 0)
+		return -1;
+	return ctr_net_attach_link(e, c, &tmp, f, netns_fd, ports, n_ports, a, err);
 }
 
 static int connect_locked(struct hamn_engine *e, struct container *c, const struct net_facts *f,

@@ -143,13 +143,14 @@ static void set_paths(json_t *obj, struct hamn_engine *e, const struct container
 {
 	_cleanup_free_ char *dir = ctr_dir_path(e, c->id);
 	_cleanup_free_ char *log = log_file_name(&c->cfg, c->id);
+	_cleanup_free_ char *files = ctr_net_files_dir(e, c);	/* container: shares them */
 	/* as dockerd: only json-file's path is shown (local's format is private) */
 	bool logged = streq(c->cfg.log_driver, "json-file");
 	json_t *gd;
 
-	json_object_set_new(obj, "ResolvConfPath", json_sprintf("%s/resolv.conf", dir));
-	json_object_set_new(obj, "HostnamePath", json_sprintf("%s/hostname", dir));
-	json_object_set_new(obj, "HostsPath", json_sprintf("%s/hosts", dir));
+	json_object_set_new(obj, "ResolvConfPath", json_sprintf("%s/resolv.conf", files));
+	json_object_set_new(obj, "HostnamePath", json_sprintf("%s/hostname", files));
+	json_object_set_new(obj, "HostsPath", json_sprintf("%s/hosts", files));
 	json_object_set_new(obj, "LogPath", logged ? json_sprintf("%s/%s", dir, log)
 						   : json_string(""));
 	gd = json_object_get(obj, "GraphDriver");

@@ -199,7 +199,8 @@ cache_entries() {
 	run_cmd 4 bash -c "printf 'x\ny\n' | '$HAMN_BIN' -H 'unix://$HAMN_SOCK' start -a -i '$m'"
 	[ "$output" = "got x y" ]
 	# -i alone attaches too (as docker's start -i)
-	run_cmd 4 bash -c "printf 'p\nq\n' | '$HAMN_BIN' -H 'unix://$HAMN_SOCK' start -i '$m'"
+	run_hamn create -i --name "$m-2" hamn-test sh -c 'read a; read b; echo "got $a $b"; exit 4'
+	run_cmd 4 bash -c "printf 'p\nq\n' | '$HAMN_BIN' -H 'unix://$HAMN_SOCK' start -i '$m-2'"
 	[ "$output" = "got p q" ]
 	run_hamn 1 start -a "$n" "$m"
 	[[ "$output" == *"cannot start and attach multiple containers at once"* ]]
