@@ -227,8 +227,8 @@ static void name_the_container(struct hamn_engine *e, const char *ref, const cha
 	_cleanup_free_ char *cshort = NULL, *ishort = short_hex(image_id);
 	bool by_name;
 
-	if (!cid || !*cid)
-		return; /* gone meanwhile: keep the store's wording */
+	if (!cid || !*cid || !strstr((*err)->msg, "container"))
+		return; /* gone meanwhile, or another conflict (child images): keep the wording */
 	cshort = short_hex(cid);
 	by_name = str_has_prefix((*err)->msg, "conflict: unable to remove repository reference");
 	hamn_error_free(err);

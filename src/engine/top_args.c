@@ -72,8 +72,9 @@ static int add_o_list(struct top_plan *p, const char *list, struct hamn_error **
 			if (streq(names[i], o_fields[k].name))
 				break;
 		if (k == sizeof(o_fields) / sizeof(o_fields[0]))
-			return hamn_error_setq(err, EINVAL, "ps_args: unsupported -o field '%s' (%s)",
-					       names[i], supported);
+			return hamn_error_setq(err, EINVAL,
+					       "ps_args: unsupported -o field '%s' (%s)", names[i],
+					       supported);
 		if (p->n == TOP_MAX_COLS)
 			return hamn_error_setq(err, EINVAL, "ps_args: more than %d -o fields",
 					       TOP_MAX_COLS);
@@ -146,8 +147,9 @@ int top_plan_parse(const char *ps_args, struct top_plan *p, struct hamn_error **
 			if (dash_token(p, &o, t, &want_list, err) < 0)
 				return -1;
 		} else if (!bsd_token(&o, t)) {
-			return hamn_error_setq(err, EINVAL, "ps_args: unsupported argument '%s' (%s)",
-					       t, supported);
+			return hamn_error_setq(err, EINVAL,
+					       "ps_args: unsupported argument '%s' (%s)", t,
+					       supported);
 		}
 	}
 	if (want_list)

@@ -60,13 +60,11 @@ static bool refs_match(char **refs, char **patterns)
 	return false;
 }
 
-static bool filter_match(const struct hamn_image_filter *f, char **refs, bool intermediate,
+static bool filter_match(const struct hamn_image_filter *f, char **refs,
 			 const struct hamn_oci_image_config *c)
 {
 	if (!f)
 		return true;
-	if (intermediate && (!f->all || f->dangling == 1))
-		return false;
 	if (f->dangling == 1 && refs[0])
 		return false;
 	if (f->dangling == 0 && !refs[0])
@@ -93,13 +91,12 @@ static int list_one(struct hamn_image_store *st, sqlite3_stmt *row,
 	_cleanup_strv_ char **refs = image_tags_locked(st, id, err);
 	_cleanup_image_config_ struct hamn_oci_image_config *c = NULL;
 	struct hamn_error *cerr = NULL;
-	bool intermediate;
 
 	if (!refs)
 		return -1;
-	intermediate = !refs[0] && f && image_has_children(st, id);
-	if (intermediate && (!f->all || f->dangling == 1))
-		return 0;	/* skipped before its config is read: builds make many */
+	/* an intermediate image: shown with all, and never as dangling (checked first: cheap) */
+	if (f && !refs[0] && (!f->all || f->dangling == 1) && image_has_children(st, id))
+		return 0;
 	c = image_load_config(st, id, &cerr);
 	if (!c) {
 		/* one damaged image must not hide the others */
@@ -107,9 +104,10 @@ static int list_one(struct hamn_image_store *st, sqlite3_stmt *row,
 		       cerr->msg);
 		hamn_error_free(&cerr);
 	}
-	if (filter_match(f, refs, intermediate, c))
+	if (filter_match(f, refs, c))
 		json_array_append_new(out, list_item(id, sqlite3_column_int64(row, 1),
-						     sqlite3_column_int64(row, 2), parent, refs, c));
+						     sqlite3_column_int64(row, 2), parent, refs,
+						     c));
 	return 0;
 }
 
@@ -117,7 +115,8 @@ static json_t *list_locked(struct hamn_image_store *st, const struct hamn_image_
 			   struct hamn_error **err)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = db_prepare(
-		st, "SELECT id, created, size, parent FROM images ORDER BY created DESC, loaded DESC", err);
+		st, "SELECT id, created, size, parent FROM images "
+		    "ORDER BY created DESC, loaded DESC", err);
 	json_t *out;
 	int rc;
 

@@ -514,7 +514,8 @@ int cli_start_attached(struct hamn_client *c, const char *id, bool in, bool tty,
 
 	apath = xasprintf("/containers/%s/attach?stream=1&stdout=1&stderr=1%s", id,
 			  in ? "&stdin=1" : "");
-	wpath = xasprintf("/containers/%s/wait?condition=%s", id, removed ? "removed" : "next-exit");
+	wpath = xasprintf("/containers/%s/wait?condition=%s", id,
+			  removed ? "removed" : "next-exit");
 	spath = xasprintf("/containers/%s/start", id);
 	if (hamn_client_hijack(c, "POST", apath, NULL, &sock, &early, &err) < 0)
 		goto out;
