@@ -14,14 +14,6 @@
 #define POOL_MAX 16
 #define HINTS_MAX 4096
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc;
-
-static void init_curl(void)
-{
-	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 static int check_mirror(const char *m, struct hamn_error **err)
 {
 	if (!str_has_prefix(m, "https://") && !str_has_prefix(m, "http://"))
@@ -55,12 +47,6 @@ struct hamn_dist *hamn_dist_new(const struct hamn_dist_config *cfg, struct hamn_
 	for (char *const *p = cfg->insecure_registries; p && *p; p++)
 		if (check_insecure(*p, err) < 0)
 			return NULL;
-	pthread_once(&curl_once, init_curl);
-	if (curl_init_rc != CURLE_OK) {
-		hamn_error_setq(err, EIO, "initialise libcurl: %s",
-				curl_easy_strerror(curl_init_rc));
-		return NULL;
-	}
 	d = xzalloc(sizeof(*d));
 	d->certs_dir = xstrdup(cfg->certs_dir ? cfg->certs_dir
 					      : (env && *env ? env : HAMN_DIST_DEFAULT_CERTS_DIR));

@@ -41,6 +41,11 @@ struct hamn_dist {
 	pthread_cond_t inflight_done;	/* broadcast when an entry goes */
 };
 
+/*
+ * Load and initialise libcurl (curl_lazy.c), once per process: call it before
+ * any curl_* function; later calls only repeat the first one's answer.
+ */
+int dist_curl_load(struct hamn_error **err);
 /* An easy handle from the pool (or a new one); give it back with dist_handle_put. */
 CURL *dist_handle_get(struct hamn_dist *d);
 void dist_handle_put(struct hamn_dist *d, CURL *h);

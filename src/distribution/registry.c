@@ -24,8 +24,12 @@ struct dist_repo *dist_repo_new(struct hamn_dist *d, const char *domain, const c
 				const char *path, const struct hamn_dist_auth *creds,
 				const char *actions, int cancel_fd, struct hamn_error **err)
 {
-	struct dist_repo *r = xzalloc(sizeof(*r));
+	struct dist_repo *r;
 
+	/* every request goes through a repository: libcurl is loaded on the first */
+	if (dist_curl_load(err) < 0)
+		return NULL;
+	r = xzalloc(sizeof(*r));
 	r->d = d;
 	r->domain = xstrdup(domain);
 	r->path = xstrdup(path);

@@ -182,7 +182,12 @@ cache_entries() {
 	# the tagged image and its steps survive system prune (not dangling)
 	image_exists "$img:1"
 	image_exists "$(dk image inspect -f '{{.Parent}}' "$img:1")"
-	run_dk rmi "$img:1"
+	# hamn's system prune empties the cache too
+	three_steps "$img:2"
+	run_hamn system prune -f
+	[[ "$output" == *"Deleted Build Cache:"* ]]
+	[ "$(cache_entries)" = 0 ]
+	run_dk rmi "$img:1" "$img:2"
 }
 
 @test "hamn start -a streams the output and exits with the container's code; -i feeds stdin" {
