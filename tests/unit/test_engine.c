@@ -781,6 +781,74 @@ static void records_round_trip(void **state)
 	ctr_unref_locked(c);
 }
 
+/* ---- logging drivers and the daemon's defaults (logconfig.c) ---- */
+
+static struct ctr_config log_parse_ok(const char *hc_text)
+{
+	json_t *hc = json_loads(hc_text, 0, NULL);
+	struct hamn_error *err = NULL;
+	struct ctr_config c = { 0 };
+
+	if (ctr_log_config_parse(hc, &c, &err) < 0)
+		fail_msg("%s: %s", hc_text, err->msg);
+	json_decref(hc);
+	return c;
+}
+
+static void log_config_follows_docker(void **state)
+{
+	json_t *def = json_pack("{s:s}", "max-file", "3"), *hc, *m;
+	struct ctr_config c;
+	int64_t n = 0;
+
+	(void)state;
+	/* go-units' FromHumanSize: decimal */
+	assert_int_equal(ctr_log_parse_size("1k", &n), 0);
+	assert_int_equal(n, 1000);
+	assert_int_equal(ctr_log_parse_size("2.5MB", &n), 0);
+	assert_int_equal(n, 2500000);
+	assert_int_equal(ctr_log_parse_size("10 mb", &n), 0);
+	assert_int_equal(n, 10000000);
+	assert_int_equal(ctr_log_parse_size("100", &n), 0);
+	assert_int_equal(n, 100);
+	assert_int_equal(ctr_log_parse_size("1q", &n), -1);
+	assert_int_equal(ctr_log_parse_size("k", &n), -1);
+	/* defaults of each driver */
+	c = log_parse_ok("{}");
+	assert_string_equal(c.log_driver, "json-file");
+	assert_int_equal(c.log_max_size, 0);
+	assert_int_equal(c.log_max_file, 1);
+	free(c.log_driver);
+	c = log_parse_ok("{\"LogConfig\":{\"Type\":\"local\"}}");
+	assert_int_equal(c.log_max_size, 20000000);
+	assert_int_equal(c.log_max_file, 5);
+	free(c.log_driver);
+	c = log_parse_ok("{\"LogConfig\":{\"Type\":\"none\",\"Config\":{\"x\":\"y\"}}}");
+	assert_string_equal(c.log_driver, "none");
+	free(c.log_driver);
+	/* the daemon's options go to containers on its driver only, never over theirs */
+	m = ctr_log_merge_defaults(NULL, "json-file", def);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+				    json_object_get(m, "LogConfig"), "Config"), "max-file")), "3");
+	json_decref(m);
+	hc = json_loads("{\"LogConfig\":{\"Type\":\"local\"}}", 0, NULL);
+	m = ctr_log_merge_defaults(hc, "json-file", def);
+	assert_int_equal(json_object_size(json_object_get(json_object_get(m, "LogConfig"),
+							  "Config")), 0);
+	json_decref(m);
+	json_decref(hc);
+	hc = json_loads("{\"LogConfig\":{\"Type\":\"\",\"Config\":{\"max-file\":\"2\"}}}", 0,
+			NULL);
+	m = ctr_log_merge_defaults(hc, "local", def);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(m, "LogConfig"),
+							      "Type")), "local");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+				    json_object_get(m, "LogConfig"), "Config"), "max-file")), "2");
+	json_decref(m);
+	json_decref(hc);
+	json_decref(def);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -798,6 +866,7 @@ int main(void)
 		cmocka_unit_test(restart_policies),
 		cmocka_unit_test(restart_backoff),
 		cmocka_unit_test(log_lines_encode_like_docker),
+		cmocka_unit_test(log_config_follows_docker),
 		cmocka_unit_test_setup_teardown(log_writer_splits_and_rotates, tmpdir_setup,
 						tmpdir_teardown),
 		cmocka_unit_test(filters_match),

@@ -63,6 +63,7 @@ static int start_attach(struct cli *cli, const char *name, bool interactive)
 	struct hamn_client *c = cli_client(cli);
 	json_t *config, *host;
 	const char *id;
+	bool in, tty;
 
 	if (!c)
 		return CLI_EXIT_ERROR;
@@ -74,9 +75,13 @@ static int start_attach(struct cli *cli, const char *name, bool interactive)
 	config = json_object_get(info, "Config");
 	host = json_object_get(info, "HostConfig");
 	id = json_string_value(json_object_get(info, "Id")) ?: name;
-	return cli_start_attached(c, id,
-				  interactive && json_is_true(json_object_get(config, "OpenStdin")),
-				  json_is_true(json_object_get(config, "Tty")),
+	in = interactive && json_is_true(json_object_get(config, "OpenStdin"));
+	tty = json_is_true(json_object_get(config, "Tty"));
+	if (in && tty && !isatty(STDIN_FILENO)) {
+		cli_errorf("the input device is not a TTY");
+		return 1;
+	}
+	return cli_start_attached(c, id, in, tty,
 				  json_is_true(json_object_get(host, "AutoRemove")));
 }
 

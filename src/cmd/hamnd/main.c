@@ -21,6 +21,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/file.h>
@@ -58,6 +59,17 @@ static int setup_signals(int *fd_out, struct hamn_error **err)
 	if (*fd_out < 0)
 		return hamn_error_set(err, errno, "signalfd");
 	return 0;
+}
+
+/*
+ * Each API connection has a thread, and glibc gives threads up to 8 arenas per
+ * core, each keeping ~0.5 MB of freed memory: after a burst of connections an
+ * idle daemon held ~8 MB more than before it. Two arenas serve our 2-core
+ * loads as fast (GET /containers/json: no slower with 16 connections).
+ */
+static void tune_malloc(void)
+{
+	mallopt(M_ARENA_MAX, 2);
 }
 
 /* Each API connection holds a descriptor: allow as many as the hard limit. */
@@ -437,6 +449,7 @@ int main(int argc, char **argv)
 	struct hamn_error *err = NULL;
 	int rc;
 
+	tune_malloc();
 	hamn_log_set_level(HAMN_LOG_INFO);
 	if (hamnd_options_parse_args(argc, argv, &d.opts, &err) < 0)
 		return fail(&d, &err);
