@@ -66,6 +66,16 @@ teardown() {
 	[[ "$output" == *"sizes seen"* ]]
 }
 
+@test "hamn exec -it and run -it follow window resizes" {
+	command -v python3 >/dev/null || skip "python3 is needed for the pty helper"
+	run_cmd python3 "$BATS_TEST_DIRNAME/pty-resize.py" \
+		"$HAMN_BIN" -H "unix://$HAMN_SOCK" exec -it "$EXEC_CTR" sh
+	[[ "$output" == *"sizes seen"* ]]
+	run_cmd python3 "$BATS_TEST_DIRNAME/pty-resize.py" \
+		"$HAMN_BIN" -H "unix://$HAMN_SOCK" run -it --rm hamn-test sh
+	[[ "$output" == *"sizes seen"* ]]
+}
+
 @test "hamn exec -it works in a pty" {
 	run bash -c "printf 'echo typed-\$((40+2))\nexit 4\n' | timeout 30 script -qec '$HAMN_BIN -H unix://$HAMN_SOCK exec -it $EXEC_CTR sh' /dev/null"
 	echo "$output"

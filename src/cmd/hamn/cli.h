@@ -128,9 +128,15 @@ const struct cli_command *cli_find_command(const char *name);
 /*
  * Attach to a container's (or exec's) hijacked stream and copy: stdin to the
  * socket when `in` is true, the socket to stdout/stderr (demultiplexed unless
- * tty). Returns when the daemon closes the stream.
+ * tty). With a tty and rs, a SIGWINCH calls rs->fn so the daemon learns the
+ * new window size. Returns when the daemon closes the stream.
  */
-int cli_pump(int sock, struct hamn_buf *early, bool in, bool tty, struct hamn_error **err);
+struct cli_resizer {
+	void (*fn)(void *ctx);	/* sends the terminal's new size to the daemon */
+	void *ctx;
+};
+int cli_pump(int sock, struct hamn_buf *early, bool in, bool tty, const struct cli_resizer *rs,
+	     struct hamn_error **err);
 
 /*
  * docker's attach-then-start (run.c; used by run and start -a): attach to

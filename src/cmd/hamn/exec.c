@@ -55,6 +55,20 @@ static int parse_exec(struct exec_opts *o, int argc, char **argv, struct hamn_er
 	return optind;
 }
 
+struct exec_resize_ctx {
+	struct hamn_client *c;
+	const char *eid;
+};
+
+static void exec_resize(struct hamn_client *c, const char *eid);
+
+static void exec_resize_cb(void *ctx)
+{
+	struct exec_resize_ctx *r = ctx;
+
+	exec_resize(r->c, r->eid);
+}
+
 static void exec_resize(struct hamn_client *c, const char *eid)
 {
 	_cleanup_error_ struct hamn_error *err = NULL;
@@ -89,7 +103,10 @@ static int exec_attached(struct hamn_client *c, struct exec_opts *o, const char 
 		raw = tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0;
 		exec_resize(c, eid);
 	}
-	if (cli_pump(sock, &early, o->interactive, o->tty, err) == 0 &&
+	struct exec_resize_ctx rctx = { c, eid };
+	struct cli_resizer rs = { exec_resize_cb, &rctx };
+
+	if (cli_pump(sock, &early, o->interactive, o->tty, raw ? &rs : NULL, err) == 0 &&
 	    hamn_client_json(c, "GET", ipath, NULL, &info, err) == 0)
 		rc = (int)json_integer_value(json_object_get(info, "ExitCode"));
 	if (raw)

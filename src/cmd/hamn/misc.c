@@ -114,7 +114,7 @@ int cmd_attach(struct cli *cli, int argc, char **argv)
 	apath = xasprintf("/containers/%s/attach?stream=1&stdout=1&stderr=1%s",
 					       enc, in ? "&stdin=1" : "");
 	if (hamn_client_hijack(c, "POST", apath, NULL, &sock, &early, &err) < 0 ||
-	    cli_pump(sock, &early, in, tty, &err) < 0)
+	    cli_pump(sock, &early, in, tty, NULL, &err) < 0)
 		goto fail;
 	return 0;
 fail:

@@ -5,6 +5,8 @@
 #include "cli.h"
 
 #include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 
 struct demux {
@@ -52,11 +54,36 @@ static int forward_stdin(int sock, bool *in_open, struct hamn_error **err)
 	return hamn_write_all(sock, buf, (size_t)n, err);
 }
 
-int cli_pump(int sock, struct hamn_buf *early, bool in, bool tty, struct hamn_error **err)
+/* A signalfd for SIGWINCH (blocked meanwhile, old mask in *old), or -1 when not wanted. */
+static int winch_fd(bool tty, const struct cli_resizer *rs, sigset_t *old)
+{
+	sigset_t winch;
+
+	if (!tty || !rs)
+		return -1;
+	sigemptyset(&winch);
+	sigaddset(&winch, SIGWINCH);
+	sigprocmask(SIG_BLOCK, &winch, old);
+	return signalfd(-1, &winch, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+static void on_winch(int fd, const struct cli_resizer *rs)
+{
+	struct signalfd_siginfo si;
+
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		;
+	rs->fn(rs->ctx);
+}
+
+int cli_pump(int sock, struct hamn_buf *early, bool in, bool tty, const struct cli_resizer *rs,
+	     struct hamn_error **err)
 {
 	struct demux d = { HAMN_BUF_INIT };
 	bool in_open = in;
 	char buf[65536];
+	sigset_t old_mask;
+	_cleanup_close_ int wfd = winch_fd(tty, rs, &old_mask);
 	int rc = -1;
 
 	if (!in)
@@ -64,15 +91,19 @@ int cli_pump(int sock, struct hamn_buf *early, bool in, bool tty, struct hamn_er
 	if (early->len && output(&d, tty, early->data, early->len, err) < 0)
 		goto out;
 	for (;;) {
-		struct pollfd p[2] = { { sock, POLLIN, 0 }, { STDIN_FILENO, POLLIN, 0 } };
+		struct pollfd p[3] = { { sock, POLLIN, 0 },
+				       { in_open ? STDIN_FILENO : -1, POLLIN, 0 },
+				       { wfd, POLLIN, 0 } };
 		ssize_t n;
 
-		if (poll(p, in_open ? 2 : 1, -1) < 0) {
+		if (poll(p, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			hamn_error_set(err, errno, "poll");
 			goto out;
 		}
+		if (wfd >= 0 && (p[2].revents & POLLIN))
+			on_winch(wfd, rs);
 		if (in_open && (p[1].revents & (POLLIN | POLLHUP)) &&
 		    forward_stdin(sock, &in_open, err) < 0)
 			goto out;
@@ -88,6 +119,8 @@ int cli_pump(int sock, struct hamn_buf *early, bool in, bool tty, struct hamn_er
 	}
 	rc = 0;
 out:
+	if (wfd >= 0)
+		sigprocmask(SIG_SETMASK, &old_mask, NULL);
 	hamn_buf_release(&d.pending);
 	return rc;
 }

@@ -485,6 +485,25 @@ static void term_size(unsigned *rows, unsigned *cols)
 	*cols = ws.ws_col;
 }
 
+static void resize(struct hamn_client *c, const char *id);
+
+struct run_resize_ctx {
+	struct hamn_client *c;
+	const char *id;
+};
+
+/* On SIGWINCH: the new size, then docker's signal-proxy WINCH to the container. */
+static void run_resize_cb(void *ctx)
+{
+	struct run_resize_ctx *r = ctx;
+	_cleanup_error_ struct hamn_error *err = NULL;
+	_cleanup_free_ char *path = xasprintf("/containers/%s/kill?signal=WINCH", r->id);
+
+	resize(r->c, r->id);
+	/* like the resize itself: a failure only leaves the old size */
+	hamn_client_json(r->c, "POST", path, NULL, NULL, &err);
+}
+
 static void resize(struct hamn_client *c, const char *id)
 {
 	_cleanup_error_ struct hamn_error *err = NULL;
@@ -533,7 +552,10 @@ int cli_start_attached(struct hamn_client *c, const char *id, bool in, bool tty,
 		raw = tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0;
 		resize(c, id);
 	}
-	if (cli_pump(sock, &early, in, tty, &err) < 0)
+	struct run_resize_ctx rctx = { c, id };
+	struct cli_resizer rs = { run_resize_cb, &rctx };
+
+	if (cli_pump(sock, &early, in, tty, raw ? &rs : NULL, &err) < 0)
 		goto out;
 	if (hamn_client_pending_finish(wait, &wr, &err) < 0)
 		goto out;
