@@ -23,7 +23,7 @@ struct hamn_api_hijack {
 	char *extra; /* bytes MHD read past the request */
 	size_t extra_len, extra_off;
 	pthread_mutex_t lock;
-	int refs;      /* the session thread and the open connection */
+	int refs;      /* the request, the session thread and the open connection */
 	bool upgraded; /* upgrade_cb ran */
 	bool closed;
 	hamn_api_hijack_fn fn;
@@ -124,13 +124,18 @@ void api_hijack_request_done(struct hamn_api_hijack *h)
 
 	pthread_mutex_lock(&h->lock);
 	upgraded = h->upgraded;
+	if (!upgraded)
+		h->refs -= 2;	/* no session thread and no connection will ever drop theirs */
 	pthread_mutex_unlock(&h->lock);
-	if (upgraded)
-		return;
-	log_debug("hijack abandoned: the client left before the upgrade");
-	if (h->ctx_free)
-		h->ctx_free(h->ctx);
-	h->refs = 1;
+	/*
+	 * MHD may call this after the session already closed the connection, so
+	 * the request holds a reference of its own until here.
+	 */
+	if (!upgraded) {
+		log_debug("hijack abandoned: the client left before the upgrade");
+		if (h->ctx_free)
+			h->ctx_free(h->ctx);
+	}
 	hijack_unref(h);
 }
 
@@ -157,7 +162,7 @@ int hamn_api_reply_hijack(struct hamn_api_req *req, hamn_api_hijack_fn fn, void 
 		log_kv(HAMN_LOG_ERROR, "cannot create a cancel fd", "errno=%s",
 		       hamn_errno_name(errno));
 	pthread_mutex_init(&h->lock, NULL);
-	h->refs = 2;
+	h->refs = 3;
 	h->fn = fn;
 	h->ctx = ctx;
 	h->ctx_free = ctx_free;
