@@ -209,6 +209,11 @@ cache_entries() {
 	[ "$output" = "got p q" ]
 	run_hamn 1 start -a "$n" "$m"
 	[[ "$output" == *"cannot start and attach multiple containers at once"* ]]
+	# as docker's CLI: a tty container's stdin must be a terminal
+	run_hamn create -t -i --name "$m-tty" hamn-test true
+	run_cmd 1 bash -c "'$HAMN_BIN' -H 'unix://$HAMN_SOCK' start -a -i '$m-tty' </dev/null"
+	[[ "$output" == *"the input device is not a TTY"* ]]
+	[ "$(state "$m-tty")" = created ]
 	run_hamn 1 start -a nosuch-container
 	[[ "$output" == *"No such container"* ]]
 	# a --rm container is waited for until it is gone
