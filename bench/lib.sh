@@ -84,7 +84,8 @@ bench_cmd() {
 }
 
 # bench_record NAME TOOL VALUE UNIT [NOTE]: record a figure measured without
-# hyperfine: VALUE in UNIT ("s", "MB" or "req/s"; "-" for no figure).
+# hyperfine: VALUE in UNIT ("s", "MB", "req/s" or any other, e.g. "ms CPU/MiB",
+# printed as "VALUE UNIT"; "-" for no figure).
 bench_record() {
 	printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "${5:-}" "$4" >>"$BENCH_RESULTS"
 }
@@ -121,6 +122,7 @@ report() {
 		if (v == "-") return "-"
 		if (u == "MB") return sprintf("%.1f MB", v)
 		if (u == "req/s") return sprintf("%.0f req/s", v)
+		if (u != "s") return sprintf("%.2f %s", v, u)
 		return sprintf("%.2f ms", v * 1000)
 	}
 	BEGIN {

@@ -266,6 +266,9 @@ static int unpack_start(struct build_req *br, struct hamn_error **err)
 		return hamn_error_set(err, errno, "socketpair");
 	br->fd = sv[0];
 	br->peer = sv[1];
+	/* room for a few MiB in flight: fewer wake-ups of the worker (best effort) */
+	(void)setsockopt(br->fd, SOL_SOCKET, SO_SNDBUF, &(int){ 4 << 20 }, sizeof(int));
+	(void)setsockopt(br->peer, SOL_SOCKET, SO_RCVBUF, &(int){ 4 << 20 }, sizeof(int));
 	if (write(br->peer, &byte, 1) != 1)
 		return hamn_error_set(err, errno, "prime the context socket");
 	rc = pthread_create(&br->thread, NULL, unpack_main, br);

@@ -10,7 +10,9 @@
  * so "a/link/b" can not step out either.
  */
 #include <dirent.h>
+#include <pthread.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "build/internal.h"
 
@@ -116,8 +118,12 @@ static char **walk_tree(int ctxfd, const struct hamn_build_ignore *ig, const cha
 
 /* ---- hashing ---- */
 
-static int hash_one(struct hamn_sha256 *h, int ctxfd, const char *path, const char *name,
-		    struct hamn_error **err)
+/*
+ * What one entry adds to its source's hash: its name, "<mode> 0:0 <size>",
+ * then the sha256 of a file's content or a symlink's target, then "\n".
+ */
+static int record_one(struct hamn_buf *rec, int ctxfd, const char *path, const char *name,
+		      struct hamn_error **err)
 {
 	_cleanup_close_ int fd = -1;
 	struct hamn_digest d;
@@ -130,11 +136,11 @@ static int hash_one(struct hamn_sha256 *h, int ctxfd, const char *path, const ch
 		return -1;
 	if (fstat(fd, &st) < 0)
 		return hamn_error_set(err, errno, "stat '%s'", path);
-	hamn_sha256_update(h, name, strlen(name) + 1);
+	hamn_buf_append(rec, name, strlen(name) + 1);
 	/* uid and gid are always 0: COPY makes files root's unless --chown says otherwise */
 	n = snprintf(line, sizeof(line), "%o 0:0 %lld", (unsigned)st.st_mode,
 		     S_ISREG(st.st_mode) ? (long long)st.st_size : 0LL);
-	hamn_sha256_update(h, line, (size_t)n + 1);
+	hamn_buf_append(rec, line, (size_t)n + 1);
 	if (S_ISREG(st.st_mode)) {
 		_cleanup_close_ int rfd = hamn_open_in_root(ctxfd, path, O_RDONLY, 0,
 							    HAMN_RESOLVE_NO_SYMLINK_LAST, err);
@@ -143,34 +149,108 @@ static int hash_one(struct hamn_sha256 *h, int ctxfd, const char *path, const ch
 			return -1;
 		if (hamn_sha256_fd(rfd, &d, err) < 0)
 			return hamn_error_wrap(err, "hash '%s'", path);
-		hamn_sha256_update(h, d.str, strlen(d.str));
+		hamn_buf_puts(rec, d.str);
 	} else if (S_ISLNK(st.st_mode)) {
 		char target[4096];
 		ssize_t l = readlinkat(fd, "", target, sizeof(target) - 1);
 
 		if (l < 0)
 			return hamn_error_set(err, errno, "readlink '%s'", path);
-		hamn_sha256_update(h, target, (size_t)l);
+		hamn_buf_append(rec, target, (size_t)l);
 	}
-	hamn_sha256_update(h, "\n", 1);
+	hamn_buf_putc(rec, '\n');
 	return 0;
+}
+
+/*
+ * The records of a source's entries, made by a few threads at once (the
+ * files' content hashes are most of a big COPY's cache check); entry 0 is
+ * the source itself, entry i the source's entries[i - 1]. The hash is then
+ * fed the records in order, so it does not depend on the threads.
+ */
+struct records {
+	int ctxfd;
+	const struct hamn_build_source *s;
+	size_t n;
+	size_t next;		/* the next entry to take (atomic) */
+	struct hamn_buf *rec;
+	struct hamn_error **errs;
+};
+
+static void records_make(struct records *r, size_t i)
+{
+	const struct hamn_build_source *s = r->s;
+	_cleanup_free_ char *p = NULL;
+
+	if (i == 0) {
+		record_one(&r->rec[0], r->ctxfd, s->path, ".", &r->errs[0]);
+		return;
+	}
+	p = strcmp(s->path, ".") ? xasprintf("%s/%s", s->path, s->entries[i - 1])
+				 : xstrdup(s->entries[i - 1]);
+	record_one(&r->rec[i], r->ctxfd, p, s->entries[i - 1], &r->errs[i]);
+}
+
+static void *records_main(void *arg)
+{
+	struct records *r = arg;
+	size_t i;
+
+	while ((i = __atomic_fetch_add(&r->next, 1, __ATOMIC_RELAXED)) < r->n)
+		records_make(r, i);
+	return NULL;
+}
+
+/* Helper threads for n entries: none for a few, at most 3 (and the caller). */
+static size_t records_helpers(size_t n)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t want = n / 8;
+
+	if (cpus < 2 || want == 0)
+		return 0;
+	if (want > (size_t)cpus - 1)
+		want = (size_t)cpus - 1;
+	return want < 3 ? want : 3;
+}
+
+static void records_run(struct records *r)
+{
+	pthread_t tid[3];
+	size_t started = 0, helpers = records_helpers(r->n);
+
+	while (started < helpers && pthread_create(&tid[started], NULL, records_main, r) == 0)
+		started++;
+	records_main(r);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(tid[i], NULL);
 }
 
 static int hash_source(int ctxfd, struct hamn_build_source *s, struct hamn_error **err)
 {
 	_cleanup_sha256_ struct hamn_sha256 *h = hamn_sha256_new();
+	struct records r = { .ctxfd = ctxfd, .s = s, .n = 1 + strv_len(s->entries) };
 	struct hamn_digest d;
+	int rc = 0;
 
-	if (hash_one(h, ctxfd, s->path, ".", err) < 0)
-		return -1;
-	for (size_t i = 0; s->entries && s->entries[i]; i++) {
-		_cleanup_free_ char *p = strcmp(s->path, ".") ? xasprintf("%s/%s", s->path,
-									 s->entries[i])
-							      : xstrdup(s->entries[i]);
-
-		if (hash_one(h, ctxfd, p, s->entries[i], err) < 0)
-			return -1;
+	r.rec = xcalloc(r.n, sizeof(*r.rec));
+	r.errs = xcalloc(r.n, sizeof(*r.errs));
+	records_run(&r);
+	for (size_t i = 0; i < r.n; i++) {
+		/* the first failure in entry order, as a single thread would report */
+		if (rc == 0 && r.errs[i]) {
+			hamn_error_propagate(err, &r.errs[i]);
+			rc = -1;
+		}
+		if (rc == 0)
+			hamn_sha256_update(h, r.rec[i].data, r.rec[i].len);
+		hamn_buf_release(&r.rec[i]);
+		hamn_error_free(&r.errs[i]);
 	}
+	free(r.rec);
+	free(r.errs);
+	if (rc < 0)
+		return -1;
 	hamn_sha256_final(h, &d);
 	s->hash = xasprintf("%s:%s", S_ISDIR(s->mode) ? "dir" : "file", hamn_digest_hex(&d));
 	return 0;

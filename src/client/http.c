@@ -9,6 +9,7 @@
 #include <netdb.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 
 #define HEAD_MAX (64 * 1024)
@@ -259,24 +260,51 @@ int http_read_body(struct http_conn *hc, const struct http_head *head, bool is_h
 	return read_sized(hc, -1, &stop, on_data, ctx, err);
 }
 
+/* Write all of iov (a few entries), retrying on EINTR and short writes. */
+static int writev_all(int fd, struct iovec *iov, int n, struct hamn_error **err)
+{
+	while (n > 0) {
+		ssize_t w = writev(fd, iov, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return hamn_error_set(err, errno, "write");
+		while (n > 0 && (size_t)w >= iov->iov_len) {
+			w -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + w;
+			iov->iov_len -= (size_t)w;
+		}
+	}
+	return 0;
+}
+
 int http_send_chunked_fd(struct http_conn *hc, int fd, struct hamn_error **err)
 {
-	_cleanup_free_ char *buf = xmalloc(1 << 16);
+	enum { CHUNK = 1 << 20 };
+	_cleanup_free_ char *buf = xmalloc(CHUNK);
 	char head[32];
 
 	for (;;) {
-		ssize_t n = read(fd, buf, 1 << 16);
+		ssize_t n = read(fd, buf, CHUNK);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return hamn_error_set(err, errno, "read request body");
 		int hl = snprintf(head, sizeof(head), "%zx\r\n", (size_t)n);
-		if (hamn_write_all(hc->fd, head, (size_t)hl, err) < 0)
-			return -1;
-		if (n == 0)
-			return hamn_write_all(hc->fd, "\r\n", 2, err);
-		if (hamn_write_all(hc->fd, buf, (size_t)n, err) < 0 ||
-		    hamn_write_all(hc->fd, "\r\n", 2, err) < 0)
+		/* one write per chunk: its size line, its data and its CRLF */
+		struct iovec iov[3] = {
+			{ head, (size_t)hl }, { buf, (size_t)n }, { (char *)"\r\n", 2 },
+		};
+		if (n == 0) {
+			iov[1] = iov[2];
+			return writev_all(hc->fd, iov, 2, err);
+		}
+		if (writev_all(hc->fd, iov, 3, err) < 0)
 			return -1;
 	}
 }

@@ -36,13 +36,13 @@ static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 static char load_error[256];
 
 /* Resolve NAME into FIELD of fn, or say which symbol is missing. */
-#define RESOLVE(h, field, name)                                                          \
-	do {                                                                             \
-		if (!(fn.field = dlsym(h, name))) {                                      \
-			snprintf(load_error, sizeof(load_error),                         \
-				 "load " CURL_SONAME ": no symbol '%s'", name);          \
-			return false;                                                    \
-		}                                                                        \
+#define RESOLVE(h, field, name)                                                                    \
+	do {                                                                                       \
+		if (!(fn.field = dlsym(h, name))) {                                                \
+			snprintf(load_error, sizeof(load_error),                                   \
+				 "load " CURL_SONAME ": no symbol '%s'", name);                    \
+			return false;                                                              \
+		}                                                                                  \
 	} while (0)
 
 static bool resolve_all(void *h)

@@ -126,8 +126,11 @@ struct hamn_dist_pull *dist_pull_prepare(struct hamn_dist *d, const struct dist_
 					 const struct hamn_dist_pull_opts *o,
 					 struct hamn_error **err)
 {
-	struct hamn_dist_pull *p = xzalloc(sizeof(*p));
+	struct hamn_dist_pull *p;
 
+	if (dist_curl_load(err) < 0) /* reach() takes a handle before any repository */
+		return NULL;
+	p = xzalloc(sizeof(*p));
 	p->d = d;
 	p->sink = *sink;
 	p->o = *o;

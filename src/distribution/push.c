@@ -296,6 +296,8 @@ int dist_push(struct hamn_dist *d, const struct dist_source *src,
 	struct push p = {.d = d, .src = src};
 	int rc;
 
+	if (dist_curl_load(err) < 0)
+		return -1;
 	dist_progress_init(&p.progress, o->progress, o->progress_ud);
 	rc = push_all(&p, o, err);
 	dist_repo_free(p.repo);

@@ -15,7 +15,7 @@
 
 #include <fcntl.h>
 
-#define APPLY_BUF (64 * 1024)
+#define APPLY_BUF (512 * 1024)
 
 /* ---- a string set ---- */
 
@@ -177,7 +177,8 @@ static la_ssize_t outer_read(struct archive *a, void *ud, const void **buf)
 		archive_set_error(a, errno, "read error");
 		return -1;
 	}
-	hamn_sha256_update(ap->in_hash, ap->inbuf, (size_t)n);
+	if (ap->in_hash)
+		hamn_sha256_update(ap->in_hash, ap->inbuf, (size_t)n);
 	ap->in_size += (uint64_t)n;
 	if (ap->tee && n > 0 && blob_writer_write(ap->tee, ap->inbuf, (size_t)n, &ap->cb_err) < 0) {
 		archive_set_error(a, EIO, "write error");
@@ -193,7 +194,8 @@ static la_ssize_t pull_tar(struct apply *ap, void *buf, size_t len)
 	la_ssize_t n = archive_read_data(ap->outer, buf, len);
 
 	if (n > 0) {
-		hamn_sha256_update(ap->tar_hash, buf, (size_t)n);
+		if (ap->tar_hash)
+			hamn_sha256_update(ap->tar_hash, buf, (size_t)n);
 		ap->tar_size += (uint64_t)n;
 	}
 	return n;
@@ -326,8 +328,11 @@ int layer_apply_tee(int rootfd, int src_fd, unsigned int flags, const char *labe
 	ap.chown = geteuid() == 0;
 	ap.src_fd = src_fd;
 	ap.tee = tee;
-	ap.in_hash = hamn_sha256_new();
-	ap.tar_hash = hamn_sha256_new();
+	/* the digests only go to stats: a build context has no use for them */
+	if (stats) {
+		ap.in_hash = hamn_sha256_new();
+		ap.tar_hash = hamn_sha256_new();
+	}
 	ap.inbuf = xmalloc(APPLY_BUF);
 	ap.tarbuf = xmalloc(APPLY_BUF);
 	rc = open_readers(&ap, err);

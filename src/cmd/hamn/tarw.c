@@ -4,6 +4,7 @@
  */
 #include "tarw.h"
 
+#include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -98,12 +99,40 @@ static int put_pax(struct tarw *t, const char *path, const char *link, uint64_t 
 	return pad(t, b.len, err);
 }
 
+/*
+ * Move up to left bytes of fd into the output with splice(2) when the output
+ * is a pipe (no copy through user space); *left is lowered by what moved.
+ * Returns 0 when the rest must go through read and write (not a pipe, a
+ * file that cannot be spliced or that shrank), -1 on a write error.
+ */
+static int splice_content(struct tarw *t, int fd, uint64_t *left, struct hamn_error **err)
+{
+	while (*left) {
+		size_t want = *left < (1u << 20) ? (size_t)*left : (1u << 20);
+		ssize_t n = splice(fd, NULL, t->fd, NULL, want, SPLICE_F_MOVE);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EINVAL || errno == ENOSYS || errno == EBADF))
+			return 0;
+		if (n < 0)
+			return hamn_error_set(err, errno, "write");
+		if (n == 0)
+			return 0;
+		*left -= (uint64_t)n;
+		t->written += (uint64_t)n;
+	}
+	return 0;
+}
+
 static int copy_content(struct tarw *t, int fd, uint64_t size, const char *path,
 			struct hamn_error **err)
 {
 	char buf[65536];
 	uint64_t left = size;
 
+	if (splice_content(t, fd, &left, err) < 0)
+		return -1;
 	while (left) {
 		size_t want = left < sizeof(buf) ? (size_t)left : sizeof(buf);
 		ssize_t n = hamn_read_all(fd, buf, want, err);

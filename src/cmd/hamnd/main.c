@@ -67,13 +67,17 @@ static int setup_signals(int *fd_out, struct hamn_error **err)
  * core, each keeping ~0.5 MB of freed memory: after a burst of connections an
  * idle daemon held ~8 MB more than before it. Two arenas serve our 2-core
  * loads as fast (GET /containers/json: no slower with 16 connections).
+ * Fixed thresholds: glibc would raise them after the first big buffer is freed
+ * (an image load's), and then keep up to twice that free at an arena's top.
  * SQLite's page caches (2 MB per connection by default, and the daemon keeps
  * several) are capped together: the pages they drop stay in the kernel's cache.
  */
 static void tune_memory(void)
 {
 	mallopt(M_ARENA_MAX, 2);
-	sqlite3_soft_heap_limit64(1 << 20);
+	mallopt(M_MMAP_THRESHOLD, 256 << 10);
+	mallopt(M_TRIM_THRESHOLD, 256 << 10);
+	sqlite3_soft_heap_limit64(512 << 10);
 }
 
 /* Each API connection holds a descriptor: allow as many as the hard limit. */
