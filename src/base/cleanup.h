@@ -20,11 +20,17 @@ static inline void cleanup_freep(void *p)
 	free(*(void **)p);
 }
 
+/*
+ * Also sets *fd to -1, so calling it by hand before the scope ends (to let a
+ * reader see EOF) cannot lead to a second close of a number another thread
+ * may have been given meanwhile.
+ */
 static inline void cleanup_closep(int *fd)
 {
 	if (*fd >= 0) {
 		int saved = errno;
 		close(*fd);
+		*fd = -1;
 		errno = saved;
 	}
 }
