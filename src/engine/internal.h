@@ -239,6 +239,7 @@ struct container {
 	struct ctr_state st;
 
 	/* below: not stored, guarded by engine->lock unless said otherwise */
+	bool start_event_pending;	/* a start is sending its "start" event: "die" waits for it */
 	unsigned int refs;
 	bool in_table;		/* visible to lookups */
 	bool reserved;		/* being created: the name is taken, nothing else is visible */

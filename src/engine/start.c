@@ -324,6 +324,15 @@ static int launch(struct hamn_engine *e, struct container *c, json_t *req,
 	return -1;
 }
 
+static void start_event_pending(struct hamn_engine *e, struct container *c, bool pending)
+{
+	pthread_mutex_lock(&e->lock);
+	c->start_event_pending = pending;
+	if (!pending)
+		pthread_cond_broadcast(&e->cond);
+	pthread_mutex_unlock(&e->lock);
+}
+
 int ctr_start_locked_op(struct hamn_engine *e, struct container *c, bool restart,
 			struct hamn_error **err)
 {
@@ -347,10 +356,15 @@ int ctr_start_locked_op(struct hamn_engine *e, struct container *c, bool restart
 	req = prepare_launch(e, c, err);
 	if (!req)
 		return hamn_error_wrap(err, "start container %s", c->id);
-	if (launch(e, c, req, err) < 0)
+	/* a process that exits at once must not have its "die" sent before this "start" */
+	start_event_pending(e, c, true);
+	if (launch(e, c, req, err) < 0) {
+		start_event_pending(e, c, false);
 		return -1;
+	}
 	ctr_stats_started(e, c);
 	engine_event(e, c, restart ? "restart" : "start", NULL);
+	start_event_pending(e, c, false);
 	return 0;
 }
 

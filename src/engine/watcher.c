@@ -195,6 +195,9 @@ void ctr_exited_locked(struct hamn_engine *e, struct container *c, const struct 
 	waiters_notify_exit(e, c, restart);
 	attrs = json_pack("{s:s}", "exitCode", "");
 	json_object_set_new(attrs, "exitCode", json_sprintf("%d", st->exit_code));
+	/* dockerd's order: the start that launched this process has sent "start" first */
+	while (c->start_event_pending)
+		pthread_cond_wait(&e->cond, &e->lock);
 	pthread_mutex_unlock(&e->lock);
 	if (st->oom_killed)
 		engine_event(e, c, "oom", NULL);
