@@ -7,7 +7,7 @@ PACKAGES="
 meson ninja-build pkg-config gcc clang-format
 libjansson-dev libyaml-dev libarchive-dev libcurl4-openssl-dev libssl-dev
 libsqlite3-dev libmicrohttpd-dev libseccomp-dev libnl-route-3-dev libnftables-dev
-libcmocka-dev libgnutls28-dev
+libcmocka-dev libgnutls28-dev libzstd-dev liblz4-dev
 bats busybox-static jq curl python3 python3-docker util-linux iproute2 nftables hyperfine
 crun runc docker-compose
 docker-registry skopeo apache2-utils openssl

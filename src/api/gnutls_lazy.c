@@ -3,7 +3,7 @@
  *
  * libmicrohttpd calls GnuTLS only for an HTTPS endpoint (-H tcp://... with
  * --tls*), yet linking libgnutls.so maps it with p11-kit, nettle, hogweed,
- * gmp, tasn1, idn2 and unistring: ~2.3 MB of an idle hamnd's RSS. So hamnd
+ * gmp, tasn1, idn2 and unistring: ~1.1 MB of an idle hamnd's RSS. So hamnd
  * links libmicrohttpd statically and this file defines the GnuTLS functions
  * it (and tls.c) calls: the first of them to run dlopens libgnutls.so.30 and
  * each forwards to the real one. GnuTLS initialises itself when loaded, so

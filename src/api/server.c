@@ -26,8 +26,6 @@
  */
 #include "api/internal.h"
 
-#include <malloc.h>
-#include <stdatomic.h>
 #include <sys/eventfd.h>
 #include <time.h>
 
@@ -317,27 +315,11 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
 	return finish_request(req);
 }
 
-/*
- * The server has just gone idle: hand what its requests freed back to the
- * kernel, which glibc would otherwise keep in its arenas (~1 MB after a burst
- * of container lists). At most once a second, so a steady load never pays.
- */
-static void trim_memory(void)
-{
-	static _Atomic int64_t last_ns;
-	int64_t now = hamn_monotonic_ns(), last = atomic_load(&last_ns);
-
-	if (now - last < 1000000000LL || !atomic_compare_exchange_strong(&last_ns, &last, now))
-		return;
-	malloc_trim(0);
-}
-
 static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
 	struct api_endpoint *ep = cls;
 	struct hamn_api_req *req = *con_cls;
-	bool idle;
 
 	(void)toe;
 	if (!req)
@@ -351,11 +333,8 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 	api_req_free(req);
 	pthread_mutex_lock(&ep->server->lock);
 	ep->server->active_reqs--;
-	idle = ep->server->active_reqs == 0 && ep->server->active_threads == 0;
 	pthread_cond_broadcast(&ep->server->idle);
 	pthread_mutex_unlock(&ep->server->lock);
-	if (idle)
-		trim_memory();
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)

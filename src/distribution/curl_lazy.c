@@ -3,7 +3,7 @@
  *
  * hamnd starts with no registry work to do, yet libcurl with what it pulls
  * in (libssl, Kerberos, LDAP, SSH, HTTP/2, ...) and its global init (which
- * sets OpenSSL up) cost an idle daemon ~3.5 MB of RSS. So src/distribution
+ * sets OpenSSL up) cost an idle daemon ~2 MB of RSS. So src/distribution
  * does not link libcurl: this file defines the few curl_* functions the
  * module calls, forwarding to libcurl.so.4, which dist_curl_load() opens and
  * initialises once (dist_repo_new calls it: every request goes through a
