@@ -26,7 +26,7 @@ static inline const char *hamn_digest_hex(const struct hamn_digest *d)
 	return d->str + 7;
 }
 
-struct hamn_sha256;	/* a streaming hasher (OpenSSL EVP underneath) */
+struct hamn_sha256;	/* a streaming hasher (OpenSSL underneath) */
 
 struct hamn_sha256 *hamn_sha256_new(void);
 void hamn_sha256_update(struct hamn_sha256 *h, const void *data, size_t len);

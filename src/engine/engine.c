@@ -444,6 +444,14 @@ static void free_containers(struct hamn_engine *e)
 	free(e->ctrs);
 }
 
+void hamn_engine_release_memory(struct hamn_engine *e)
+{
+	sqlite3_db_release_memory(e->img_db);
+	store_release_memory(e->store);
+	if (e->events)
+		hamn_events_release_memory(e->events);
+}
+
 void hamn_engine_free(struct hamn_engine *e)
 {
 	if (!e)

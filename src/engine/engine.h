@@ -102,6 +102,13 @@ struct hamn_engine *hamn_engine_new(const struct hamn_engine_config *cfg,
  * thread-safe: call once, after the API server stopped.
  */
 void hamn_engine_free(struct hamn_engine *e);
+
+/*
+ * Let the engine's SQLite connections drop their cached pages: for a daemon
+ * that has gone idle (the pages are read again, from the kernel's cache, by
+ * the next request that needs them). Safe from any thread.
+ */
+void hamn_engine_release_memory(struct hamn_engine *e);
 HAMN_DEFINE_CLEANUP(hamn_engine, hamn_engine_free)
 
 /* The image store opened on hamn.db (owned by the engine). */

@@ -306,6 +306,11 @@ struct hamn_events *hamn_events_open(const char *path, struct hamn_error **err)
 	return b;
 }
 
+void hamn_events_release_memory(struct hamn_events *b)
+{
+	sqlite3_db_release_memory(b->db);
+}
+
 void hamn_events_free(struct hamn_events *b)
 {
 	if (!b)

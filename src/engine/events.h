@@ -75,6 +75,9 @@ struct hamn_events *hamn_events_open(const char *path, struct hamn_error **err);
 /* Close the database and free the bus; subscribers must be freed first. Safe on NULL. */
 void hamn_events_free(struct hamn_events *b);
 
+/* Drop the bus's cached database pages (for an idle daemon; they come back when needed). */
+void hamn_events_release_memory(struct hamn_events *b);
+
 /*
  * Record an event and hand it to every subscriber. type, action and id are
  * copied; attrs is borrowed (may be NULL). Never fails: a database error is

@@ -474,6 +474,7 @@ void ctr_changed(struct hamn_engine *e, struct container *c);
 /* store.c: the containers table (serialised by its own mutex) */
 struct engine_store *store_open(const char *path, struct hamn_error **err);
 void store_close(struct engine_store *s);
+void store_release_memory(struct engine_store *s);
 /* Insert or replace the record of c (call with e->lock held: it reads c's state). */
 int store_put(struct engine_store *s, const struct container *c, struct hamn_error **err);
 int store_delete(struct engine_store *s, const char *id, struct hamn_error **err);

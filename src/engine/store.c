@@ -69,6 +69,12 @@ fail:
 	return NULL;
 }
 
+/* Drop the connection's cached pages (the daemon is idle; they are read again when needed). */
+void store_release_memory(struct engine_store *s)
+{
+	sqlite3_db_release_memory(s->db);
+}
+
 void store_close(struct engine_store *s)
 {
 	if (!s)

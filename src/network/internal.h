@@ -91,7 +91,7 @@ struct hamn_net_ctx {
 	size_t n_nets;
 	struct nl_sock *nl;
 	struct nft_ctx *nft;
-	bool nft_loaded; /* the table was written by this process at least once */
+	bool nft_loaded; /* this process wrote the table and has not deleted it */
 	struct hamn_dns_server *dns;
 	struct janitor *janitor;
 };

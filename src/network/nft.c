@@ -5,13 +5,72 @@
  * transaction (see nftgen.h for why). Called after every change of
  * networks or published ports; plain endpoint changes need no rule change
  * (rules are per bridge and per published port, never per container).
+ *
+ * libnftables (with libnftnl, libgmp, libxtables, libmnl) is opened on the
+ * first script, not linked: a daemon without bridges (--bridge none) never
+ * maps its ~1.2 MB. For the same reason the startup clean-up of a table left
+ * by an earlier run is skipped when the marker file NFT_MARKER in the state
+ * directory says no table was ever written (it is made before a table is and
+ * removed once the table is deleted).
  */
 #include <dirent.h>
+#include <dlfcn.h>
 #include <linux/netlink.h>
 #include <nftables/libnftables.h>
 #include <sys/socket.h>
 
 #include "network/internal.h"
+
+#define NFT_SONAME "libnftables.so.1"
+#define NFT_MARKER "nft-table"
+
+static struct {
+	struct nft_ctx *(*ctx_new)(uint32_t flags);
+	void (*ctx_free)(struct nft_ctx *ctx);
+	int (*buffer_output)(struct nft_ctx *ctx);
+	int (*buffer_error)(struct nft_ctx *ctx);
+	const char *(*error_buffer)(struct nft_ctx *ctx);
+	int (*run)(struct nft_ctx *ctx, const char *buf);
+} lib;
+
+static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
+static char lib_error[256];
+
+static bool resolve(void *h, void **field, const char *name)
+{
+	if ((*field = dlsym(h, name)))
+		return true;
+	snprintf(lib_error, sizeof(lib_error), "load " NFT_SONAME ": no symbol '%s'", name);
+	return false;
+}
+
+static void lib_open(void)
+{
+	void *h = dlopen(NFT_SONAME, RTLD_NOW | RTLD_LOCAL);
+
+	if (!h) {
+		snprintf(lib_error, sizeof(lib_error), "load " NFT_SONAME ": %s", dlerror());
+		return;
+	}
+	/* the handle stays open until the process ends */
+	if (!resolve(h, (void **)&lib.ctx_new, "nft_ctx_new") ||
+	    !resolve(h, (void **)&lib.ctx_free, "nft_ctx_free") ||
+	    !resolve(h, (void **)&lib.buffer_output, "nft_ctx_buffer_output") ||
+	    !resolve(h, (void **)&lib.buffer_error, "nft_ctx_buffer_error") ||
+	    !resolve(h, (void **)&lib.error_buffer, "nft_ctx_get_error_buffer") ||
+	    !resolve(h, (void **)&lib.run, "nft_run_cmd_from_buffer")) {
+		memset(&lib, 0, sizeof(lib));
+		dlclose(h);
+	}
+}
+
+static int lib_load(struct hamn_error **err)
+{
+	pthread_once(&lib_once, lib_open);
+	if (lib_error[0])
+		return hamn_error_setq(err, ELIBACC, "%s", lib_error);
+	return 0;
+}
 
 static void collect_ports(struct network *n, struct hamn_nft_port **ports, size_t *n_ports,
 			  char ***tags)
@@ -96,15 +155,17 @@ static int run_script(struct hamn_net_ctx *ctx, const char *script, struct hamn_
 	int rc = 0;
 
 	if (!ctx->nft) {
-		ctx->nft = nft_ctx_new(NFT_CTX_DEFAULT);
+		if (lib_load(err) < 0)
+			return -1;
+		ctx->nft = lib.ctx_new(NFT_CTX_DEFAULT);
 		if (!ctx->nft)
 			return hamn_error_setq(err, ENOMEM, "nft: cannot create a context");
 		cloexec_nft_sockets();
-		nft_ctx_buffer_output(ctx->nft);
-		nft_ctx_buffer_error(ctx->nft);
+		lib.buffer_output(ctx->nft);
+		lib.buffer_error(ctx->nft);
 	}
-	if (nft_run_cmd_from_buffer(ctx->nft, script) != 0) {
-		_cleanup_free_ char *msg = xstrdup(nft_ctx_get_error_buffer(ctx->nft));
+	if (lib.run(ctx->nft, script) != 0) {
+		_cleanup_free_ char *msg = xstrdup(lib.error_buffer(ctx->nft));
 		size_t len = strlen(msg);
 
 		while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
@@ -124,12 +185,47 @@ static bool any_bridge(const struct hamn_net_ctx *ctx)
 	return false;
 }
 
+static bool marker_exists(const struct hamn_net_ctx *ctx)
+{
+	return faccessat(ctx->state_dirfd, NFT_MARKER, F_OK, 0) == 0 || errno != ENOENT;
+}
+
+static int marker_make(struct hamn_net_ctx *ctx, struct hamn_error **err)
+{
+	int fd = openat(ctx->state_dirfd, NFT_MARKER, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return hamn_error_set(err, errno, "create '%s/%s'", ctx->state_dir, NFT_MARKER);
+	close(fd);
+	return 0;
+}
+
+/* Delete the table if an earlier script may have made one; then drop the marker. */
+static int delete_table(struct hamn_net_ctx *ctx, struct hamn_error **err)
+{
+	_cleanup_free_ char *script = NULL;
+
+	if (!ctx->nft_loaded && !marker_exists(ctx))
+		return 0;
+	script = hamn_nft_delete_script(ctx->instance);
+	if (run_script(ctx, script, err) < 0)
+		return -1;
+	ctx->nft_loaded = false;
+	if (unlinkat(ctx->state_dirfd, NFT_MARKER, 0) < 0 && errno != ENOENT)
+		return hamn_error_set(err, errno, "remove '%s/%s'", ctx->state_dir, NFT_MARKER);
+	return 0;
+}
+
 int nft_apply(struct hamn_net_ctx *ctx, struct hamn_error **err)
 {
-	/* no bridge, nothing to guard or NAT: no table (a -b none daemon leaves none behind) */
-	_cleanup_free_ char *script = any_bridge(ctx) ? nft_script(ctx)
-						      : hamn_nft_delete_script(ctx->instance);
+	_cleanup_free_ char *script = NULL;
 
+	/* no bridge, nothing to guard or NAT: no table (a -b none daemon leaves none behind) */
+	if (!any_bridge(ctx))
+		return delete_table(ctx, err);
+	script = nft_script(ctx);
+	if (!ctx->nft_loaded && marker_make(ctx, err) < 0)
+		return -1;
 	if (run_script(ctx, script, err) < 0)
 		return -1;
 	ctx->nft_loaded = true;
@@ -138,14 +234,12 @@ int nft_apply(struct hamn_net_ctx *ctx, struct hamn_error **err)
 
 int nft_remove_table(struct hamn_net_ctx *ctx, struct hamn_error **err)
 {
-	_cleanup_free_ char *script = hamn_nft_delete_script(ctx->instance);
-
-	return run_script(ctx, script, err);
+	return delete_table(ctx, err);
 }
 
 void nft_close(struct hamn_net_ctx *ctx)
 {
 	if (ctx->nft)
-		nft_ctx_free(ctx->nft);
+		lib.ctx_free(ctx->nft);
 	ctx->nft = NULL;
 }
