@@ -26,6 +26,40 @@ json_t *hamn_json_load_file(int dirfd, const char *path, size_t max_size, struct
 char *hamn_json_dump(const json_t *v);
 
 /*
+ * Big integers. jansson holds integers in int64 and refuses larger ones, but
+ * some documents have uint64 fields: dockerd writes rlimits of 2^64-1
+ * (RLIM_INFINITY) into config.json. hamn_json_parse_big() parses those with
+ * the same checks as hamn_json_parse(), except that an integer outside int64
+ * becomes a "big integer": a string node holding a NUL byte and then the
+ * number as written ("-" and digits). No input string can hold a NUL (a
+ * \u0000 escape is refused as ever), so only a big integer looks like this.
+ * The string getters below refuse big integers ("must be a string"); the
+ * integer getter calls them out of range; hamn_json_uint64() reads them and
+ * hamn_json_dump_big() writes them back as numbers. A parse error after a big
+ * integer on the same line reports a column 8 too far.
+ */
+json_t *hamn_json_parse_big(const char *text, size_t len, struct hamn_error **err);
+/* hamn_json_load_file() with hamn_json_parse_big(). */
+json_t *hamn_json_load_file_big(int dirfd, const char *path, size_t max_size,
+				struct hamn_error **err);
+/* The number of a big integer as written ("18446744073709551615"), NULL for any other value. */
+const char *hamn_json_big_text(const json_t *v);
+/*
+ * An integer (plain or big) in [0, 2^64-1] into *out: true. False, *out
+ * untouched, for anything else: a negative or larger integer, another type.
+ */
+bool hamn_json_uint64(const json_t *v, uint64_t *out);
+/* A new node for v: a plain integer up to INT64_MAX, a big integer above. */
+json_t *hamn_json_uint64_new(uint64_t v);
+/*
+ * hamn_json_dump() that writes big integers as the bare numbers they were
+ * (hamn_json_dump() writes them as their strings): for trees from
+ * hamn_json_parse_big() or hamn_json_uint64_new() only, whose strings hold
+ * no NUL of their own.
+ */
+char *hamn_json_dump_big(const json_t *v);
+
+/*
  * Typed getters on an object member. `what` names the field in messages
  * ("process.args"). Absent or null members: *_opt return the default /
  * leave *out untouched and return 0; the plain forms fail with EINVAL.

@@ -3,7 +3,8 @@
  *
  * Typed getters for strict parsing. Every error is EINVAL and its message
  * starts with the JSON path of the offending field: "PATH.KEY: cause".
- * A member that is absent or JSON null counts as absent.
+ * A member that is absent or JSON null counts as absent. Documents come
+ * from hamn_json_parse_big(): a big integer is never taken for a string.
  */
 #ifndef HAMN_OCI_INTERNAL_H
 #define HAMN_OCI_INTERNAL_H
@@ -33,7 +34,7 @@ int oci_get_string(json_t *obj, const char *path, const char *key, bool required
 		   struct hamn_error **err);
 int oci_get_bool(json_t *obj, const char *path, const char *key, bool *out,
 		 struct hamn_error **err);
-/* An integer value in [min, max] (JSON reals are refused). */
+/* An integer value in [min, max] (JSON reals are refused, big integers out of range). */
 int oci_int(json_t *v, const char *path, const char *key, int64_t min, int64_t max, int64_t *out,
 	    struct hamn_error **err);
 /* obj[key] as an integer in [min, max]; *has tells whether it was present. */
@@ -42,6 +43,19 @@ int oci_get_int(json_t *obj, const char *path, const char *key, int64_t min, int
 /* Like oci_get_int() but absent is an error. */
 int oci_get_int_req(json_t *obj, const char *path, const char *key, int64_t min, int64_t max,
 		    int64_t *out, struct hamn_error **err);
+/*
+ * An unsigned integer in [0, max], for the spec's uint64 fields: a plain
+ * integer or a big integer (base/json.h) up to 2^64-1. Negative values are
+ * out of range.
+ */
+int oci_uint(json_t *v, const char *path, const char *key, uint64_t max, uint64_t *out,
+	     struct hamn_error **err);
+/* obj[key] as with oci_uint(); *has (when not NULL) tells whether it was present. */
+int oci_get_uint(json_t *obj, const char *path, const char *key, uint64_t max, bool *has,
+		 uint64_t *out, struct hamn_error **err);
+/* Like oci_get_uint() but absent is an error. */
+int oci_get_uint_req(json_t *obj, const char *path, const char *key, uint64_t max, uint64_t *out,
+		     struct hamn_error **err);
 /* Borrowed object / array member, NULL when absent. */
 int oci_get_object(json_t *obj, const char *path, const char *key, json_t **out,
 		   struct hamn_error **err);

@@ -7,6 +7,8 @@
  * something fails), and integers carry a range, so that an overflowing uid
  * or a negative size is refused where it is read.
  */
+#include <inttypes.h>
+
 #include "oci/internal.h"
 
 int oci_fail(struct hamn_error **err, const char *path, const char *key, const char *fmt, ...)
@@ -47,7 +49,7 @@ int oci_string(json_t *v, const char *path, const char *key, char **out, struct 
 	const char *s;
 	size_t len;
 
-	if (!json_is_string(v))
+	if (!json_is_string(v) || hamn_json_big_text(v))
 		return oci_fail(err, path, key, "must be a string");
 	s = json_string_value(v);
 	len = json_string_length(v);
@@ -92,6 +94,9 @@ int oci_int(json_t *v, const char *path, const char *key, int64_t min, int64_t m
 {
 	json_int_t n;
 
+	if (hamn_json_big_text(v))
+		return oci_fail(err, path, key, "%s is out of range [%lld, %lld]",
+				hamn_json_big_text(v), (long long)min, (long long)max);
 	if (!json_is_integer(v))
 		return oci_fail(err, path, key, "must be an integer");
 	n = json_integer_value(v);
@@ -128,6 +133,48 @@ int oci_get_int_req(json_t *obj, const char *path, const char *key, int64_t min,
 	if (!has)
 		return oci_fail(err, path, key, "required");
 	return 0;
+}
+
+int oci_uint(json_t *v, const char *path, const char *key, uint64_t max, uint64_t *out,
+	     struct hamn_error **err)
+{
+	const char *big = hamn_json_big_text(v);
+	uint64_t n = 0;
+
+	if (!big && !json_is_integer(v))
+		return oci_fail(err, path, key, "must be an integer");
+	if (hamn_json_uint64(v, &n) && n <= max) {
+		*out = n;
+		return 0;
+	}
+	if (big)
+		return oci_fail(err, path, key, "%s is out of range [0, %" PRIu64 "]", big, max);
+	return oci_fail(err, path, key, "%lld is out of range [0, %" PRIu64 "]",
+			(long long)json_integer_value(v), max);
+}
+
+int oci_get_uint(json_t *obj, const char *path, const char *key, uint64_t max, bool *has,
+		 uint64_t *out, struct hamn_error **err)
+{
+	json_t *v = oci_member(obj, key);
+
+	if (has)
+		*has = false;
+	if (!v)
+		return 0;
+	if (oci_uint(v, path, key, max, out, err) < 0)
+		return -1;
+	if (has)
+		*has = true;
+	return 0;
+}
+
+int oci_get_uint_req(json_t *obj, const char *path, const char *key, uint64_t max, uint64_t *out,
+		     struct hamn_error **err)
+{
+	if (!oci_member(obj, key))
+		return oci_fail(err, path, key, "required");
+	return oci_get_uint(obj, path, key, max, NULL, out, err);
 }
 
 int oci_get_object(json_t *obj, const char *path, const char *key, json_t **out,

@@ -37,7 +37,7 @@
 
 struct hamn_oci_rlimit {
 	int resource;		/* RLIMIT_* value, parsed from "RLIMIT_NOFILE" etc. */
-	uint64_t soft;		/* RLIM_INFINITY is written and read as -1 in JSON */
+	uint64_t soft;		/* RLIM_INFINITY: 18446744073709551615 in JSON (-1 is read too) */
 	uint64_t hard;
 };
 
@@ -217,12 +217,17 @@ struct hamn_oci_spec {
  * namespaces listed, a hostname/domainname without a uts namespace, id
  * mappings without a user namespace, ".." in mount destinations, device,
  * masked and read-only paths and cgroupsPath. doc is not changed or kept.
+ * Parse its text with hamn_json_parse_big() (or hamn_json_load_file_big()):
+ * the spec's uint64 fields (rlimits, cpu shares and periods, blockIO rates,
+ * hugepage limits, seccomp argument values) go up to 2^64-1, which jansson's
+ * plain parse refuses; a value above that, or below 0, is out of range.
  * Thread-safe (no shared state).
  */
 struct hamn_oci_spec *hamn_oci_spec_parse(json_t *doc, struct hamn_error **err);
 /*
- * Read and parse BUNDLE/config.json (at most 4 MiB: EFBIG beyond). ENOENT
- * or another errno when it cannot be read, EINVAL when it is not valid.
+ * Read (with hamn_json_load_file_big()) and parse BUNDLE/config.json (at most
+ * 4 MiB: EFBIG beyond). ENOENT or another errno when it cannot be read,
+ * EINVAL when it is not valid.
  */
 struct hamn_oci_spec *hamn_oci_spec_load(const char *bundle, struct hamn_error **err);
 /*
@@ -238,6 +243,8 @@ HAMN_DEFINE_CLEANUP(hamn_oci_spec, hamn_oci_spec_free)
 /*
  * Emit a spec back to JSON (new reference); parse(emit(s)) equals s. The
  * derived mount fields are not written (they follow from the options).
+ * uint64 values above INT64_MAX (RLIM_INFINITY) are big integers: write the
+ * text with hamn_json_dump_big().
  */
 json_t *hamn_oci_spec_to_json(const struct hamn_oci_spec *spec);
 

@@ -107,7 +107,6 @@ static int parse_memory(json_t *res, struct hamn_oci_resources *r, struct hamn_e
 		{"swap", &r->has_memory_swap, &r->memory_swap},
 		{"kernel", &r->has_kernel_memory, &r->kernel_memory},
 	};
-	int64_t swappiness = 0;
 	json_t *m;
 
 	if (oci_get_object(res, P, "memory", &m, err) < 0)
@@ -119,11 +118,10 @@ static int parse_memory(json_t *res, struct hamn_oci_resources *r, struct hamn_e
 		if (oci_get_int(m, path, bytes[i].key, -1, INT64_MAX, bytes[i].has, bytes[i].value,
 				err) < 0)
 			return -1;
-	if (oci_get_int(m, path, "swappiness", 0, 100, &r->has_memory_swappiness, &swappiness,
-			err) < 0 ||
+	if (oci_get_uint(m, path, "swappiness", 100, &r->has_memory_swappiness,
+			 &r->memory_swappiness, err) < 0 ||
 	    oci_get_bool(m, path, "disableOOMKiller", &r->disable_oom_killer, err) < 0)
 		return -1;
-	r->memory_swappiness = swappiness;
 	return 0;
 }
 
@@ -144,18 +142,23 @@ static int parse_cpuset(json_t *cpu, const char *key, char **out, struct hamn_er
 static int parse_cpu(json_t *res, struct hamn_oci_resources *r, struct hamn_error **err)
 {
 	const char *path = P ".cpu";
-	int64_t shares = 0, period = 0, rt_period = 0;
 	const struct {
 		const char *key;
-		int64_t min; /* -1 where the kernel takes it as "no limit" */
 		bool *has;
 		int64_t *value;
-	} fields[] = {
-		{"shares", 0, &r->has_cpu_shares, &shares},
-		{"quota", -1, &r->has_cpu_quota, &r->cpu_quota},
-		{"period", 0, &r->has_cpu_period, &period},
-		{"realtimeRuntime", -1, &r->has_cpu_rt_runtime, &r->cpu_rt_runtime},
-		{"realtimePeriod", 0, &r->has_cpu_rt_period, &rt_period},
+	} signed_fields[] = {
+		/* -1 is "no limit" to the kernel */
+		{"quota", &r->has_cpu_quota, &r->cpu_quota},
+		{"realtimeRuntime", &r->has_cpu_rt_runtime, &r->cpu_rt_runtime},
+	};
+	const struct {
+		const char *key;
+		bool *has;
+		uint64_t *value;
+	} unsigned_fields[] = {
+		{"shares", &r->has_cpu_shares, &r->cpu_shares},
+		{"period", &r->has_cpu_period, &r->cpu_period},
+		{"realtimePeriod", &r->has_cpu_rt_period, &r->cpu_rt_period},
 	};
 	json_t *c;
 
@@ -163,13 +166,14 @@ static int parse_cpu(json_t *res, struct hamn_oci_resources *r, struct hamn_erro
 		return -1;
 	if (!c)
 		return 0;
-	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-		if (oci_get_int(c, path, fields[i].key, fields[i].min, INT64_MAX, fields[i].has,
-				fields[i].value, err) < 0)
+	for (size_t i = 0; i < sizeof(signed_fields) / sizeof(signed_fields[0]); i++)
+		if (oci_get_int(c, path, signed_fields[i].key, -1, INT64_MAX, signed_fields[i].has,
+				signed_fields[i].value, err) < 0)
 			return -1;
-	r->cpu_shares = shares;
-	r->cpu_period = period;
-	r->cpu_rt_period = rt_period;
+	for (size_t i = 0; i < sizeof(unsigned_fields) / sizeof(unsigned_fields[0]); i++)
+		if (oci_get_uint(c, path, unsigned_fields[i].key, UINT64_MAX,
+				 unsigned_fields[i].has, unsigned_fields[i].value, err) < 0)
+			return -1;
 	if (parse_cpuset(c, "cpus", &r->cpuset_cpus, err) < 0 ||
 	    parse_cpuset(c, "mems", &r->cpuset_mems, err) < 0)
 		return -1;
@@ -244,14 +248,12 @@ static int parse_throttle(json_t *bio, const char *key, struct hamn_oci_throttle
 	json_array_foreach(arr, i, item) {
 		_cleanup_free_ char *ipath = oci_path_index(apath, i);
 		struct hamn_oci_throttle_device *d = &(*out)[i];
-		int64_t rate;
 
 		if (oci_require_object(item, ipath, err) < 0 ||
 		    oci_get_int_req(item, ipath, "major", 0, UINT32_MAX, &d->major, err) < 0 ||
 		    oci_get_int_req(item, ipath, "minor", 0, UINT32_MAX, &d->minor, err) < 0 ||
-		    oci_get_int_req(item, ipath, "rate", 0, INT64_MAX, &rate, err) < 0)
+		    oci_get_uint_req(item, ipath, "rate", UINT64_MAX, &d->rate, err) < 0)
 			return -1;
-		d->rate = rate;
 		*n = i + 1;
 	}
 	return 0;
@@ -313,7 +315,6 @@ static int parse_hugepages(json_t *res, struct hamn_oci_resources *r, struct ham
 	r->hugepage_limits = xcalloc(json_array_size(arr) + 1, sizeof(*r->hugepage_limits));
 	json_array_foreach(arr, i, item) {
 		_cleanup_free_ char *ipath = oci_path_index(P ".hugepageLimits", i);
-		int64_t limit;
 
 		r->n_hugepage_limits = i + 1;
 		if (oci_require_object(item, ipath, err) < 0 ||
@@ -324,9 +325,9 @@ static int parse_hugepages(json_t *res, struct hamn_oci_resources *r, struct ham
 			return oci_fail(err, ipath, "pageSize",
 					"'%s' is not a page size like '2MB'",
 					r->hugepage_limits[i].page_size);
-		if (oci_get_int_req(item, ipath, "limit", 0, INT64_MAX, &limit, err) < 0)
+		if (oci_get_uint_req(item, ipath, "limit", UINT64_MAX, &r->hugepage_limits[i].limit,
+				     err) < 0)
 			return -1;
-		r->hugepage_limits[i].limit = limit;
 	}
 	return 0;
 }
@@ -428,6 +429,16 @@ static void put_int(json_t **obj, const char *key, bool has, int64_t v)
 	json_object_set_new(*obj, key, json_integer(v));
 }
 
+/* Add key: v (a big integer above INT64_MAX) to *obj when has is set, creating *obj. */
+static void put_uint(json_t **obj, const char *key, bool has, uint64_t v)
+{
+	if (!has)
+		return;
+	if (!*obj)
+		*obj = json_object();
+	json_object_set_new(*obj, key, hamn_json_uint64_new(v));
+}
+
 static void put_obj(json_t *parent, const char *key, json_t *obj)
 {
 	if (obj)
@@ -442,7 +453,7 @@ static json_t *memory_to_json(const struct hamn_oci_resources *r)
 	put_int(&m, "reservation", r->has_memory_reservation, r->memory_reservation);
 	put_int(&m, "swap", r->has_memory_swap, r->memory_swap);
 	put_int(&m, "kernel", r->has_kernel_memory, r->kernel_memory);
-	put_int(&m, "swappiness", r->has_memory_swappiness, (int64_t)r->memory_swappiness);
+	put_uint(&m, "swappiness", r->has_memory_swappiness, r->memory_swappiness);
 	if (r->disable_oom_killer) {
 		if (!m)
 			m = json_object();
@@ -455,11 +466,11 @@ static json_t *cpu_to_json(const struct hamn_oci_resources *r)
 {
 	json_t *c = NULL;
 
-	put_int(&c, "shares", r->has_cpu_shares, (int64_t)r->cpu_shares);
+	put_uint(&c, "shares", r->has_cpu_shares, r->cpu_shares);
 	put_int(&c, "quota", r->has_cpu_quota, r->cpu_quota);
-	put_int(&c, "period", r->has_cpu_period, (int64_t)r->cpu_period);
+	put_uint(&c, "period", r->has_cpu_period, r->cpu_period);
 	put_int(&c, "realtimeRuntime", r->has_cpu_rt_runtime, r->cpu_rt_runtime);
-	put_int(&c, "realtimePeriod", r->has_cpu_rt_period, (int64_t)r->cpu_rt_period);
+	put_uint(&c, "realtimePeriod", r->has_cpu_rt_period, r->cpu_rt_period);
 	if (r->cpuset_cpus || r->cpuset_mems) {
 		if (!c)
 			c = json_object();
@@ -476,9 +487,10 @@ static json_t *throttle_to_json(const struct hamn_oci_throttle_device *d, size_t
 	json_t *arr = json_array();
 
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(
-			arr, json_pack("{s:I, s:I, s:I}", "major", (json_int_t)d[i].major, "minor",
-				       (json_int_t)d[i].minor, "rate", (json_int_t)d[i].rate));
+		json_array_append_new(arr,
+				      json_pack("{s:I, s:I, s:o}", "major", (json_int_t)d[i].major,
+						"minor", (json_int_t)d[i].minor, "rate",
+						hamn_json_uint64_new(d[i].rate)));
 	return arr;
 }
 
@@ -532,10 +544,13 @@ static json_t *hugepages_to_json(const struct hamn_oci_resources *r)
 {
 	json_t *arr = json_array();
 
-	for (size_t i = 0; i < r->n_hugepage_limits; i++)
-		json_array_append_new(arr, json_pack("{s:s, s:I}", "pageSize",
-						     r->hugepage_limits[i].page_size, "limit",
-						     (json_int_t)r->hugepage_limits[i].limit));
+	for (size_t i = 0; i < r->n_hugepage_limits; i++) {
+		json_t *limit = hamn_json_uint64_new(r->hugepage_limits[i].limit);
+
+		json_array_append_new(arr,
+				      json_pack("{s:s, s:o}", "pageSize",
+						r->hugepage_limits[i].page_size, "limit", limit));
+	}
 	return arr;
 }
 

@@ -87,7 +87,7 @@ struct hamn_oci_resources {
  * Network, rdma, cpu burst/idle and memory kernelTCP/useHierarchy are ignored.
  */
 struct hamn_oci_resources *hamn_oci_resources_parse(json_t *obj, struct hamn_error **err);
-/* Back to JSON (new reference); parse(emit(r)) equals r. */
+/* Back to JSON (new reference); parse(emit(r)) equals r. Big integers as in oci.h. */
 json_t *hamn_oci_resources_to_json(const struct hamn_oci_resources *r);
 void hamn_oci_resources_free(struct hamn_oci_resources *r);
 

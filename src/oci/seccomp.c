@@ -146,14 +146,11 @@ static int parse_arg(json_t *a, const char *path, struct hamn_oci_seccomp_arg *o
 	if (oci_get_int_req(a, path, "index", 0, ARG_INDEX_MAX, &v, err) < 0)
 		return -1;
 	out->index = (unsigned int)v;
-	/* jansson integers are signed: values above INT64_MAX cannot be written. */
-	if (oci_get_int_req(a, path, "value", 0, INT64_MAX, &v, err) < 0)
+	/* uint64: the document is parsed with big integers (base/json.h) */
+	out->value_two = 0;
+	if (oci_get_uint_req(a, path, "value", UINT64_MAX, &out->value, err) < 0 ||
+	    oci_get_uint(a, path, "valueTwo", UINT64_MAX, NULL, &out->value_two, err) < 0)
 		return -1;
-	out->value = (uint64_t)v;
-	v = 0;
-	if (oci_get_int(a, path, "valueTwo", 0, INT64_MAX, NULL, &v, err) < 0)
-		return -1;
-	out->value_two = (uint64_t)v;
 	if (oci_get_string(a, path, "op", true, &op, err) < 0)
 		return -1;
 	for (size_t i = 0; i < N_ELEMS(op_names); i++) {
@@ -297,9 +294,9 @@ static json_t *arg_to_json(const struct hamn_oci_seccomp_arg *a)
 	json_t *o = json_object();
 
 	json_object_set_new(o, "index", json_integer(a->index));
-	json_object_set_new(o, "value", json_integer((json_int_t)a->value));
+	json_object_set_new(o, "value", hamn_json_uint64_new(a->value));
 	if (a->value_two || a->op == HAMN_SCMP_CMP_MASKED_EQ)
-		json_object_set_new(o, "valueTwo", json_integer((json_int_t)a->value_two));
+		json_object_set_new(o, "valueTwo", hamn_json_uint64_new(a->value_two));
 	json_object_set_new(o, "op", json_string(op_names[a->op]));
 	return o;
 }

@@ -8,6 +8,7 @@
  * the filesystem except hamn_oci_spec_load(), which reads the one file.
  */
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <sys/resource.h>
 
@@ -164,12 +165,29 @@ static int parse_caps(json_t *proc, const char *path, struct hamn_oci_process *p
 	return 0;
 }
 
+/*
+ * An rlimit value: 0 to 2^64-1 (RLIM_INFINITY, as dockerd writes "unlimited"),
+ * or -1, which also means RLIM_INFINITY: the engine writes Docker's -1 as is.
+ */
+static int parse_rlimit_value(json_t *obj, const char *path, const char *key, uint64_t *out,
+			      struct hamn_error **err)
+{
+	json_t *v = oci_member(obj, key);
+
+	if (!v)
+		return oci_fail(err, path, key, "required");
+	if (json_is_integer(v) && json_integer_value(v) == -1) {
+		*out = RLIM_INFINITY;
+		return 0;
+	}
+	return oci_uint(v, path, key, UINT64_MAX, out, err);
+}
+
 static int parse_rlimit(json_t *obj, const char *path, struct hamn_oci_process *p,
 			struct hamn_error **err)
 {
 	struct hamn_oci_rlimit *r = &p->rlimits[p->n_rlimits];
 	_cleanup_free_ char *type = NULL;
-	int64_t soft, hard;
 
 	if (oci_require_object(obj, path, err) < 0 ||
 	    oci_get_string(obj, path, "type", true, &type, err) < 0)
@@ -180,18 +198,16 @@ static int parse_rlimit(json_t *obj, const char *path, struct hamn_oci_process *
 	for (size_t i = 0; i < p->n_rlimits; i++)
 		if (p->rlimits[i].resource == r->resource)
 			return oci_fail(err, path, "type", "duplicate rlimit '%s'", type);
-	/*
-	 * RLIM_INFINITY (2^64-1) does not fit jansson's integers: hamn writes
-	 * it, and accepts it, as -1.
-	 */
-	if (oci_get_int_req(obj, path, "soft", -1, INT64_MAX, &soft, err) < 0 ||
-	    oci_get_int_req(obj, path, "hard", -1, INT64_MAX, &hard, err) < 0)
+	if (parse_rlimit_value(obj, path, "soft", &r->soft, err) < 0 ||
+	    parse_rlimit_value(obj, path, "hard", &r->hard, err) < 0)
 		return -1;
-	r->soft = soft < 0 ? RLIM_INFINITY : (uint64_t)soft;
-	r->hard = hard < 0 ? RLIM_INFINITY : (uint64_t)hard;
+	/* only the soft limit can be RLIM_INFINITY here */
+	if (r->soft > r->hard && r->soft == RLIM_INFINITY)
+		return oci_fail(err, path, "soft", "unlimited exceeds the hard limit %" PRIu64,
+				r->hard);
 	if (r->soft > r->hard)
-		return oci_fail(err, path, "soft", "%lld exceeds the hard limit %lld",
-				(long long)soft, (long long)hard);
+		return oci_fail(err, path, "soft", "%" PRIu64 " exceeds the hard limit %" PRIu64,
+				r->soft, r->hard);
 	p->n_rlimits++;
 	return 0;
 }
@@ -381,7 +397,7 @@ static int parse_annotations(json_t *doc, struct hamn_oci_spec *s, struct hamn_e
 	if (!obj)
 		return 0;
 	json_object_foreach(obj, key, v) {
-		if (!json_is_string(v))
+		if (!json_is_string(v) || hamn_json_big_text(v))
 			return oci_fail(err, "annotations", key, "must be a string");
 	}
 	/* a copy: the caller may change or free its document */
@@ -457,7 +473,8 @@ struct hamn_oci_spec *hamn_oci_spec_load(const char *bundle, struct hamn_error *
 	_cleanup_free_ char *path = xasprintf("%s/config.json", bundle);
 	_cleanup_json_ json_t *doc = NULL;
 
-	doc = hamn_json_load_file(AT_FDCWD, path, CONFIG_MAX_SIZE, err);
+	/* big: dockerd writes uint64 values jansson cannot hold (rlimits of 2^64-1) */
+	doc = hamn_json_load_file_big(AT_FDCWD, path, CONFIG_MAX_SIZE, err);
 	if (!doc)
 		return NULL;
 	return hamn_oci_spec_parse(doc, err);

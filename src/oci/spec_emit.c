@@ -42,12 +42,7 @@ static json_t *user_to_json(const struct hamn_oci_user *u)
 	return obj;
 }
 
-/* Values beyond int64 (RLIM_INFINITY) are written as -1: jansson has no uint64. */
-static json_int_t rlimit_value(uint64_t v)
-{
-	return v > INT64_MAX ? -1 : (json_int_t)v;
-}
-
+/* RLIM_INFINITY is a big integer: hamn_json_dump_big() writes 18446744073709551615 as dockerd. */
 static json_t *rlimits_to_json(const struct hamn_oci_process *p)
 {
 	json_t *arr = json_array();
@@ -55,10 +50,10 @@ static json_t *rlimits_to_json(const struct hamn_oci_process *p)
 	for (size_t i = 0; i < p->n_rlimits; i++) {
 		const struct hamn_oci_rlimit *r = &p->rlimits[i];
 
-		json_array_append_new(arr, json_pack("{s:s, s:I, s:I}", "type",
+		json_array_append_new(arr, json_pack("{s:s, s:o, s:o}", "type",
 						     oci_rlimit_name(r->resource), "soft",
-						     rlimit_value(r->soft), "hard",
-						     rlimit_value(r->hard)));
+						     hamn_json_uint64_new(r->soft), "hard",
+						     hamn_json_uint64_new(r->hard)));
 	}
 	return arr;
 }

@@ -322,7 +322,7 @@ static int create_common(const char *root, const char *id, const struct hamn_run
 		return -1;
 	_cleanup_free_ char *cfg = xasprintf("%s/config.json", o->bundle);
 	if (hamn_read_file(AT_FDCWD, cfg, 4 << 20, &text, &len, err) < 0 ||
-	    !(doc = hamn_json_parse(text, len, err)) || !(spec = hamn_oci_spec_parse(doc, err)))
+	    !(doc = hamn_json_parse_big(text, len, err)) || !(spec = hamn_oci_spec_parse(doc, err)))
 		goto fail;
 	if (spec->process && spec->process->terminal && o->console_socket < 0 && detached) {
 		hamn_error_setq(err, EINVAL,

@@ -121,10 +121,11 @@ static const char minimal_config[] =
 	"\"linux\": {\"namespaces\": [{\"type\": \"pid\"}, {\"type\": \"mount\"}]}"
 	"}";
 
+/* Parse text as the runtime parses config.json: with big integers (uint64 fields). */
 static inline json_t *load_json(const char *text)
 {
 	struct hamn_error *err = NULL;
-	json_t *doc = hamn_json_parse(text, strlen(text), &err);
+	json_t *doc = hamn_json_parse_big(text, strlen(text), &err);
 
 	if (!doc)
 		fail_msg("bad test JSON: %s", err->msg);

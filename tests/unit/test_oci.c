@@ -427,7 +427,7 @@ static void names_errors_are_einval(void **state)
 		      "process.rlimits[0].soft: -2 is out of range");
 	/* -1 is RLIM_INFINITY, which is more than any hard limit but itself */
 	expect_einval("process.rlimits", "[{\"type\": \"RLIMIT_CPU\", \"soft\": -1, \"hard\": 1}]",
-		      "process.rlimits[0].soft: -1 exceeds the hard limit 1");
+		      "process.rlimits[0].soft: unlimited exceeds the hard limit 1");
 	expect_einval("linux.rootfsPropagation", "\"sideways\"",
 		      "linux.rootfsPropagation: unknown propagation 'sideways'");
 	expect_einval("linux.cgroupsPath", "\"/hamn/../../escape\"",

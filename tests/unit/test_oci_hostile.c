@@ -13,6 +13,9 @@ static const char *const type_samples[] = {
 	"-1",
 	"0",
 	"9223372036854775807",
+	"18446744073709551615", /* a big integer: only uint64 fields take it */
+	"18446744073709551616",
+	"-9223372036854775809",
 	"1.5",
 	"[]",
 	"[1, \"a\", null]",

@@ -266,13 +266,13 @@ static struct hamn_oci_process *exec_process(struct cli *c, const struct cli_arg
 	json_t *proc;
 
 	if (a->value[X_PROCESS]) {
-		doc = hamn_json_load_file(AT_FDCWD, a->value[X_PROCESS], 4 << 20, err);
+		doc = hamn_json_load_file_big(AT_FDCWD, a->value[X_PROCESS], 4 << 20, err);
 		if (!doc)
 			return NULL;
 		return hamn_oci_process_parse(doc, err);
 	}
 	_cleanup_free_ char *cfg = xasprintf("%s/%s/config.json", c->root, a->pos[0]);
-	doc = hamn_json_load_file(AT_FDCWD, cfg, 4 << 20, err);
+	doc = hamn_json_load_file_big(AT_FDCWD, cfg, 4 << 20, err);
 	if (!doc)
 		return NULL;
 	proc = json_object_get(doc, "process");

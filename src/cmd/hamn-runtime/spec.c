@@ -167,9 +167,9 @@ int cmd_update(struct cli *c, int argc, char **argv, struct hamn_error **err)
 	if (cli_need_args(&a, 1, 1, "update", err) < 0)
 		goto out;
 	if (a.value[U_RES])
-		j = hamn_json_load_file(AT_FDCWD,
-					streq(a.value[U_RES], "-") ? "/dev/stdin" : a.value[U_RES],
-					1 << 20, err);
+		j = hamn_json_load_file_big(
+			AT_FDCWD, streq(a.value[U_RES], "-") ? "/dev/stdin" : a.value[U_RES],
+			1 << 20, err);
 	else
 		j = update_json(&a, err);
 	if (!j || !(res = hamn_oci_resources_parse(j, err)))
