@@ -8,6 +8,7 @@
  */
 #include "api/containers.h"
 #include "api/containers_internal.h"
+#include "api/internal.h"
 
 static struct hamn_engine *engine(void *ctx)
 {
@@ -34,23 +35,9 @@ static int h_create(struct hamn_api_req *req, void *ctx, struct hamn_error **err
 						       warnings ? warnings : json_array()));
 }
 
-static int list_filters(struct hamn_api_req *req, struct hamn_api_filters **f,
-			struct hamn_engine_filter **out, struct hamn_error **err)
-{
-	if (hamn_api_req_filters(req, f, err) < 0)
-		return -1;
-	*out = xcalloc((*f)->n + 1, sizeof(**out));
-	for (size_t i = 0; i < (*f)->n; i++) {
-		(*out)[i].key = (*f)->items[i].key;
-		(*out)[i].values = (*f)->items[i].values;
-	}
-	return 0;
-}
-
 static int h_list(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
 {
-	_cleanup_filters_ struct hamn_api_filters *f = NULL;
-	_cleanup_free_ struct hamn_engine_filter *ef = NULL;
+	_cleanup_(api_filters_release) struct api_filters f = API_FILTERS_INIT;
 	struct hamn_engine_list_opts o = { 0 };
 	_cleanup_free_ char *text = NULL;
 	size_t len;
@@ -58,10 +45,10 @@ static int h_list(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
 	o.all = hamn_api_req_query_bool(req, "all", false);
 	o.size = hamn_api_req_query_bool(req, "size", false);
 	if (hamn_api_req_query_int(req, "limit", -1, &o.limit, err) < 0 ||
-	    list_filters(req, &f, &ef, err) < 0)
+	    api_req_filters(req, &f, err) < 0)
 		return -1;
-	o.filters = ef;
-	o.n_filters = f->n;
+	o.filters = f.engine;
+	o.n_filters = f.n;
 	text = hamn_engine_container_list_text(engine(ctx), &o, &len, err);
 	if (!text)
 		return -1;

@@ -9,19 +9,13 @@
  * from a worker thread and the reply forwards the pipe, so nothing is held
  * in memory and a client that goes away stops the writer (EPIPE). PUT
  * takes the body as it arrives (a stream-body route) and feeds it through
- * a socket to a worker that extracts it.
+ * a socket to a worker that extracts it. Both go through src/api/pump.c.
  */
-#include <fcntl.h>
 #include <openssl/evp.h>
-#include <poll.h>
-#include <pthread.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "api/containers_internal.h"
+#include "api/internal.h"
 #include "engine/cp.h"
-
-#define ARCHIVE_CHUNK (256u << 10)
 
 static char *stat_header(json_t *stat)
 {
@@ -65,94 +59,29 @@ static int h_head(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
 
 /* ---- GET ---- */
 
-struct get_job {
-	struct hamn_engine_archive *a;
-	int wfd;
-	pthread_t thread;
-	int rc;
-	struct hamn_error *err;
-};
-
-static void get_job_free(void *p)
+static void archive_free(void *a)
 {
-	struct get_job *job = p;
-
-	hamn_engine_archive_free(job->a);
-	hamn_error_free(&job->err);
-	free(job);
+	hamn_engine_archive_free(a);
 }
 
-static void *get_main(void *arg)
+static int get_run(void *a, int fd, struct hamn_error **err)
 {
-	struct get_job *job = arg;
-
-	job->rc = hamn_engine_archive_get(job->a, job->wfd, &job->err);
-	close(job->wfd);
-	job->wfd = -1;
-	return NULL;
+	return hamn_engine_archive_get(a, fd, err);
 }
 
-static int forward(struct hamn_api_stream *s, int rfd, struct hamn_error **err)
+static int get_stream(struct hamn_api_stream *s, void *a, struct hamn_error **err)
 {
-	_cleanup_free_ char *buf = xmalloc(ARCHIVE_CHUNK);
-	struct pollfd p[2] = {{rfd, POLLIN, 0}, {hamn_api_stream_cancel_fd(s), POLLIN, 0}};
-
-	for (;;) {
-		ssize_t n;
-
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			return hamn_error_set(err, errno, "archive: poll");
-		}
-		if (p[1].revents)
-			return hamn_error_setq(err, EPIPE, "archive: the client went away");
-		n = read(rfd, buf, ARCHIVE_CHUNK);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return hamn_error_set(err, errno, "archive: read");
-		if (n == 0)
-			return 0;
-		if (hamn_api_stream_write(s, buf, (size_t)n, err) < 0)
-			return -1;
-	}
-}
-
-static int get_stream(struct hamn_api_stream *s, void *ctx, struct hamn_error **err)
-{
-	struct get_job *job = ctx;
-	int p[2], rc;
-
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return hamn_error_set(err, errno, "archive: pipe");
-	job->wfd = p[1];
-	rc = pthread_create(&job->thread, NULL, get_main, job);
-	if (rc != 0) {
-		close(p[0]);
-		close(p[1]);
-		return hamn_error_set(err, rc, "archive: start thread");
-	}
-	rc = forward(s, p[0], err);
-	close(p[0]); /* a writer still busy now fails with EPIPE and stops */
-	pthread_join(job->thread, NULL);
-	if (rc == 0 && job->rc < 0) /* cuts the tar short: the client sees the failure */
-		return hamn_error_propagate(err, &job->err);
-	return rc;
+	return api_stream_from_worker(s, "archive", get_run, a, err);
 }
 
 static int h_get(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
 {
-	struct get_job *job;
 	struct hamn_engine_archive *a = open_with_stat(req, ctx, err);
 
 	if (!a)
 		return -1;
-	job = xzalloc(sizeof(*job));
-	job->a = a;
-	job->wfd = -1;
-	return hamn_api_reply_stream(req, 200, "application/x-tar", 0, get_stream, job,
-				     get_job_free);
+	return hamn_api_reply_stream(req, 200, "application/x-tar", 0, get_stream, a,
+				     archive_free);
 }
 
 /* ---- PUT ---- */
@@ -160,107 +89,48 @@ static int h_get(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
 struct put_job {
 	struct hamn_engine_archive *a;
 	struct hamn_engine_archive_put_opts o;
-	int fd, peer; /* our end of the socket, the worker's */
-	pthread_t thread;
-	bool started, joined;
-	int rc;
-	struct hamn_error *err;
+	struct api_upload pump;
+	struct hamn_error *refused; /* why the archive cannot go there: the reply */
 };
 
-static void *put_main(void *arg)
-{
-	struct put_job *job = arg;
+/* Extraction errors that mean a bad archive, the client's fault (400). */
+static const int bad_archive[] = {ENOENT, ELOOP, EEXIST, 0};
 
-	job->rc = hamn_engine_archive_put(job->a, job->peer, &job->o, &job->err);
-	/* the rest of the body has nowhere to go: our writes fail with EPIPE */
-	shutdown(job->peer, SHUT_RD);
-	return NULL;
-}
-
-static void put_join(struct put_job *job)
+static int put_run(void *ctx, int fd, struct hamn_error **err)
 {
-	if (!job->started || job->joined)
-		return;
-	if (job->fd >= 0)
-		shutdown(job->fd, SHUT_WR);
-	pthread_join(job->thread, NULL);
-	job->joined = true;
+	struct put_job *job = ctx;
+
+	return hamn_engine_archive_put(job->a, fd, &job->o, err);
 }
 
 static void put_job_free(void *p)
 {
 	struct put_job *job = p;
 
-	/* the client went away mid-body: closing our end resets the worker's reads */
-	if (job->started && !job->joined) {
-		close(job->fd);
-		job->fd = -1;
-		pthread_join(job->thread, NULL);
-	}
-	if (job->fd >= 0)
-		close(job->fd);
-	if (job->peer >= 0)
-		close(job->peer);
+	/* the client went away mid-body: the worker's reads are reset */
+	api_upload_release(&job->pump);
 	hamn_engine_archive_free(job->a);
-	hamn_error_free(&job->err);
+	hamn_error_free(&job->refused);
 	free(job);
-}
-
-/* The worker's failure as our reply: a bad archive is the client's fault (400). */
-static int put_failure(struct put_job *job, struct hamn_error **err)
-{
-	int e = job->err ? job->err->errnum : EIO;
-
-	if (e == ENOENT || e == ELOOP || e == EEXIST)
-		e = EINVAL;
-	return hamn_error_setq(err, e, "%s", job->err ? job->err->msg : "extraction failed");
 }
 
 static int put_data(void *ctx, const void *data, size_t len, struct hamn_error **err)
 {
 	struct put_job *job = ctx;
-	struct hamn_error *werr = NULL;
 
-	if (hamn_write_all(job->fd, data, len, &werr) == 0)
-		return 0;
-	hamn_error_free(&werr);
-	put_join(job);
-	if (job->rc < 0)
-		return put_failure(job, err);
-	return 0; /* it needs no more: the rest (tar padding) is dropped */
+	return api_upload_write(&job->pump, data, len, err);
 }
 
 static int put_done(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
 {
 	struct put_job *job = ctx;
 
-	put_join(job);
-	if (job->rc < 0)
-		return put_failure(job, err);
+	if (api_upload_end(&job->pump, err) < 0)
+		return -1;
+	api_upload_wait(&job->pump, -1, -1);
+	if (job->pump.rc < 0)
+		return api_upload_failure(&job->pump, err);
 	return hamn_api_reply_empty(req, 200);
-}
-
-static int put_start(struct put_job *job, struct hamn_error **err)
-{
-	int sv[2], rc;
-	char byte = 0;
-
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return hamn_error_set(err, errno, "socketpair");
-	job->fd = sv[0];
-	job->peer = sv[1];
-	/*
-	 * One byte parked unread in our end: closing it early (the client went
-	 * away mid-body) then resets the worker's reads instead of giving a
-	 * clean end of file, so a cut body is never taken for a whole archive.
-	 */
-	if (write(job->peer, &byte, 1) != 1)
-		return hamn_error_set(err, errno, "prime the archive socket");
-	rc = pthread_create(&job->thread, NULL, put_main, job);
-	if (rc != 0)
-		return hamn_error_set(err, rc, "start the extraction thread");
-	job->started = true;
-	return 0;
 }
 
 /*
@@ -282,7 +152,7 @@ static int refuse_done(struct hamn_api_req *req, void *ctx, struct hamn_error **
 	struct put_job *job = ctx;
 
 	(void)req;
-	return hamn_error_propagate(err, &job->err);
+	return hamn_error_propagate(err, &job->refused);
 }
 
 static int h_put(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
@@ -290,16 +160,16 @@ static int h_put(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
 	const char *path = hamn_api_req_query(req, "path");
 	struct put_job *job = xzalloc(sizeof(*job));
 
-	job->fd = job->peer = -1;
+	api_upload_init(&job->pump, put_run, job, bad_archive);
 	job->o.no_overwrite_dir_non_dir =
 		hamn_api_req_query_bool(req, "noOverwriteDirNonDir", false);
 	job->o.copy_uid_gid = hamn_api_req_query_bool(req, "copyUIDGID", false);
 	if (!path || !path[0])
-		hamn_error_setq(&job->err, EINVAL, "path is required");
+		hamn_error_setq(&job->refused, EINVAL, "path is required");
 	else
 		job->a = hamn_engine_archive_open_dir(ctx, hamn_api_req_param(req, "id"), path,
-						      &job->err);
-	if (job->a && put_start(job, &job->err) < 0) {
+						      &job->refused);
+	if (job->a && api_upload_start(&job->pump, &job->refused) < 0) {
 		hamn_engine_archive_free(job->a);
 		job->a = NULL;
 	}

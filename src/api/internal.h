@@ -137,6 +137,96 @@ int api_count_fds(void);
 int api_count_threads(void);
 char *api_proxy_env(const char *upper, const char *lower); /* credentials masked */
 
+/*
+ * filtered.c: a request's ?filters= (filters.c), and the same key/values
+ * pairs as src/engine's and src/volume's filters, which borrow the parsed
+ * strings. Release with api_filters_release (also after a failure).
+ */
+struct api_filters {
+	struct hamn_api_filters *parsed;
+	struct hamn_engine_filter *engine; /* n of them */
+	struct hamn_volume_filter *volume; /* n of them */
+	size_t n;
+};
+#define API_FILTERS_INIT {NULL, NULL, NULL, 0}
+int api_req_filters(const struct hamn_api_req *req, struct api_filters *f,
+		    struct hamn_error **err);
+void api_filters_release(struct api_filters *f);
+/* Makes a list or prune reply from the filters: a new reference, or NULL with *err. */
+typedef json_t *(*api_filtered_fn)(void *ctx, const struct api_filters *f,
+				   struct hamn_error **err);
+/* Reply 200 with what fn makes of the request's ?filters=; EINVAL for bad filters. */
+int api_reply_filtered(struct hamn_api_req *req, api_filtered_fn fn, void *ctx,
+		       struct hamn_error **err);
+
+/*
+ * pump.c: request and reply bodies through a worker thread. The worker
+ * runs an engine or store call on an fd: it reads an upload from it, or
+ * writes a download into it.
+ */
+typedef int (*api_fd_fn)(void *ctx, int fd, struct hamn_error **err);
+
+/*
+ * An upload: api_upload_start runs the worker, each body chunk goes to
+ * api_upload_write, the body's end to api_upload_end; api_upload_wait then
+ * tells when the worker finished, and rc/err (read only once finished) what
+ * it returned. Releasing an upload whose body did not end (the client went
+ * away) makes the worker's read fail, so a cut body never passes for a
+ * whole one.
+ */
+struct api_upload {
+	api_fd_fn run;
+	void *ctx;
+	const int *bad_input; /* errnos of run meaning a bad body (400), 0-terminated */
+	int fd;		      /* our end of the socketpair */
+	int peer;	      /* the worker's end; the worker closes it */
+	int done_fd;	      /* eventfd, readable once the worker finished */
+	pthread_t thread;
+	bool started, eof_sent;
+	pthread_mutex_t lock; /* guards what the worker writes below */
+	bool finished;
+	int rc;
+	struct hamn_error *err;
+};
+
+/* Set up u for run(ctx, fd); bad_input (may be NULL) stays borrowed. Never fails. */
+void api_upload_init(struct api_upload *u, api_fd_fn run, void *ctx, const int *bad_input);
+/* Start the worker. On failure u still needs api_upload_release. */
+int api_upload_start(struct api_upload *u, struct hamn_error **err);
+/*
+ * Hand a body chunk to the worker (blocks while it is busy). When the
+ * worker stopped reading, waits for it: its failure is returned
+ * (api_upload_failure), a success drops the rest of the body.
+ */
+int api_upload_write(struct api_upload *u, const void *data, size_t len,
+		     struct hamn_error **err);
+/* The whole body was sent: the worker reads a clean end of file. */
+int api_upload_end(struct api_upload *u, struct hamn_error **err);
+/*
+ * Wait up to timeout_ms (-1: forever) for the worker, or until cancel_fd
+ * (-1: none) is readable; true once the worker finished.
+ */
+bool api_upload_wait(struct api_upload *u, int timeout_ms, int cancel_fd);
+/*
+ * The finished worker's failure as a new error of the caller's (its own
+ * stays with u): the errnos in bad_input become EINVAL, since the body was
+ * the request's only input.
+ */
+int api_upload_failure(const struct api_upload *u, struct hamn_error **err);
+/* Stop (if the body did not end) and join the worker, close the fds. */
+void api_upload_release(struct api_upload *u);
+
+/*
+ * A download, from a stream's producer: run(ctx, fd) on a worker thread
+ * writing a pipe, which is copied to s until the worker returns (its fd is
+ * closed then). A client that goes away stops the copy with EPIPE, and the
+ * worker's next write fails. A worker that fails after all it wrote was
+ * copied fails the stream, so the client sees a cut tar as a failure.
+ * what ("save") starts the error messages. Call from the producer only.
+ */
+int api_stream_from_worker(struct hamn_api_stream *s, const char *what, api_fd_fn run, void *ctx,
+			   struct hamn_error **err);
+
 /* tls.c */
 int api_tls_load(struct hamn_api_server *s, struct hamn_error **err);
 /* Has the client of conn presented a certificate signed by our CA? */

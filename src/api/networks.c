@@ -5,25 +5,12 @@
  * container, 409 name taken or endpoints still attached, 403 a predefined
  * network, 400 bad input).
  */
+#include "api/internal.h"
 #include "api/networks.h"
 
 static struct hamn_engine *engine(void *ctx)
 {
 	return ctx;
-}
-
-/* The request's ?filters= as the engine's filters (borrowing from f). */
-static int req_filters(struct hamn_api_req *req, struct hamn_api_filters **f,
-		       struct hamn_engine_filter **out, struct hamn_error **err)
-{
-	if (hamn_api_req_filters(req, f, err) < 0)
-		return -1;
-	*out = xcalloc((*f)->n + 1, sizeof(**out));
-	for (size_t i = 0; i < (*f)->n; i++) {
-		(*out)[i].key = (*f)->items[i].key;
-		(*out)[i].values = (*f)->items[i].values;
-	}
-	return 0;
 }
 
 /* POST /networks/create -> 201 {"Id","Warning"} */
@@ -40,19 +27,15 @@ static int h_create(struct hamn_api_req *req, void *ctx, struct hamn_error **err
 	return hamn_api_reply_json(req, 201, res);
 }
 
+static json_t *list(void *ctx, const struct api_filters *f, struct hamn_error **err)
+{
+	return hamn_engine_network_list(engine(ctx), f->engine, f->n, err);
+}
+
 /* GET /networks[?filters=] -> [NetworkResource...] */
 static int h_list(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
 {
-	_cleanup_filters_ struct hamn_api_filters *f = NULL;
-	_cleanup_free_ struct hamn_engine_filter *ef = NULL;
-	json_t *arr;
-
-	if (req_filters(req, &f, &ef, err) < 0)
-		return -1;
-	arr = hamn_engine_network_list(engine(ctx), ef, f->n, err);
-	if (!arr)
-		return -1;
-	return hamn_api_reply_json(req, 200, arr);
+	return api_reply_filtered(req, list, ctx, err);
 }
 
 static int h_inspect(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
@@ -71,19 +54,15 @@ static int h_delete(struct hamn_api_req *req, void *ctx, struct hamn_error **err
 	return hamn_api_reply_empty(req, 204);
 }
 
+static json_t *prune(void *ctx, const struct api_filters *f, struct hamn_error **err)
+{
+	return hamn_engine_network_prune(engine(ctx), f->engine, f->n, err);
+}
+
 /* POST /networks/prune[?filters=] -> {"NetworksDeleted":[...]} */
 static int h_prune(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
 {
-	_cleanup_filters_ struct hamn_api_filters *f = NULL;
-	_cleanup_free_ struct hamn_engine_filter *ef = NULL;
-	json_t *res;
-
-	if (req_filters(req, &f, &ef, err) < 0)
-		return -1;
-	res = hamn_engine_network_prune(engine(ctx), ef, f->n, err);
-	if (!res)
-		return -1;
-	return hamn_api_reply_json(req, 200, res);
+	return api_reply_filtered(req, prune, ctx, err);
 }
 
 /* POST /networks/{id}/connect {"Container","EndpointConfig"} -> 200, empty */

@@ -3,6 +3,7 @@
  * parses the request, calls src/volume and shapes docker's reply; the
  * errno picks the status (404 no such volume, 409 in use, 400 bad input).
  */
+#include "api/internal.h"
 #include "api/volumes.h"
 
 static struct hamn_volume_store *store(void *ctx)
@@ -47,33 +48,17 @@ static int h_create(struct hamn_api_req *req, void *ctx, struct hamn_error **err
 	return hamn_api_reply_json(req, 201, v);
 }
 
-/* The request's ?filters= as the volume module's filters (borrowing from f). */
-static int req_filters(struct hamn_api_req *req, struct hamn_api_filters **f,
-		       struct hamn_volume_filter **out, struct hamn_error **err)
+static json_t *list(void *ctx, const struct api_filters *f, struct hamn_error **err)
 {
-	if (hamn_api_req_filters(req, f, err) < 0)
-		return -1;
-	*out = xcalloc((*f)->n + 1, sizeof(**out));
-	for (size_t i = 0; i < (*f)->n; i++) {
-		(*out)[i].key = (*f)->items[i].key;
-		(*out)[i].values = (*f)->items[i].values;
-	}
-	return 0;
+	json_t *arr = hamn_volume_list(store(ctx), f->volume, f->n, false, err);
+
+	return arr ? json_pack("{s:o, s:n}", "Volumes", arr, "Warnings") : NULL;
 }
 
 /* GET /volumes[?filters=] -> {"Volumes":[...],"Warnings":null} */
 static int h_list(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
 {
-	_cleanup_filters_ struct hamn_api_filters *f = NULL;
-	_cleanup_free_ struct hamn_volume_filter *vf = NULL;
-	json_t *arr;
-
-	if (req_filters(req, &f, &vf, err) < 0)
-		return -1;
-	arr = hamn_volume_list(store(ctx), vf, f->n, false, err);
-	if (!arr)
-		return -1;
-	return hamn_api_reply_json(req, 200, json_pack("{s:o, s:n}", "Volumes", arr, "Warnings"));
+	return api_reply_filtered(req, list, ctx, err);
 }
 
 static int h_inspect(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
@@ -94,19 +79,15 @@ static int h_delete(struct hamn_api_req *req, void *ctx, struct hamn_error **err
 	return hamn_api_reply_empty(req, 204);
 }
 
+static json_t *prune(void *ctx, const struct api_filters *f, struct hamn_error **err)
+{
+	return hamn_volume_prune(store(ctx), f->volume, f->n, err);
+}
+
 /* POST /volumes/prune[?filters=] -> {"VolumesDeleted":[...],"SpaceReclaimed":N} */
 static int h_prune(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
 {
-	_cleanup_filters_ struct hamn_api_filters *f = NULL;
-	_cleanup_free_ struct hamn_volume_filter *vf = NULL;
-	json_t *res;
-
-	if (req_filters(req, &f, &vf, err) < 0)
-		return -1;
-	res = hamn_volume_prune(store(ctx), vf, f->n, err);
-	if (!res)
-		return -1;
-	return hamn_api_reply_json(req, 200, res);
+	return api_reply_filtered(req, prune, ctx, err);
 }
 
 int hamn_api_register_volumes(struct hamn_api_server *s, struct hamn_volume_store *st,

@@ -8,8 +8,8 @@
  * them familiar; the caller adds "Dockerfile:<line>: " in front.
  */
 #include <ctype.h>
-#include <signal.h>
 
+#include "base/signame.h"
 #include "build/internal.h"
 
 enum argform {
@@ -745,61 +745,7 @@ bool heredoc_marker(const char *word, char **name, bool *chomp, bool *expand)
 
 /* ---- signals (STOPSIGNAL) ---- */
 
-static const struct {
-	const char *name;
-	int num;
-} signals[] = {
-	{ "ABRT", SIGABRT }, { "ALRM", SIGALRM }, { "BUS", SIGBUS }, { "CHLD", SIGCHLD },
-	{ "CLD", SIGCHLD }, { "CONT", SIGCONT }, { "FPE", SIGFPE }, { "HUP", SIGHUP },
-	{ "ILL", SIGILL }, { "INT", SIGINT }, { "IO", SIGIO }, { "IOT", SIGIOT },
-	{ "KILL", SIGKILL }, { "PIPE", SIGPIPE }, { "POLL", SIGPOLL }, { "PROF", SIGPROF },
-	{ "PWR", SIGPWR }, { "QUIT", SIGQUIT }, { "SEGV", SIGSEGV }, { "STKFLT", SIGSTKFLT },
-	{ "STOP", SIGSTOP }, { "SYS", SIGSYS }, { "TERM", SIGTERM }, { "TRAP", SIGTRAP },
-	{ "TSTP", SIGTSTP }, { "TTIN", SIGTTIN }, { "TTOU", SIGTTOU }, { "URG", SIGURG },
-	{ "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "VTALRM", SIGVTALRM }, { "WINCH", SIGWINCH },
-	{ "XCPU", SIGXCPU }, { "XFSZ", SIGXFSZ },
-};
-
-static int rt_signal(const char *s)
-{
-	char *end;
-	long n;
-
-	if (strcmp(s, "RTMIN") == 0)
-		return 34;
-	if (strcmp(s, "RTMAX") == 0)
-		return 64;
-	if (str_has_prefix(s, "RTMIN+") || str_has_prefix(s, "RTMAX-")) {
-		n = strtol(s + 6, &end, 10);
-		if (*end || end == s + 6 || n < 1 || n > 15)
-			return -1;
-		return s[5] == '+' ? 34 + (int)n : 64 - (int)n;
-	}
-	return -1;
-}
-
 int signal_parse(const char *s, int *out, struct hamn_error **err)
 {
-	_cleanup_free_ char *up = xstrdup(s);
-	const char *name = up;
-	char *end;
-	long n;
-
-	errno = 0;
-	n = strtol(s, &end, 10);
-	if (*s && !*end && !errno) {
-		if (n < 1 || n > 64)
-			return hamn_error_setq(err, EINVAL, "Invalid signal: %s", s);
-		return *out = (int)n, 0;
-	}
-	for (char *c = up; *c; c++)
-		*c = (char)toupper((unsigned char)*c);
-	if (str_has_prefix(name, "SIG"))
-		name += 3;
-	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
-		if (strcmp(signals[i].name, name) == 0)
-			return *out = signals[i].num, 0;
-	if ((*out = rt_signal(name)) > 0)
-		return 0;
-	return hamn_error_setq(err, EINVAL, "Invalid signal: %s", s);
+	return hamn_signal_parse(s, out, err);
 }

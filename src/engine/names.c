@@ -2,9 +2,7 @@
  * names.c - container names (docker's rule, generated adjective_noun names)
  * and signal names.
  */
-#include <signal.h>
-#include <strings.h>
-
+#include "base/signame.h"
 #include "engine/internal.h"
 
 bool hamn_engine_name_valid(const char *name)
@@ -71,55 +69,10 @@ char *name_generate(uint32_t seed)
 	return xasprintf("%s_%s", adjectives[seed % na], nouns[(seed / na) % nn]);
 }
 
-static const struct {
-	const char *name;
-	int num;
-} signals[] = {
-	{ "ABRT", SIGABRT },   { "ALRM", SIGALRM }, { "BUS", SIGBUS },	   { "CHLD", SIGCHLD },
-	{ "CLD", SIGCHLD },    { "CONT", SIGCONT }, { "FPE", SIGFPE },	   { "HUP", SIGHUP },
-	{ "ILL", SIGILL },     { "INT", SIGINT },   { "IO", SIGIO },	   { "IOT", SIGIOT },
-	{ "KILL", SIGKILL },   { "PIPE", SIGPIPE }, { "POLL", SIGPOLL },   { "PROF", SIGPROF },
-	{ "PWR", SIGPWR },     { "QUIT", SIGQUIT }, { "SEGV", SIGSEGV },   { "STKFLT", SIGSTKFLT },
-	{ "STOP", SIGSTOP },   { "SYS", SIGSYS },   { "TERM", SIGTERM },   { "TRAP", SIGTRAP },
-	{ "TSTP", SIGTSTP },   { "TTIN", SIGTTIN }, { "TTOU", SIGTTOU },   { "URG", SIGURG },
-	{ "USR1", SIGUSR1 },   { "USR2", SIGUSR2 }, { "VTALRM", SIGVTALRM }, { "WINCH", SIGWINCH },
-	{ "XCPU", SIGXCPU },   { "XFSZ", SIGXFSZ },
-};
-
-static int parse_rt(const char *s)
-{
-	int64_t off = 0;
-	_cleanup_error_ struct hamn_error *err = NULL;
-
-	if (strcasecmp(s, "RTMIN") == 0)
-		return SIGRTMIN;
-	if (strcasecmp(s, "RTMAX") == 0)
-		return SIGRTMAX;
-	if (strncasecmp(s, "RTMIN+", 6) == 0 && hamn_parse_int64(s + 6, &off, &err) == 0 &&
-	    off >= 0 && SIGRTMIN + off <= SIGRTMAX)
-		return SIGRTMIN + (int)off;
-	if (strncasecmp(s, "RTMAX-", 6) == 0 && hamn_parse_int64(s + 6, &off, &err) == 0 &&
-	    off >= 0 && SIGRTMAX - off >= SIGRTMIN)
-		return SIGRTMAX - (int)off;
-	return -1;
-}
-
 int hamn_engine_signal_parse(const char *s)
 {
 	_cleanup_error_ struct hamn_error *err = NULL;
-	int64_t n;
+	int sig;
 
-	if (!s || !s[0])
-		return -1;
-	if (s[0] >= '0' && s[0] <= '9') {
-		if (hamn_parse_int64(s, &n, &err) < 0 || n <= 0 || n > SIGRTMAX)
-			return -1;
-		return (int)n;
-	}
-	if (strncasecmp(s, "SIG", 3) == 0)
-		s += 3;
-	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
-		if (strcasecmp(s, signals[i].name) == 0)
-			return signals[i].num;
-	return parse_rt(s);
+	return hamn_signal_parse(s, &sig, &err) < 0 ? -1 : sig;
 }

@@ -11,6 +11,7 @@
 # plain netns made with `ip netns add` (the library itself never runs ip).
 
 load helpers
+load net-helpers
 
 NETCTL="$HAMN_BUILD/tests/helpers/hamn-netctl"
 
@@ -21,7 +22,7 @@ setup_file() {
 	export INST="hamnt_$TAG" BR="hbt$TAG" NS="hnt$TAG"
 	export SOCK="$BATS_FILE_TMPDIR/netctl.sock" STATE="$BATS_FILE_TMPDIR/state"
 	export X
-	X=$(pick_pool) || { echo "no free 10.213.X.0/22 on this host" >&2; return 1; }
+	X=$(pick_block) || { echo "no free 10.213.X.0/22 on this host" >&2; return 1; }
 	export POOL="10.213.$X.0/22"
 	start_fake_dns
 	start_server
@@ -77,28 +78,6 @@ refute() {
 		echo "unexpectedly succeeded: $*" >&2
 		return 1
 	fi
-}
-
-# pick_pool: an X (multiple of 4) such that 10.213.X.0/22 overlaps no route of any table.
-pick_pool() {
-	ip -4 -o route show table all | python3 -c '
-import ipaddress, random, sys
-nets = []
-for line in sys.stdin:
-    for tok in line.split():
-        try:
-            nets.append(ipaddress.ip_network(tok, strict=False))
-            break
-        except ValueError:
-            continue
-cands = list(range(16, 240, 4))
-random.shuffle(cands)
-for x in cands:
-    pool = ipaddress.ip_network("10.213.%d.0/22" % x)
-    if not any(pool.overlaps(n) for n in nets if n.prefixlen > 0):
-        print(x)
-        sys.exit(0)
-sys.exit(1)'
 }
 
 # start_fake_dns: answers A queries for *.test with 192.0.2.77, other types of

@@ -11,39 +11,18 @@
 # loopback, this file's bridges and its containers.
 
 load container-helpers
+load net-helpers
 
 setup_file() {
 	[ "$(id -u)" = 0 ] || skip "networking needs root"
-	export TAG="$$" BR="hbn$$"
-	export X
-	X=$(pick_block) || { echo "no free 10.213.X.0/22 on this host" >&2; return 1; }
+	net_daemon_setup_file hbn
 	export NET_A="10.213.$((X + 1)).0/24" NET_B="10.213.$((X + 2)).0/24"
-	export HAMND_NET_ARGS="--bridge $BR --bip 10.213.$X.1/24 --ip-forward=false"
-	HAMND_NET_ARGS+=" --default-address-pool base=10.213.$((X + 3)).0/24,size=28"
-	# shellcheck disable=SC2086
-	containers_setup_file $HAMND_NET_ARGS
-	export INST
-	INST=hamn_$(printf %s "$HAMND_EXEC_ROOT" | sha256sum | cut -c1-8)
 	hamn network create --subnet "$NET_A" "na-$TAG" >/dev/null
 	hamn network create --subnet "$NET_B" "nb-$TAG" >/dev/null
 }
 
 teardown_file() {
-	local n l
-	[ -n "${TAG:-}" ] || return 0
-	if [ -n "${HAMND_PID:-}" ] && hamnd_answers "$HAMN_SOCK"; then
-		for n in $(hamn ps -aq); do hamn rm -f "$n" >/dev/null 2>&1 || true; done
-		for n in $(hamn network ls -q --filter type=custom); do
-			hamn network rm "$n" >/dev/null 2>&1 || true
-		done
-	fi
-	containers_teardown_file
-	# the default bridge and the nft table outlive a daemon by design: this file's go now
-	ip link del "$BR" 2>/dev/null || true
-	for l in $(ip -o link show | grep -F "alias hamn:$INST:" | awk -F': ' '{print $2}'); do
-		ip link del "${l%@*}" 2>/dev/null || true
-	done
-	nft delete table ip "$INST" 2>/dev/null || true
+	net_daemon_teardown_file
 }
 
 setup() {
@@ -51,52 +30,12 @@ setup() {
 }
 
 teardown() {
-	local n
-	[ -f "$BATS_TEST_TMPDIR/ctrs" ] || return 0
-	while read -r n; do hamn rm -f "$n" >/dev/null 2>&1 || true; done <"$BATS_TEST_TMPDIR/ctrs"
+	net_teardown
 }
 
 # ---------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------
-
-# pick_block: an X (multiple of 4) such that 10.213.X.0/22 overlaps no route of any table.
-pick_block() {
-	ip -4 -o route show table all | python3 -c '
-import ipaddress, random, sys
-nets = []
-for line in sys.stdin:
-    for tok in line.split():
-        try:
-            nets.append(ipaddress.ip_network(tok, strict=False))
-            break
-        except ValueError:
-            continue
-cands = list(range(16, 240, 4))
-random.shuffle(cands)
-for x in cands:
-    block = ipaddress.ip_network("10.213.%d.0/22" % x)
-    if not any(block.overlaps(n) for n in nets if n.prefixlen > 0):
-        print(x)
-        sys.exit(0)
-sys.exit(1)'
-}
-
-hamn() {
-	timeout 60 "$HAMN_BIN" -H "unix://$HAMN_SOCK" "$@"
-}
-
-# ctr NAME: a container name for this test, removed by teardown.
-ctr() {
-	local n
-	n=$(unique_name "$1")
-	echo "$n" >>"$BATS_TEST_TMPDIR/ctrs"
-	echo "$n"
-}
-
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 
 # web NAME [run options...]: a busybox httpd on port 80 answering "hello NAME".
 web() {
@@ -105,11 +44,6 @@ web() {
 	hamn run -d --name "$name" "$@" hamn-test sh -c \
 		"mkdir -p /www && echo hello $name >/www/index.html && exec httpd -f -p 80 -h /www" \
 		>/dev/null
-}
-
-# cjq NAME FILTER: jq FILTER over the container's inspect object.
-cjq() {
-	hamn inspect "$1" | jq -r ".[0] | $2"
 }
 
 # njq NETWORK FILTER: jq FILTER over the network's inspect object.
@@ -124,11 +58,6 @@ ip_of() {
 
 pid_of() {
 	hamn inspect -f '{{.State.Pid}}' "$1"
-}
-
-# answers URL TEXT: curl from the host gets TEXT (for wait_for).
-answers() {
-	curl -s -m 2 "$1" 2>/dev/null | grep -qF -- "$2"
 }
 
 # in_netns NAME CMD...: a host program in the container's network namespace.

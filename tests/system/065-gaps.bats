@@ -11,38 +11,17 @@
 # {"max-file": "3"}. Traffic goes only to loopback and this file's containers.
 
 load container-helpers
+load net-helpers
 
 setup_file() {
 	[ "$(id -u)" = 0 ] || skip "needs root"
-	export TAG="$$" BR="hgp$$"
-	export X
-	X=$(pick_block) || { echo "no free 10.213.X.0/22 on this host" >&2; return 1; }
-	export HAMND_NET_ARGS="--bridge $BR --bip 10.213.$X.1/24 --ip-forward=false"
-	HAMND_NET_ARGS+=" --default-address-pool base=10.213.$((X + 3)).0/24,size=28"
 	mkdir -p "$BATS_FILE_TMPDIR"
 	echo '{"log-opts": {"max-file": "3"}}' >"$BATS_FILE_TMPDIR/daemon.json"
-	# shellcheck disable=SC2086
-	containers_setup_file $HAMND_NET_ARGS
-	export INST
-	INST=hamn_$(printf %s "$HAMND_EXEC_ROOT" | sha256sum | cut -c1-8)
+	net_daemon_setup_file hgp
 }
 
 teardown_file() {
-	local n l
-	[ -n "${TAG:-}" ] || return 0
-	if [ -n "${HAMND_PID:-}" ] && hamnd_answers "$HAMN_SOCK"; then
-		for n in $(hamn ps -aq); do hamn rm -f "$n" >/dev/null 2>&1 || true; done
-		for n in $(hamn network ls -q --filter type=custom); do
-			hamn network rm "$n" >/dev/null 2>&1 || true
-		done
-	fi
-	containers_teardown_file
-	# the default bridge and the nft table outlive a daemon by design: this file's go now
-	ip link del "$BR" 2>/dev/null || true
-	for l in $(ip -o link show | grep -F "alias hamn:$INST:" | awk -F': ' '{print $2}'); do
-		ip link del "${l%@*}" 2>/dev/null || true
-	done
-	nft delete table ip "$INST" 2>/dev/null || true
+	net_daemon_teardown_file
 }
 
 setup() {
@@ -50,77 +29,16 @@ setup() {
 }
 
 teardown() {
-	local n
-	if [ -f "$BATS_TEST_TMPDIR/ctrs" ]; then
-		while read -r n; do hamn rm -f "$n" >/dev/null 2>&1 || true; done \
-			<"$BATS_TEST_TMPDIR/ctrs"
-	fi
-	if [ -f "$BATS_TEST_TMPDIR/nets" ]; then
-		while read -r n; do hamn network rm "$n" >/dev/null 2>&1 || true; done \
-			<"$BATS_TEST_TMPDIR/nets"
-	fi
+	net_teardown
 }
 
 # ---------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------
 
-# pick_block: an X (multiple of 4) such that 10.213.X.0/22 overlaps no route of any table.
-pick_block() {
-	ip -4 -o route show table all | python3 -c '
-import ipaddress, random, sys
-nets = []
-for line in sys.stdin:
-    for tok in line.split():
-        try:
-            nets.append(ipaddress.ip_network(tok, strict=False))
-            break
-        except ValueError:
-            continue
-cands = list(range(16, 240, 4))
-random.shuffle(cands)
-for x in cands:
-    block = ipaddress.ip_network("10.213.%d.0/22" % x)
-    if not any(block.overlaps(n) for n in nets if n.prefixlen > 0):
-        print(x)
-        sys.exit(0)
-sys.exit(1)'
-}
-
-hamn() {
-	timeout 60 "$HAMN_BIN" -H "unix://$HAMN_SOCK" "$@"
-}
-
-# ctr NAME / net NAME: a name for this test, removed by teardown.
-ctr() {
-	local n
-	n=$(unique_name "$1")
-	echo "$n" >>"$BATS_TEST_TMPDIR/ctrs"
-	echo "$n"
-}
-net() {
-	local n
-	n=$(unique_name "$1")
-	echo "$n" >>"$BATS_TEST_TMPDIR/nets"
-	echo "$n"
-}
-
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-cjq() {
-	hamn inspect "$1" | jq -r ".[0] | $2"
-}
-
 # cdir NAME: the container's directory under the daemon's root.
 cdir() {
 	echo "$HAMND_ROOT/containers/$(hamn inspect -f '{{.Id}}' "$1")"
-}
-
-# answers URL TEXT: curl from the host gets TEXT (for wait_for).
-answers() {
-	curl -s -m 2 "$1" 2>/dev/null | grep -qF -- "$2"
 }
 
 # lines N: a shell command printing "line 1" .. "line N", one a line.

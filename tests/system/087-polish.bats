@@ -7,23 +7,11 @@
 # start of a paused container.
 
 load container-helpers
+load build-helpers
 
-setup_file() {
-	[ "$(id -u)" = 0 ] || skip "hamnd needs root"
-	ensure_fixtures
-	start_hamnd
-	run_hamn load -i "$HAMN_FIXTURES/docker.tar"
-}
-
-teardown_file() {
-	containers_teardown_file
-}
-
-setup() {
-	[ "$(id -u)" = 0 ] || skip "hamnd needs root"
-	CTX="$BATS_TEST_TMPDIR/ctx"
-	mkdir -p "$CTX"
-}
+setup_file() { build_setup_file; }
+teardown_file() { containers_teardown_file; }
+setup() { build_setup; }
 
 teardown() {
 	local ids

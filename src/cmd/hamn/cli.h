@@ -49,6 +49,106 @@ int cli_print_rows(json_t *rows, const char *format, json_t *headers, struct ham
 /* Add "key=value" to a filters object in the CLI's map-of-bools shape. */
 void cli_add_filter(json_t *filters, const char *arg);
 
+/* Print rows as cli_print_rows does; 0, or 1 after printing the error. */
+int cli_show_rows(json_t *rows, const char *format, json_t *headers);
+
+/* ---- objcmd.c: what the object commands share ---- */
+
+/* Print an error the daemon sent as docker does: "Error response from daemon: <msg>". */
+void cli_daemon_error(const struct hamn_error *err);
+/* "k=v" into obj as a string; a missing '=' gives an empty value (docker's --label, -o). */
+void cli_add_kv(json_t *obj, const char *arg);
+/* The string member key of obj (borrowed), or "" when there is none. */
+const char *cli_str_of(json_t *obj, const char *key);
+/* Member key of obj (borrowed), first replaced by an empty array or object if not one. */
+json_t *cli_member(json_t *obj, const char *key, bool array);
+/* Labels (an object of strings) as docker's {{.Labels}} column: "a=b,c=d". Caller frees. */
+char *cli_labels_text(json_t *labels);
+/* base with the filters object as url-encoded JSON in ?filters= (&filters= after a query). */
+char *cli_filtered_path(const char *base, json_t *filters);
+
+/*
+ * The options every listing of ps and images takes, as docker's: put
+ * CLI_LIST_OPTIONS in the option table and hand each option getopt returns
+ * to cli_list_option. It takes -a, -f, --format and --no-trunc into l and
+ * returns false for any other option; -q is left to the command, whose
+ * quiet format differs.
+ */
+#define CLI_LIST_OPTIONS                                                                           \
+	{ "all", no_argument, NULL, 'a' },                                                         \
+	{ "quiet", no_argument, NULL, 'q' },                                                       \
+	{ "filter", required_argument, NULL, 'f' },                                                \
+	{ "format", required_argument, NULL, 'F' },                                                \
+	{ "no-trunc", no_argument, NULL, 'T' }
+struct cli_list {
+	json_t *filters;	/* -f key=value, borrowed (cli_add_filter's shape) */
+	const char *format;	/* --format, or the command's default */
+	bool all;		/* -a */
+	bool trunc;		/* true unless --no-trunc */
+};
+bool cli_list_option(struct cli_list *l, int opt, const char *arg);
+
+/*
+ * A group command of objects with an API collection (network, volume):
+ * `hamn NAME COMMAND` runs the subcommand, whose table entries are named
+ * "NAME COMMAND"; "list" and "remove" are docker's aliases of ls and rm.
+ */
+struct cli_objtype {
+	const char *name;		/* "network" */
+	const char *path;		/* "/networks": the API collection */
+	const char *summary;		/* "Manage networks" */
+	const struct cli_command *subs;	/* ends with a NULL name */
+	int width;			/* of the COMMAND column in the group's usage */
+	bool options_first;		/* options end at the first operand (getopt's "+") */
+	/* ls */
+	const char *ls_key;		/* NULL: GET path answers the list; else its member */
+	json_t *(*ls_row)(json_t *obj, bool trunc); /* one object as a row (a new object) */
+	const char *const *ls_headers;	/* row field, column title, ..., NULL */
+	const char *ls_format;		/* the default --format */
+	const char *ls_quiet_format;	/* -q's */
+	bool ls_no_trunc;		/* takes --no-trunc (rows with ids) */
+	/* rm and prune */
+	bool rm_force_query;		/* rm -f is ?force=1 to the daemon, else it hides 404s */
+	const char *prune_warning;	/* "all custom networks not used by ...": what goes */
+	const char *prune_key;		/* "NetworksDeleted": the names in prune's reply */
+	const char *prune_title;	/* "Deleted Networks:", printed above them */
+};
+
+/* Run `hamn NAME ARGS...` (argv[0] is NAME): the group's usage, or the subcommand's exit code. */
+int cli_obj_run(const struct cli_objtype *t, struct cli *cli, int argc, char **argv);
+/* ls [-f k=v] [--format F] [-q] [--no-trunc]: list the collection as rows, docker's table. */
+int cli_obj_ls(const struct cli_objtype *t, struct cli *cli, int argc, char **argv);
+/*
+ * inspect: GET each of the n names and print them as docker's inspect does
+ * (cli_print_inspect). A name that is not there gets "Error: No such
+ * NAME: x" and an exit code of 1; the others are still printed.
+ */
+int cli_obj_inspect(const struct cli_objtype *t, struct cli *cli, int n, char **names,
+		    const char *format);
+/* rm [-f] NAME...: DELETE each, printing the names removed; 1 if any failed. */
+int cli_obj_rm(const struct cli_objtype *t, struct cli *cli, int argc, char **argv);
+/*
+ * prune [-f] [--filter k=v]: ask unless -f, POST .../prune and print the
+ * names it deleted. *res gets the reply (caller frees), or NULL when there
+ * is none (a "no", an error). Returns the exit code.
+ */
+int cli_obj_prune(const struct cli_objtype *t, struct cli *cli, int argc, char **argv,
+		  json_t **res);
+/*
+ * GET path and write the body into file, or to stdout when file is NULL
+ * (refused when stdout is a terminal, as docker's save and export). A
+ * regular file is removed again when the download fails. Returns the exit
+ * code, after printing any error.
+ */
+int cli_download(struct cli *cli, const char *path, const char *file);
+/* save's and export's options: -o/--output FILE into *file (NULL without); -1 on another. */
+int cli_output_option(int argc, char **argv, const char **file);
+/*
+ * Print inspect's objects: through the --format template when format is
+ * set, else as an indented JSON array. Returns rc, or 1 if the format fails.
+ */
+int cli_print_inspect(json_t *all, const char *format, int rc);
+
 /* Commands, one file per group. */
 int cmd_run(struct cli *cli, int argc, char **argv);
 int cmd_create(struct cli *cli, int argc, char **argv);

@@ -4,9 +4,6 @@
  */
 #include "cli.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 /* "repo[:tag]" as ?repo=&tag= (a ':' after the last '/' starts the tag). */
 static void add_ref(struct hamn_buf *q, const char *ref)
 {
@@ -104,61 +101,18 @@ int cmd_diff(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
-static int write_out(void *ctx, const char *data, size_t len)
-{
-	struct hamn_error *err = NULL;
-
-	if (hamn_write_all(*(int *)ctx, data, len, &err) < 0) {
-		cli_error(err);
-		hamn_error_free(&err);
-		return -1;
-	}
-	return 0;
-}
-
 int cmd_export(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ NULL, 0, NULL, 0 },
-	};
-	_cleanup_error_ struct hamn_error *err = NULL;
 	_cleanup_free_ char *id = NULL, *path = NULL;
-	_cleanup_close_ int fd = -1;
-	const char *file = NULL;
-	struct hamn_client *c;
-	int opt, status = 0;
+	const char *file;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
-		if (opt != 'o')
-			return 1;
-		file = optarg;
-	}
+	if (cli_output_option(argc, argv, &file) < 0)
+		return 1;
 	if (optind + 1 != argc) {
 		cli_errorf("\"hamn export\" requires exactly 1 argument.");
 		return 1;
 	}
-	if (!file && isatty(STDOUT_FILENO)) {
-		cli_errorf("cowardly refusing to save to a terminal. Use the -o flag or redirect");
-		return 1;
-	}
-	fd = file ? open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)
-		  : dup(STDOUT_FILENO);
-	if (fd < 0) {
-		cli_errorf("open '%s': %s", file ? file : "stdout", strerror(errno));
-		return 1;
-	}
 	id = hamn_client_urlencode(argv[optind]);
 	path = xasprintf("/containers/%s/export", id);
-	if (!(c = cli_client(cli)))
-		return CLI_EXIT_ERROR;
-	struct hamn_client_stream req = {
-		.method = "GET", .path = path, .body_fd = -1, .on_data = write_out, .ctx = &fd,
-	};
-	if (hamn_client_stream(c, &req, &status, &err) < 0) {
-		cli_error(err);
-		return 1;
-	}
-	return 0;
+	return cli_download(cli, path, file);
 }

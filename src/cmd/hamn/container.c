@@ -23,7 +23,7 @@ static int for_each(struct cli *cli, int first, int argc, char **argv,
 		_cleanup_error_ struct hamn_error *err = NULL;
 
 		if (fn(c, argv[i], ctx, &err) < 0) {
-			fprintf(stderr, "Error response from daemon: %s\n", err->msg);
+			cli_daemon_error(err);
 			rc = 1;
 		} else if (echo) {
 			printf("%s\n", argv[i]);
@@ -69,7 +69,7 @@ static int start_attach(struct cli *cli, const char *name, bool interactive)
 		return CLI_EXIT_ERROR;
 	path = xasprintf("/containers/%s/json", enc);
 	if (hamn_client_json(c, "GET", path, NULL, &info, &err) < 0) {
-		fprintf(stderr, "Error response from daemon: %s\n", err->msg);
+		cli_daemon_error(err);
 		return 1;
 	}
 	config = json_object_get(info, "Config");
@@ -263,7 +263,6 @@ int cmd_inspect(struct cli *cli, int argc, char **argv)
 		{ "size", no_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
-	_cleanup_error_ struct hamn_error *err = NULL;
 	_cleanup_json_ json_t *all = json_array();
 	struct inspect_ctx ic = { all, false };
 	const char *format = NULL;
@@ -279,14 +278,5 @@ int cmd_inspect(struct cli *cli, int argc, char **argv)
 			return 1;
 	}
 	rc = for_each(cli, optind, argc, argv, inspect_one, &ic, false);
-	if (format) {
-		if (cli_print_rows(all, format, NULL, &err) < 0) {
-			cli_error(err);
-			return 1;
-		}
-		return rc;
-	}
-	_cleanup_free_ char *text = json_dumps(all, JSON_INDENT(4));
-	printf("%s\n", text);
-	return rc;
+	return cli_print_inspect(all, format, rc);
 }

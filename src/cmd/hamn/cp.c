@@ -719,7 +719,7 @@ int cmd_cp(struct cli *cli, int argc, char **argv)
 	if ((from ? copy_out(c, &o, &err) : copy_in(c, &o, &err)) == 0)
 		rc = 0;
 	else
-		fprintf(stderr, "Error response from daemon: %s\n", err->msg);
+		cli_daemon_error(err);
 out:
 	free(o.ctr);
 	free(o.cpath);

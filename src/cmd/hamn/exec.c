@@ -146,7 +146,7 @@ int cmd_exec(struct cli *cli, int argc, char **argv)
 		rc = CLI_EXIT_ERROR;
 out:
 	if (err)
-		fprintf(stderr, "Error response from daemon: %s\n", err->msg);
+		cli_daemon_error(err);
 	json_decref(o.body);
 	return rc;
 }

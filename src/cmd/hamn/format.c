@@ -34,3 +34,14 @@ int cli_print_rows(json_t *rows, const char *format, json_t *headers, struct ham
 	}
 	return 0;
 }
+
+int cli_show_rows(json_t *rows, const char *format, json_t *headers)
+{
+	_cleanup_error_ struct hamn_error *err = NULL;
+
+	if (cli_print_rows(rows, format, headers, &err) < 0) {
+		cli_error(err);
+		return 1;
+	}
+	return 0;
+}

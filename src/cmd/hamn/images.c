@@ -172,43 +172,15 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 	return rc;
 }
 
-static int write_out(void *ctx, const char *data, size_t len)
-{
-	struct hamn_error *err = NULL;
-
-	if (hamn_write_all(*(int *)ctx, data, len, &err) < 0) {
-		cli_error(err);
-		hamn_error_free(&err);
-		return -1;
-	}
-	return 0;
-}
-
 int cmd_save(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ NULL, 0, NULL, 0 },
-	};
-	_cleanup_error_ struct hamn_error *err = NULL;
 	_cleanup_buf_ struct hamn_buf path = HAMN_BUF_INIT;
-	_cleanup_close_ int fd = -1;
-	const char *file = NULL;
-	struct hamn_client *c;
-	int opt, status = 0;
+	const char *file;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
-		if (opt != 'o')
-			return 1;
-		file = optarg;
-	}
+	if (cli_output_option(argc, argv, &file) < 0)
+		return 1;
 	if (optind >= argc) {
 		cli_errorf("\"hamn save\" requires at least 1 argument.");
-		return 1;
-	}
-	if (!file && isatty(STDOUT_FILENO)) {
-		cli_errorf("cowardly refusing to save to a terminal. Use the -o flag or redirect");
 		return 1;
 	}
 	hamn_buf_puts(&path, "/images/get?");
@@ -216,23 +188,7 @@ int cmd_save(struct cli *cli, int argc, char **argv)
 		_cleanup_free_ char *e = hamn_client_urlencode(argv[i]);
 		hamn_buf_printf(&path, "%snames=%s", i > optind ? "&" : "", e);
 	}
-	fd = file ? open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : dup(STDOUT_FILENO);
-	if (fd < 0) {
-		cli_errorf("open '%s': %s", file, strerror(errno));
-		return 1;
-	}
-	if (!(c = cli_client(cli)))
-		return CLI_EXIT_ERROR;
-	struct hamn_client_stream req = {
-		.method = "GET", .path = path.data, .body_fd = -1, .on_data = write_out, .ctx = &fd,
-	};
-	if (hamn_client_stream(c, &req, &status, &err) < 0) {
-		cli_error(err);
-		if (file)
-			unlink(file);
-		return 1;
-	}
-	return 0;
+	return cli_download(cli, path.data, file);
 }
 
 /* ---- images ---- */
@@ -275,11 +231,7 @@ static void add_image_row(json_t *rows, json_t *img, const char *repotag, bool t
 int cmd_images(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "all", no_argument, NULL, 'a' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "filter", required_argument, NULL, 'f' },
-		{ "format", required_argument, NULL, 'F' },
-		{ "no-trunc", no_argument, NULL, 'T' },
+		CLI_LIST_OPTIONS,
 		{ "digests", no_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -289,9 +241,8 @@ int cmd_images(struct cli *cli, int argc, char **argv)
 						   "REPOSITORY", "Tag", "TAG", "ID", "IMAGE ID",
 						   "CreatedSince", "CREATED", "Size", "SIZE",
 						   "Digest", "DIGEST");
-	_cleanup_free_ char *fjson = NULL, *fenc = NULL, *path = NULL;
-	const char *format = IMAGES_DEFAULT_FORMAT;
-	bool all = false, trunc = true;
+	_cleanup_free_ char *base = NULL, *path = NULL;
+	struct cli_list l = { .filters = filters, .format = IMAGES_DEFAULT_FORMAT, .trunc = true };
 	struct hamn_client *c;
 	int opt;
 	size_t i;
@@ -299,15 +250,10 @@ int cmd_images(struct cli *cli, int argc, char **argv)
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "aqf:", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'a': all = true; break;
-		case 'q': format = "{{.ID}}"; break;
-		case 'f': cli_add_filter(filters, optarg); break;
-		case 'F': format = optarg; break;
-		case 'T': trunc = false; break;
-		case 'D': break;
-		default: return 1;
-		}
+		if (opt == 'q')
+			l.format = "{{.ID}}";
+		else if (opt != 'D' && !cli_list_option(&l, opt, optarg))
+			return 1;
 	}
 	if (optind < argc) {
 		_cleanup_free_ char *kv = xasprintf("reference=%s", argv[optind]);
@@ -315,9 +261,8 @@ int cmd_images(struct cli *cli, int argc, char **argv)
 	}
 	if (!(c = cli_client(cli)))
 		return CLI_EXIT_ERROR;
-	fjson = hamn_json_dump(filters);
-	fenc = hamn_client_urlencode(fjson);
-	path = xasprintf("/images/json?all=%d&filters=%s", all, fenc);
+	base = xasprintf("/images/json?all=%d", l.all);
+	path = cli_filtered_path(base, filters);
 	if (hamn_client_json(c, "GET", path, NULL, &list, &err) < 0) {
 		cli_error(err);
 		return 1;
@@ -329,15 +274,11 @@ int cmd_images(struct cli *cli, int argc, char **argv)
 		json_t *t;
 
 		if (json_array_size(tags) == 0)
-			add_image_row(rows, img, NULL, trunc, now);
+			add_image_row(rows, img, NULL, l.trunc, now);
 		json_array_foreach(tags, k, t)
-			add_image_row(rows, img, json_string_value(t), trunc, now);
+			add_image_row(rows, img, json_string_value(t), l.trunc, now);
 	}
-	if (cli_print_rows(rows, format, headers, &err) < 0) {
-		cli_error(err);
-		return 1;
-	}
-	return 0;
+	return cli_show_rows(rows, l.format, headers);
 }
 
 int cmd_tag(struct cli *cli, int argc, char **argv)
@@ -361,7 +302,7 @@ int cmd_tag(struct cli *cli, int argc, char **argv)
 	if (!(c = cli_client(cli)))
 		return CLI_EXIT_ERROR;
 	if (hamn_client_json(c, "POST", path, NULL, NULL, &err) < 0) {
-		fprintf(stderr, "Error response from daemon: %s\n", err->msg);
+		cli_daemon_error(err);
 		return 1;
 	}
 	return 0;
@@ -398,7 +339,7 @@ int cmd_rmi(struct cli *cli, int argc, char **argv)
 		json_t *item;
 
 		if (hamn_client_json(c, "DELETE", path, NULL, &res, &err) < 0) {
-			fprintf(stderr, "Error response from daemon: %s\n", err->msg);
+			cli_daemon_error(err);
 			rc = 1;
 			continue;
 		}

@@ -20,7 +20,7 @@ int cmd_rename(struct cli *cli, int argc, char **argv)
 	if (!(c = cli_client(cli)))
 		return CLI_EXIT_ERROR;
 	if (hamn_client_json(c, "POST", path, NULL, NULL, &err) < 0) {
-		fprintf(stderr, "Error response from daemon: %s\n", err->msg);
+		cli_daemon_error(err);
 		return 1;
 	}
 	return 0;
@@ -68,7 +68,7 @@ int cmd_top(struct cli *cli, int argc, char **argv)
 	if (!(c = cli_client(cli)))
 		return CLI_EXIT_ERROR;
 	if (hamn_client_json(c, "GET", path.data, NULL, &res, &err) < 0) {
-		fprintf(stderr, "Error response from daemon: %s\n", err->msg);
+		cli_daemon_error(err);
 		return 1;
 	}
 	return print_titled(res, &err);
@@ -118,7 +118,7 @@ int cmd_attach(struct cli *cli, int argc, char **argv)
 		goto fail;
 	return 0;
 fail:
-	fprintf(stderr, "Error response from daemon: %s\n", err->msg);
+	cli_daemon_error(err);
 	return 1;
 }
 
@@ -142,7 +142,7 @@ int cmd_history(struct cli *cli, int argc, char **argv)
 	if (!(c = cli_client(cli)))
 		return CLI_EXIT_ERROR;
 	if (hamn_client_json(c, "GET", path, NULL, &res, &err) < 0) {
-		fprintf(stderr, "Error response from daemon: %s\n", err->msg);
+		cli_daemon_error(err);
 		return 1;
 	}
 	int64_t now = hamn_now_ns() / 1000000000LL;
@@ -183,7 +183,7 @@ static int prune(struct cli *cli, const char *path, const char *list_key, const 
 	if (!c)
 		return CLI_EXIT_ERROR;
 	if (hamn_client_json(c, "POST", path, NULL, &res, &err) < 0) {
-		fprintf(stderr, "Error response from daemon: %s\n", err->msg);
+		cli_daemon_error(err);
 		return 1;
 	}
 	json_array_foreach(json_object_get(res, list_key), i, item) {
@@ -242,7 +242,7 @@ int cmd_system_df(struct cli *cli, int argc, char **argv)
 	if (!c)
 		return CLI_EXIT_ERROR;
 	if (hamn_client_json(c, "GET", "/system/df", NULL, &res, &err) < 0) {
-		fprintf(stderr, "Error response from daemon: %s\n", err->msg);
+		cli_daemon_error(err);
 		return 1;
 	}
 	printf("TYPE\tTOTAL\tSIZE\n");

@@ -5,35 +5,7 @@
  */
 #include "cli.h"
 
-/* "k=v" into obj; a missing '=' gives an empty value, as docker's -o/--label. */
-static void add_kv(json_t *obj, const char *arg)
-{
-	const char *eq = strchr(arg, '=');
-	_cleanup_free_ char *key = eq ? xstrndup(arg, (size_t)(eq - arg)) : xstrdup(arg);
-
-	json_object_set_new(obj, key, json_string(eq ? eq + 1 : ""));
-}
-
-static const char *str_of(json_t *v, const char *key)
-{
-	const char *s = json_string_value(json_object_get(v, key));
-
-	return s ? s : "";
-}
-
-static void daemon_error(struct hamn_error *err)
-{
-	fprintf(stderr, "Error response from daemon: %s\n", err->msg);
-}
-
-/* GET/POST path with ?filters= from a CLI filters object. */
-static char *filtered_path(const char *base, json_t *filters)
-{
-	_cleanup_free_ char *fjson = hamn_json_dump(filters);
-	_cleanup_free_ char *fenc = hamn_client_urlencode(fjson);
-
-	return xasprintf("%s?filters=%s", base, fenc);
-}
+static const struct cli_objtype network_type;
 
 /* ---- create ---- */
 
@@ -110,10 +82,10 @@ static int parse_create(int argc, char **argv, struct create_args *a)
 			a->ipv6 = true;
 			break;
 		case 'l':
-			add_kv(a->labels, optarg);
+			cli_add_kv(a->labels, optarg);
 			break;
 		case 'o':
-			add_kv(a->opts, optarg);
+			cli_add_kv(a->opts, optarg);
 			break;
 		default:
 			return -1;
@@ -139,10 +111,10 @@ static int network_create(struct cli *cli, int argc, char **argv)
 		return 1;
 	body = create_body(argv[optind], &a);
 	if (hamn_client_json(c, "POST", "/networks/create", body, &res, &err) < 0) {
-		daemon_error(err);
+		cli_daemon_error(err);
 		return 1;
 	}
-	printf("%s\n", str_of(res, "Id"));
+	printf("%s\n", cli_str_of(res, "Id"));
 	return 0;
 }
 
@@ -150,84 +122,26 @@ static int network_create(struct cli *cli, int argc, char **argv)
 
 static json_t *network_row(json_t *n, bool trunc)
 {
-	const char *id = str_of(n, "Id");
+	const char *id = cli_str_of(n, "Id");
 	char short_id[13];
-	json_t *labels = json_object_get(n, "Labels"), *v;
-	struct hamn_buf b = HAMN_BUF_INIT;
-	const char *k;
-	json_t *row;
+	_cleanup_free_ char *labels = cli_labels_text(json_object_get(n, "Labels"));
 
-	hamn_buf_puts(&b, "");
-	json_object_foreach (labels, k, v)
-		hamn_buf_printf(&b, "%s%s=%s", b.len ? "," : "", k, json_string_value(v));
-	row = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "ID",
-			trunc ? cli_short_id(id, short_id) : id, "Name", str_of(n, "Name"),
-			"Driver", str_of(n, "Driver"), "Scope", str_of(n, "Scope"), "IPv6",
-			json_is_true(json_object_get(n, "EnableIPv6")) ? "true" : "false",
-			"Internal", json_is_true(json_object_get(n, "Internal")) ? "true" : "false",
-			"Labels", b.data, "CreatedAt", str_of(n, "Created"), "Status", "");
-	hamn_buf_release(&b);
-	return row;
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "ID",
+			 trunc ? cli_short_id(id, short_id) : id, "Name", cli_str_of(n, "Name"),
+			 "Driver", cli_str_of(n, "Driver"), "Scope", cli_str_of(n, "Scope"), "IPv6",
+			 json_is_true(json_object_get(n, "EnableIPv6")) ? "true" : "false",
+			 "Internal", json_is_true(json_object_get(n, "Internal")) ? "true" : "false",
+			 "Labels", labels, "CreatedAt", cli_str_of(n, "Created"), "Status", "");
 }
+
+static const char *const ls_headers[] = {
+	"ID", "NETWORK ID", "Name", "NAME", "Driver", "DRIVER", "Scope", "SCOPE", "IPv6", "IPV6",
+	"Internal", "INTERNAL", "Labels", "LABELS", "CreatedAt", "CREATED AT", NULL,
+};
 
 static int network_ls(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"filter", required_argument, NULL, 'f'},
-		{"format", required_argument, NULL, 'F'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"no-trunc", no_argument, NULL, 'T'},
-		{NULL, 0, NULL, 0},
-	};
-	_cleanup_error_ struct hamn_error *err = NULL;
-	_cleanup_json_ json_t *filters = json_object(), *res = NULL, *rows = json_array();
-	_cleanup_json_ json_t *headers =
-		json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "ID", "NETWORK ID", "Name",
-			  "NAME", "Driver", "DRIVER", "Scope", "SCOPE", "IPv6", "IPV6", "Internal",
-			  "INTERNAL", "Labels", "LABELS", "CreatedAt", "CREATED AT");
-	_cleanup_free_ char *path = NULL;
-	const char *format = "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}";
-	bool quiet = false, trunc = true;
-	struct hamn_client *c;
-	json_t *n;
-	size_t i;
-	int opt;
-
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "f:q", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'f':
-			cli_add_filter(filters, optarg);
-			break;
-		case 'F':
-			format = optarg;
-			break;
-		case 'q':
-			quiet = true;
-			break;
-		case 'T':
-			trunc = false;
-			break;
-		default:
-			return 1;
-		}
-	}
-	if (quiet)
-		format = "{{.ID}}";
-	if (!(c = cli_client(cli)))
-		return 1;
-	path = filtered_path("/networks", filters);
-	if (hamn_client_json(c, "GET", path, NULL, &res, &err) < 0) {
-		daemon_error(err);
-		return 1;
-	}
-	json_array_foreach (res, i, n)
-		json_array_append_new(rows, network_row(n, trunc));
-	if (cli_print_rows(rows, format, headers, &err) < 0) {
-		cli_error(err);
-		return 1;
-	}
-	return 0;
+	return cli_obj_ls(&network_type, cli, argc, argv);
 }
 
 /* ---- inspect ---- */
@@ -239,12 +153,8 @@ static int network_inspect(struct cli *cli, int argc, char **argv)
 		{"verbose", no_argument, NULL, 'v'},
 		{NULL, 0, NULL, 0},
 	};
-	_cleanup_error_ struct hamn_error *err = NULL;
-	_cleanup_json_ json_t *all = json_array();
-	_cleanup_free_ char *text = NULL;
 	const char *format = NULL;
-	struct hamn_client *c;
-	int opt, rc = 0;
+	int opt;
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "f:v", opts, NULL)) != -1) {
@@ -253,142 +163,21 @@ static int network_inspect(struct cli *cli, int argc, char **argv)
 		else if (opt != 'v')
 			return 1;
 	}
-	if (optind >= argc) {
-		cli_errorf("\"network inspect\" requires at least 1 argument");
-		return 1;
-	}
-	if (!(c = cli_client(cli)))
-		return 1;
-	for (int i = optind; i < argc; i++) {
-		_cleanup_free_ char *enc = hamn_client_urlencode(argv[i]);
-		_cleanup_free_ char *path = xasprintf("/networks/%s", enc);
-		json_t *n = NULL;
-
-		if (hamn_client_json(c, "GET", path, NULL, &n, &err) < 0) {
-			if (err->errnum == ENOENT)
-				fprintf(stderr, "Error: No such network: %s\n", argv[i]);
-			else
-				daemon_error(err);
-			hamn_error_free(&err);
-			rc = 1;
-			continue;
-		}
-		json_array_append_new(all, n);
-	}
-	if (format) {
-		if (cli_print_rows(all, format, NULL, &err) < 0) {
-			cli_error(err);
-			return 1;
-		}
-		return rc;
-	}
-	text = json_dumps(all, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
-	printf("%s\n", text);
-	return rc;
+	return cli_obj_inspect(&network_type, cli, argc - optind, argv + optind, format);
 }
 
-/* ---- rm ---- */
+/* ---- rm and prune ---- */
 
 static int network_rm(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"force", no_argument, NULL, 'f'},
-		{NULL, 0, NULL, 0},
-	};
-	bool force = false;
-	struct hamn_client *c;
-	int opt, rc = 0;
-
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "f", opts, NULL)) != -1) {
-		if (opt != 'f')
-			return 1;
-		force = true;
-	}
-	if (optind >= argc) {
-		cli_errorf("\"network rm\" requires at least 1 argument");
-		return 1;
-	}
-	if (!(c = cli_client(cli)))
-		return 1;
-	for (int i = optind; i < argc; i++) {
-		_cleanup_error_ struct hamn_error *err = NULL;
-		_cleanup_free_ char *enc = hamn_client_urlencode(argv[i]);
-		_cleanup_free_ char *path = xasprintf("/networks/%s", enc);
-
-		if (hamn_client_json(c, "DELETE", path, NULL, NULL, &err) < 0) {
-			/* -f: a network that is not there is not an error */
-			if (!(force && err->errnum == ENOENT)) {
-				daemon_error(err);
-				rc = 1;
-			}
-			continue;
-		}
-		printf("%s\n", argv[i]);
-	}
-	return rc;
-}
-
-/* ---- prune ---- */
-
-/* docker asks before pruning unless -f; anything but y/Y is a no. */
-static bool confirm(void)
-{
-	char line[16] = "";
-
-	fputs("WARNING! This will remove all custom networks not used by at least one container.\n"
-	      "Are you sure you want to continue? [y/N] ",
-	      stdout);
-	fflush(stdout);
-	if (!fgets(line, sizeof(line), stdin))
-		return false;
-	return line[0] == 'y' || line[0] == 'Y';
+	return cli_obj_rm(&network_type, cli, argc, argv);
 }
 
 static int network_prune(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"filter", required_argument, NULL, 'F'},
-		{"force", no_argument, NULL, 'f'},
-		{NULL, 0, NULL, 0},
-	};
-	_cleanup_error_ struct hamn_error *err = NULL;
-	_cleanup_json_ json_t *filters = json_object(), *res = NULL;
-	_cleanup_free_ char *path = NULL;
-	bool force = false;
-	struct hamn_client *c;
-	json_t *name;
-	size_t i;
-	int opt;
+	_cleanup_json_ json_t *res = NULL;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "f", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'F':
-			cli_add_filter(filters, optarg);
-			break;
-		case 'f':
-			force = true;
-			break;
-		default:
-			return 1;
-		}
-	}
-	if (!force && !confirm())
-		return 0;
-	if (!(c = cli_client(cli)))
-		return 1;
-	path = filtered_path("/networks/prune", filters);
-	if (hamn_client_json(c, "POST", path, NULL, &res, &err) < 0) {
-		daemon_error(err);
-		return 1;
-	}
-	json_array_foreach (json_object_get(res, "NetworksDeleted"), i, name) {
-		if (i == 0)
-			printf("Deleted Networks:\n");
-		printf("%s\n", json_string_value(name));
-	}
-	return 0;
+	return cli_obj_prune(&network_type, cli, argc, argv, &res);
 }
 
 /* ---- connect and disconnect ---- */
@@ -403,7 +192,7 @@ static int post_member(struct cli *cli, const char *net, const char *what, json_
 	if (!c)
 		return 1;
 	if (hamn_client_json(c, "POST", path, body, NULL, &err) < 0) {
-		daemon_error(err);
+		cli_daemon_error(err);
 		return 1;
 	}
 	return 0;
@@ -487,57 +276,28 @@ static const struct cli_command subcommands[] = {
 	{NULL, NULL, NULL, NULL},
 };
 
-static const struct cli_command *find_sub(const char *name)
-{
-	if (streq(name, "list"))
-		name = "ls";
-	else if (streq(name, "remove"))
-		name = "rm";
-	for (const struct cli_command *s = subcommands; s->name; s++)
-		if (streq(s->name + strlen("network "), name))
-			return s;
-	return NULL;
-}
-
-static void group_usage(FILE *to)
-{
-	fprintf(to, "\nUsage:  hamn network COMMAND\n\nManage networks\n\nCommands:\n");
-	for (const struct cli_command *s = subcommands; s->name; s++)
-		fprintf(to, "  %-11s %s\n", s->name + strlen("network "), s->summary);
-	fprintf(to, "\nRun 'hamn network COMMAND --help' for more information on a command.\n");
-}
+static const struct cli_objtype network_type = {
+	.name = "network",
+	.path = "/networks",
+	.summary = "Manage networks",
+	.subs = subcommands,
+	.width = 11,
+	.ls_row = network_row,
+	.ls_headers = ls_headers,
+	.ls_format = "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}",
+	.ls_quiet_format = "{{.ID}}",
+	.ls_no_trunc = true,
+	.prune_warning = "all custom networks not used by at least one container",
+	.prune_key = "NetworksDeleted",
+	.prune_title = "Deleted Networks:",
+};
 
 int cmd_network(struct cli *cli, int argc, char **argv)
 {
-	const struct cli_command *sub;
-
-	if (argc < 2) {
-		group_usage(stdout);
-		return 0;
-	}
-	sub = find_sub(argv[1]);
-	if (!sub) {
-		cli_errorf("'%s' is not a hamn network command.\nSee 'hamn network --help'",
-			   argv[1]);
-		return 1;
-	}
-	if (cli_wants_help(sub, argc - 1, argv + 1))
-		return 0;
-	return sub->run(cli, argc - 1, argv + 1);
+	return cli_obj_run(&network_type, cli, argc, argv);
 }
 
 /* ---- run/create options (run.c forwards them here) ---- */
-
-static json_t *member(json_t *obj, const char *key, bool array)
-{
-	json_t *v = json_object_get(obj, key);
-
-	if (array ? !json_is_array(v) : !json_is_object(v)) {
-		v = array ? json_array() : json_object();
-		json_object_set_new(obj, key, v);
-	}
-	return v;
-}
 
 /* "8000-8002" -> 8000, 8002; "80" -> 80, 80. */
 static int port_range(const char *s, long *lo, long *hi)
@@ -563,8 +323,8 @@ static void bind_port(json_t *config, json_t *host, long port, const char *proto
 {
 	_cleanup_free_ char *key = xasprintf("%ld/%s", port, proto);
 
-	json_object_set_new(member(config, "ExposedPorts", false), key, json_object());
-	json_array_append_new(member(member(host, "PortBindings", false), key, true),
+	json_object_set_new(cli_member(config, "ExposedPorts", false), key, json_object());
+	json_array_append_new(cli_member(cli_member(host, "PortBindings", false), key, true),
 			      json_pack("{s:s, s:s}", "HostIp", ip, "HostPort", host_port));
 }
 
@@ -611,9 +371,9 @@ bad:
 /* The settings of the --network network, kept under "" until the end (cli_net_run_finish). */
 static json_t *pending_endpoint(json_t *config)
 {
-	json_t *nc = member(config, "NetworkingConfig", false);
+	json_t *nc = cli_member(config, "NetworkingConfig", false);
 
-	return member(member(nc, "EndpointsConfig", false), "", false);
+	return cli_member(cli_member(nc, "EndpointsConfig", false), "", false);
 }
 
 int cli_net_run_option(json_t *config, json_t *host, int opt, const char *arg,
@@ -626,7 +386,7 @@ int cli_net_run_option(json_t *config, json_t *host, int opt, const char *arg,
 		json_object_set_new(host, "PublishAllPorts", json_true());
 		return 0;
 	case CLI_NET_OPT_ALIAS:
-		json_array_append_new(member(pending_endpoint(config), "Aliases", true),
+		json_array_append_new(cli_member(pending_endpoint(config), "Aliases", true),
 				      json_string(arg));
 		return 0;
 	case CLI_NET_OPT_IP:
@@ -644,7 +404,7 @@ int cli_net_run_option(json_t *config, json_t *host, int opt, const char *arg,
 
 		if (opt == CLI_NET_OPT_ADD_HOST && !strchr(arg, ':') && !strchr(arg, '='))
 			return hamn_error_setq(err, EINVAL, "bad format for add-host: \"%s\"", arg);
-		json_array_append_new(member(host, keys[opt - CLI_NET_OPT_DNS], true),
+		json_array_append_new(cli_member(host, keys[opt - CLI_NET_OPT_DNS], true),
 				      json_string(arg));
 		return 0;
 	}

@@ -49,7 +49,7 @@ static int post_each(struct cli *cli, int argc, char **argv, const char *verb, j
 		_cleanup_free_ char *path = xasprintf("/containers/%s/%s", enc, verb);
 
 		if (hamn_client_json(c, "POST", path, body, NULL, &err) < 0) {
-			fprintf(stderr, "Error response from daemon: %s\n", err->msg);
+			cli_daemon_error(err);
 			rc = 1;
 		} else {
 			printf("%s\n", argv[i]);
@@ -298,7 +298,7 @@ int cmd_port(struct cli *cli, int argc, char **argv)
 	enc = hamn_client_urlencode(argv[1]);
 	path = xasprintf("/containers/%s/json", enc);
 	if (hamn_client_json(c, "GET", path, NULL, &obj, &err) < 0) {
-		fprintf(stderr, "Error response from daemon: %s\n", err->msg);
+		cli_daemon_error(err);
 		return 1;
 	}
 	ports = json_object_get(json_object_get(obj, "NetworkSettings"), "Ports");
@@ -412,7 +412,7 @@ int cmd_container_prune(struct cli *cli, int argc, char **argv)
 		return CLI_EXIT_ERROR;
 	res = prune_call(c, "containers", filters, &err);
 	if (!res) {
-		fprintf(stderr, "Error response from daemon: %s\n", err->msg);
+		cli_daemon_error(err);
 		return 1;
 	}
 	print_total(print_deleted(res, "ContainersDeleted", "Containers"));
@@ -443,7 +443,7 @@ static int system_step(struct hamn_client *c, const char *what, json_t *filters,
 	if (!res && err->errnum == ENOENT && strstr(err->msg, "page not found"))
 		return 0; /* this daemon has no such objects (yet) */
 	if (!res) {
-		fprintf(stderr, "Error response from daemon: %s\n", err->msg);
+		cli_daemon_error(err);
 		return -1;
 	}
 	*space += print_deleted(res, key, title);

@@ -3,19 +3,6 @@
  */
 #include "cli.h"
 
-void cli_add_filter(json_t *filters, const char *arg)
-{
-	const char *eq = strchr(arg, '=');
-	_cleanup_free_ char *key = eq ? xstrndup(arg, (size_t)(eq - arg)) : xstrdup(arg);
-	json_t *m = json_object_get(filters, key);
-
-	if (!m) {
-		m = json_object();
-		json_object_set_new(filters, key, m);
-	}
-	json_object_set_new(m, eq ? eq + 1 : "", json_true());
-}
-
 #define PS_DEFAULT_FORMAT \
 	"table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
 #define PS_SIZE_FORMAT PS_DEFAULT_FORMAT "\t{{.Size}}"
@@ -145,11 +132,7 @@ static json_t *ps_row(json_t *ctr, bool trunc, int64_t now)
 int cmd_ps(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "all", no_argument, NULL, 'a' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "filter", required_argument, NULL, 'f' },
-		{ "format", required_argument, NULL, 'F' },
-		{ "no-trunc", no_argument, NULL, 'T' },
+		CLI_LIST_OPTIONS,
 		{ "last", required_argument, NULL, 'n' },
 		{ "latest", no_argument, NULL, 'l' },
 		{ "size", no_argument, NULL, 's' },
@@ -158,9 +141,9 @@ int cmd_ps(struct cli *cli, int argc, char **argv)
 	_cleanup_error_ struct hamn_error *err = NULL;
 	_cleanup_json_ json_t *filters = json_object(), *list = NULL, *rows = json_array();
 	_cleanup_json_ json_t *headers = ps_headers();
-	_cleanup_free_ char *fjson = NULL, *fenc = NULL, *path = NULL;
-	const char *format = PS_DEFAULT_FORMAT;
-	bool all = false, quiet = false, trunc = true, size = false;
+	_cleanup_free_ char *base = NULL, *path = NULL;
+	struct cli_list l = { .filters = filters, .format = PS_DEFAULT_FORMAT, .trunc = true };
+	bool quiet = false, size = false;
 	int limit = -1, opt;
 	struct hamn_client *c;
 	json_t *ctr;
@@ -169,42 +152,34 @@ int cmd_ps(struct cli *cli, int argc, char **argv)
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "aqf:n:ls", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'a': all = true; break;
 		case 'q': quiet = true; break;
-		case 'f': cli_add_filter(filters, optarg); break;
-		case 'F': format = optarg; break;
-		case 'T': trunc = false; break;
-		case 'n': limit = atoi(optarg); all = true; break;
-		case 'l': limit = 1; all = true; break;
+		case 'n': limit = atoi(optarg); l.all = true; break;
+		case 'l': limit = 1; l.all = true; break;
 		case 's': size = true; break;
-		default: return 1;
+		default:
+			if (!cli_list_option(&l, opt, optarg))
+				return 1;
 		}
 	}
 	if (quiet)
-		format = "{{.ID}}";
-	else if (size && streq(format, PS_DEFAULT_FORMAT))
-		format = PS_SIZE_FORMAT;
+		l.format = "{{.ID}}";
+	else if (size && streq(l.format, PS_DEFAULT_FORMAT))
+		l.format = PS_SIZE_FORMAT;
 	/* as docker's CLI: a format showing .Size asks for the sizes */
-	size = !quiet && (size || strstr(format, ".Size"));
+	size = !quiet && (size || strstr(l.format, ".Size"));
 	if (!(c = cli_client(cli)))
 		return CLI_EXIT_ERROR;
-	fjson = hamn_json_dump(filters);
-	fenc = hamn_client_urlencode(fjson);
-	path = xasprintf("/containers/json?all=%d&limit=%d&size=%d&filters=%s", all, limit, size,
-			 fenc);
+	base = xasprintf("/containers/json?all=%d&limit=%d&size=%d", l.all, limit, size);
+	path = cli_filtered_path(base, filters);
 	if (hamn_client_json(c, "GET", path, NULL, &list, &err) < 0) {
 		cli_error(err);
 		return 1;
 	}
 	int64_t now = hamn_now_ns() / 1000000000LL;
 	json_array_foreach(list, i, ctr) {
-		json_array_append_new(rows, ps_row(ctr, trunc, now));
+		json_array_append_new(rows, ps_row(ctr, l.trunc, now));
 	}
-	if (cli_print_rows(rows, format, headers, &err) < 0) {
-		cli_error(err);
-		return 1;
-	}
-	return 0;
+	return cli_show_rows(rows, l.format, headers);
 }
 
 static int write_stdout(void *ctx, const char *data, size_t len)
@@ -301,6 +276,6 @@ int cmd_logs(struct cli *cli, int argc, char **argv)
 		if (hamn_client_stream(c, &req, &status, &err) == 0)
 			return 0;
 	}
-	fprintf(stderr, "Error response from daemon: %s\n", err->msg);
+	cli_daemon_error(err);
 	return 1;
 }

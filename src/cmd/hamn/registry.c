@@ -192,9 +192,67 @@ static char *full_name(const char *repo, const char *tag)
 	return xasprintf("docker.io/%s%s%s%s", slash ? "" : "library/", repo, sep, tag);
 }
 
-static int stream_progress(struct cli *cli, const char *path, const char *image, bool quiet,
-			   struct progress *p)
+/* The command line of pull and push. */
+struct ref_args {
+	const char *image;    /* the operand, as given */
+	char *repo, *tag;     /* it split; tag "latest" unless -a (all) asks for every tag */
+	const char *platform; /* pull --platform */
+	bool all, quiet;
+};
+
+static void ref_args_release(struct ref_args *a)
 {
+	free(a->repo);
+	free(a->tag);
+}
+
+/* Parse pull's or push's (cmd) options and operand into a; -1 after printing the error. */
+static int parse_ref_args(const char *cmd, int argc, char **argv, struct ref_args *a)
+{
+	static const struct option pull_opts[] = {
+		{"platform", required_argument, NULL, 'p'},
+		{"all-tags", no_argument, NULL, 'a'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"disable-content-trust", no_argument, NULL, 'D'},
+		{NULL, 0, NULL, 0},
+	};
+	/* push has no --platform */
+	const struct option *opts = streq(cmd, "pull") ? pull_opts : pull_opts + 1;
+	int opt;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "aq", opts, NULL)) != -1) {
+		if (opt == 'a')
+			a->all = true;
+		else if (opt == 'p')
+			a->platform = optarg;
+		else if (opt == 'q')
+			a->quiet = true;
+		else if (opt != 'D')
+			return -1;
+	}
+	if (optind + 1 != argc) {
+		cli_errorf("\"hamn %s\" requires exactly 1 argument.", cmd);
+		return -1;
+	}
+	a->image = argv[optind];
+	split_ref(a->image, &a->repo, &a->tag);
+	if (a->all && a->tag) {
+		cli_errorf("tag can't be used with --all-tags/-a");
+		return -1;
+	}
+	if (!a->all && !a->tag) {
+		if (!a->quiet)
+			printf("Using default tag: latest\n");
+		a->tag = xstrdup("latest");
+	}
+	return 0;
+}
+
+/* POST path and draw the progress the daemon streams; the exit code, after any error. */
+static int stream_progress(struct cli *cli, const char *path, const char *image, bool quiet)
+{
+	_cleanup_(progress_release) struct progress p = {.pending = HAMN_BUF_INIT};
 	_cleanup_error_ struct hamn_error *err = NULL;
 	_cleanup_free_ char *auth = auth_header_for(image);
 	struct hamn_client *c = cli_client(cli);
@@ -204,21 +262,21 @@ static int stream_progress(struct cli *cli, const char *path, const char *image,
 		.path = path,
 		.body_fd = -1,
 		.on_data = progress_data,
-		.ctx = p,
+		.ctx = &p,
 		.headers = auth,
 	};
 
 	if (!c)
 		return CLI_EXIT_ERROR;
-	p->quiet = quiet;
-	p->tty = !quiet && isatty(STDOUT_FILENO);
+	p.quiet = quiet;
+	p.tty = !quiet && isatty(STDOUT_FILENO);
 	if (hamn_client_stream(c, &req, &status, &err) < 0) {
 		cli_error(err);
 		return 1;
 	}
-	progress_data(p, "\n", 1);
-	if (p->error) {
-		fprintf(stderr, "hamn: %s\n", p->error);
+	progress_data(&p, "\n", 1);
+	if (p.error) {
+		fprintf(stderr, "hamn: %s\n", p.error);
 		return 1;
 	}
 	return 0;
@@ -247,53 +305,19 @@ static void pull_path(struct hamn_buf *path, const char *repo, const char *tag,
 
 int cmd_pull(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"all-tags", no_argument, NULL, 'a'},
-		{"platform", required_argument, NULL, 'p'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"disable-content-trust", no_argument, NULL, 'D'},
-		{NULL, 0, NULL, 0},
-	};
-	struct progress p = {.pending = HAMN_BUF_INIT};
+	_cleanup_(ref_args_release) struct ref_args a = {0};
 	_cleanup_buf_ struct hamn_buf path = HAMN_BUF_INIT;
-	_cleanup_free_ char *repo = NULL, *tag = NULL;
-	const char *platform = NULL;
-	bool all = false, quiet = false;
-	int opt, rc;
+	int rc;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "aq", opts, NULL)) != -1) {
-		if (opt == 'a')
-			all = true;
-		else if (opt == 'p')
-			platform = optarg;
-		else if (opt == 'q')
-			quiet = true;
-		else if (opt != 'D')
-			return 1;
-	}
-	if (optind + 1 != argc) {
-		cli_errorf("\"hamn pull\" requires exactly 1 argument.");
+	if (parse_ref_args("pull", argc, argv, &a) < 0)
 		return 1;
-	}
-	split_ref(argv[optind], &repo, &tag);
-	if (all && tag) {
-		cli_errorf("tag can't be used with --all-tags/-a");
-		return 1;
-	}
-	if (!all && !tag) {
-		if (!quiet)
-			printf("Using default tag: latest\n");
-		tag = xstrdup("latest");
-	}
-	pull_path(&path, repo, tag, platform);
-	rc = stream_progress(cli, path.data, argv[optind], quiet, &p);
-	if (rc == 0 && !all) {
-		_cleanup_free_ char *full = full_name(repo, tag);
+	pull_path(&path, a.repo, a.tag, a.platform);
+	rc = stream_progress(cli, path.data, a.image, a.quiet);
+	if (rc == 0 && !a.all) {
+		_cleanup_free_ char *full = full_name(a.repo, a.tag);
 
 		printf("%s\n", full);
 	}
-	progress_release(&p);
 	return rc;
 }
 
@@ -301,52 +325,22 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 
 int cmd_push(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"all-tags", no_argument, NULL, 'a'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"disable-content-trust", no_argument, NULL, 'D'},
-		{NULL, 0, NULL, 0},
-	};
-	struct progress p = {.pending = HAMN_BUF_INIT};
+	_cleanup_(ref_args_release) struct ref_args a = {0};
 	_cleanup_buf_ struct hamn_buf path = HAMN_BUF_INIT;
-	_cleanup_free_ char *repo = NULL, *tag = NULL;
-	bool all = false, quiet = false;
-	int opt, rc;
+	int rc;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "aq", opts, NULL)) != -1) {
-		if (opt == 'a')
-			all = true;
-		else if (opt == 'q')
-			quiet = true;
-		else if (opt != 'D')
-			return 1;
-	}
-	if (optind + 1 != argc) {
-		cli_errorf("\"hamn push\" requires exactly 1 argument.");
+	if (parse_ref_args("push", argc, argv, &a) < 0)
 		return 1;
-	}
-	split_ref(argv[optind], &repo, &tag);
-	if (all && tag) {
-		cli_errorf("tag can't be used with --all-tags/-a");
-		return 1;
-	}
-	if (!all && !tag) {
-		if (!quiet)
-			printf("Using default tag: latest\n");
-		tag = xstrdup("latest");
-	}
 	/* the repository goes into the path as it is: the daemon's route takes slashes */
-	hamn_buf_printf(&path, "/images/%s/push", repo);
-	if (tag) {
-		_cleanup_free_ char *etag = hamn_client_urlencode(tag);
+	hamn_buf_printf(&path, "/images/%s/push", a.repo);
+	if (a.tag) {
+		_cleanup_free_ char *etag = hamn_client_urlencode(a.tag);
 
 		hamn_buf_printf(&path, "?tag=%s", etag);
 	}
-	rc = stream_progress(cli, path.data, argv[optind], quiet, &p);
-	if (rc == 0 && quiet)
-		printf("%s\n", argv[optind]);
-	progress_release(&p);
+	rc = stream_progress(cli, path.data, a.image, a.quiet);
+	if (rc == 0 && a.quiet)
+		printf("%s\n", a.image);
 	return rc;
 }
 
@@ -467,7 +461,7 @@ static int login_call(struct cli *cli, const struct login_args *a, char **token)
 	json_object_set_new(body, "password", json_string(a->pass));
 	json_object_set_new(body, "serveraddress", json_string(a->server));
 	if (hamn_client_json(c, "POST", "/auth", body, &reply, &err) < 0) {
-		fprintf(stderr, "Error response from daemon: %s\n", err->msg);
+		cli_daemon_error(err);
 		return 1;
 	}
 	tok = json_string_value(json_object_get(reply, "IdentityToken"));

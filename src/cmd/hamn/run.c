@@ -77,28 +77,6 @@ struct run_opts {
 	json_t *host;		/* borrowed: config.HostConfig */
 };
 
-static json_t *member_array(json_t *obj, const char *key)
-{
-	json_t *a = json_object_get(obj, key);
-
-	if (!json_is_array(a)) {
-		a = json_array();
-		json_object_set_new(obj, key, a);
-	}
-	return a;
-}
-
-static json_t *member_object(json_t *obj, const char *key)
-{
-	json_t *o = json_object_get(obj, key);
-
-	if (!json_is_object(o)) {
-		o = json_object();
-		json_object_set_new(obj, key, o);
-	}
-	return o;
-}
-
 static int add_env_file(json_t *env, const char *path, struct hamn_error **err)
 {
 	_cleanup_free_ char *text = NULL;
@@ -202,12 +180,15 @@ static int add_ulimit(json_t *host, const char *arg, struct hamn_error **err)
 	    hamn_parse_int64(colon ? colon + 1 : vals, &hard, err) < 0)
 		return hamn_error_wrap(err, "invalid ulimit '%s'", arg);
 	_cleanup_free_ char *name = xstrndup(arg, (size_t)(eq - arg));
-	json_array_append_new(member_array(host, "Ulimits"),
+	json_array_append_new(cli_member(host, "Ulimits", true),
 			      json_pack("{s:s,s:I,s:I}", "Name", name, "Soft", soft, "Hard", hard));
 	return 0;
 }
 
-static void add_kv(json_t *obj, const char *arg);
+static json_t *volume_options(json_t *mount)
+{
+	return cli_member(mount, "VolumeOptions", false);
+}
 
 /* --mount type=bind,source=/a,target=/b,readonly -> a HostConfig.Mounts entry */
 static int add_mount(json_t *mounts, const char *arg, struct hamn_error **err)
@@ -231,21 +212,22 @@ static int add_mount(json_t *mounts, const char *arg, struct hamn_error **err)
 		else if (strcmp(*p, "readonly") == 0 || strcmp(*p, "ro") == 0)
 			json_object_set_new(m, "ReadOnly", json_boolean(strcmp(v, "false") != 0));
 		else if (strcmp(*p, "bind-nonrecursive") == 0)
-			json_object_set_new(member_object(m, "BindOptions"), "NonRecursive",
+			json_object_set_new(cli_member(m, "BindOptions", false), "NonRecursive",
 					    json_boolean(strcmp(v, "false") != 0));
 		else if (strcmp(*p, "volume-nocopy") == 0)
-			json_object_set_new(member_object(m, "VolumeOptions"), "NoCopy",
+			json_object_set_new(volume_options(m), "NoCopy",
 					    json_boolean(strcmp(v, "false") != 0));
 		else if (strcmp(*p, "volume-label") == 0)
-			add_kv(member_object(member_object(m, "VolumeOptions"), "Labels"), v);
+			cli_add_kv(cli_member(volume_options(m), "Labels", false), v);
 		else if (strcmp(*p, "volume-driver") == 0)
-			json_object_set_new(member_object(member_object(m, "VolumeOptions"),
-							  "DriverConfig"), "Name", json_string(v));
+			json_object_set_new(cli_member(volume_options(m), "DriverConfig", false),
+					    "Name", json_string(v));
 		else if (strcmp(*p, "volume-opt") == 0)
-			add_kv(member_object(member_object(member_object(m, "VolumeOptions"),
-							   "DriverConfig"), "Options"), v);
+			cli_add_kv(cli_member(cli_member(volume_options(m), "DriverConfig", false),
+					      "Options", false),
+				   v);
 		else if (strcmp(*p, "bind-propagation") == 0)
-			json_object_set_new(member_object(m, "BindOptions"), "Propagation",
+			json_object_set_new(cli_member(m, "BindOptions", false), "Propagation",
 					    json_string(v));
 		else if (strcmp(*p, "tmpfs-size") == 0) {
 			int64_t n = 0;
@@ -253,10 +235,10 @@ static int add_mount(json_t *mounts, const char *arg, struct hamn_error **err)
 				json_decref(m);
 				return hamn_error_wrap(err, "invalid --mount '%s'", arg);
 			}
-			json_object_set_new(member_object(m, "TmpfsOptions"), "SizeBytes",
+			json_object_set_new(cli_member(m, "TmpfsOptions", false), "SizeBytes",
 					    json_integer(n));
 		} else if (strcmp(*p, "tmpfs-mode") == 0) {
-			json_object_set_new(member_object(m, "TmpfsOptions"), "Mode",
+			json_object_set_new(cli_member(m, "TmpfsOptions", false), "Mode",
 					    json_integer(strtol(v, NULL, 8)));
 		} else {
 			json_decref(m);
@@ -271,19 +253,11 @@ static int add_mount(json_t *mounts, const char *arg, struct hamn_error **err)
 	return 0;
 }
 
-static void add_kv(json_t *obj, const char *arg)
-{
-	const char *eq = strchr(arg, '=');
-	_cleanup_free_ char *k = eq ? xstrndup(arg, (size_t)(eq - arg)) : xstrdup(arg);
-
-	json_object_set_new(obj, k, json_string(eq ? eq + 1 : ""));
-}
-
 /* --health-* and --no-healthcheck into Config.Healthcheck (durations in ns, as docker's). */
 static int set_health(json_t *c, int opt, const char *arg, struct hamn_error **err)
 {
 	static const char *const keys[] = { "Interval", "Timeout", "Retries", "StartPeriod" };
-	json_t *hc = member_object(c, "Healthcheck");
+	json_t *hc = cli_member(c, "Healthcheck", false);
 	int64_t v = 0;
 
 	if (opt == OPT_NO_HEALTH) {
@@ -329,10 +303,10 @@ static int apply_option(struct run_opts *o, int opt, const char *arg, struct ham
 	case 't': o->tty = true; break;
 	case OPT_RM: o->rm = true; break;
 	case OPT_NAME: o->name = arg; break;
-	case 'e': add_env(member_array(c, "Env"), arg); break;
-	case OPT_ENV_FILE: return add_env_file(member_array(c, "Env"), arg, err);
-	case 'v': json_array_append_new(member_array(h, "Binds"), json_string(arg)); break;
-	case OPT_MOUNT: return add_mount(member_array(h, "Mounts"), arg, err);
+	case 'e': add_env(cli_member(c, "Env", true), arg); break;
+	case OPT_ENV_FILE: return add_env_file(cli_member(c, "Env", true), arg, err);
+	case 'v': json_array_append_new(cli_member(h, "Binds", true), json_string(arg)); break;
+	case OPT_MOUNT: return add_mount(cli_member(h, "Mounts", true), arg, err);
 	case 'w': json_object_set_new(c, "WorkingDir", json_string(arg)); break;
 	case 'u': json_object_set_new(c, "User", json_string(arg)); break;
 	case OPT_ENTRYPOINT:
@@ -347,40 +321,47 @@ static int apply_option(struct run_opts *o, int opt, const char *arg, struct ham
 	case OPT_CPUPERIOD: return set_int(h, "CpuPeriod", arg, err);
 	case OPT_CPUSET: json_object_set_new(h, "CpusetCpus", json_string(arg)); break;
 	case OPT_PIDS: return set_int(h, "PidsLimit", arg, err);
-	case OPT_CAP_ADD: json_array_append_new(member_array(h, "CapAdd"), json_string(arg)); break;
-	case OPT_CAP_DROP: json_array_append_new(member_array(h, "CapDrop"), json_string(arg)); break;
+	case OPT_CAP_ADD:
+		json_array_append_new(cli_member(h, "CapAdd", true), json_string(arg));
+		break;
+	case OPT_CAP_DROP:
+		json_array_append_new(cli_member(h, "CapDrop", true), json_string(arg));
+		break;
 	case OPT_PRIV: json_object_set_new(h, "Privileged", json_true()); break;
 	case OPT_READONLY: json_object_set_new(h, "ReadonlyRootfs", json_true()); break;
 	case OPT_SECOPT:
-		json_array_append_new(member_array(h, "SecurityOpt"), json_string(arg));
+		json_array_append_new(cli_member(h, "SecurityOpt", true), json_string(arg));
 		break;
 	case OPT_INIT: json_object_set_new(h, "Init", json_true()); break;
-	case 'l': add_kv(member_object(c, "Labels"), arg); break;
+	case 'l': cli_add_kv(cli_member(c, "Labels", false), arg); break;
 	case OPT_NETWORK: json_object_set_new(h, "NetworkMode", json_string(arg)); break;
 	case OPT_STOPSIG: json_object_set_new(c, "StopSignal", json_string(arg)); break;
 	case OPT_STOPTIMEOUT: return set_int(c, "StopTimeout", arg, err);
 	case OPT_ULIMIT: return add_ulimit(h, arg, err);
-	case OPT_SYSCTL: add_kv(member_object(h, "Sysctls"), arg); break;
+	case OPT_SYSCTL: cli_add_kv(cli_member(h, "Sysctls", false), arg); break;
 	case OPT_HOSTNAME: json_object_set_new(c, "Hostname", json_string(arg)); break;
-	case OPT_LOGOPT: add_kv(member_object(member_object(h, "LogConfig"), "Config"), arg); break;
+	case OPT_LOGOPT:
+		cli_add_kv(cli_member(cli_member(h, "LogConfig", false), "Config", false), arg);
+		break;
 	case OPT_LOGDRIVER:
-		json_object_set_new(member_object(h, "LogConfig"), "Type", json_string(arg));
+		json_object_set_new(cli_member(h, "LogConfig", false), "Type", json_string(arg));
 		break;
 	case OPT_TMPFS: {
 		const char *colon = strchr(arg, ':');
 		_cleanup_free_ char *path = colon ? xstrndup(arg, (size_t)(colon - arg)) : xstrdup(arg);
-		json_object_set_new(member_object(h, "Tmpfs"), path, json_string(colon ? colon + 1 : ""));
+		json_object_set_new(cli_member(h, "Tmpfs", false), path,
+				    json_string(colon ? colon + 1 : ""));
 		break;
 	}
 	case OPT_VOLUMES_FROM:
-		json_array_append_new(member_array(h, "VolumesFrom"), json_string(arg));
+		json_array_append_new(cli_member(h, "VolumesFrom", true), json_string(arg));
 		break;
 	case OPT_HEALTH_CMD: case OPT_HEALTH_INTERVAL: case OPT_HEALTH_TIMEOUT:
 	case OPT_HEALTH_RETRIES: case OPT_HEALTH_START: case OPT_NO_HEALTH:
 		return set_health(c, opt, arg, err);
 	case OPT_EXPOSE: {
 		_cleanup_free_ char *port = strchr(arg, '/') ? xstrdup(arg) : xasprintf("%s/tcp", arg);
-		json_object_set_new(member_object(c, "ExposedPorts"), port, json_object());
+		json_object_set_new(cli_member(c, "ExposedPorts", false), port, json_object());
 		break;
 	}
 	default:
@@ -395,7 +376,7 @@ static int parse_run(struct run_opts *o, int argc, char **argv, struct hamn_erro
 	int opt;
 
 	o->config = json_object();
-	o->host = member_object(o->config, "HostConfig");
+	o->host = cli_member(o->config, "HostConfig", false);
 	optind = 1;
 	opterr = 1;
 	while ((opt = getopt_long(argc, argv, "+dite:v:w:u:m:l:p:P", run_options, NULL)) != -1) {

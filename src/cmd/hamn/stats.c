@@ -400,7 +400,7 @@ int cmd_stats(struct cli *cli, int argc, char **argv)
 	pthread_mutex_init(&r.lock, NULL);
 	if (optind < argc ? add_named(&r, c, argv + optind, &err) < 0
 			  : refresh_list(&r, c, all, &err) < 0) {
-		fprintf(stderr, "Error response from daemon: %s\n", err->msg);
+		cli_daemon_error(err);
 		rc = 1;
 	} else if (r.stream) {
 		rc = stats_live(&r, c, optind < argc, all, format, trunc);
