@@ -24,3 +24,11 @@ load helpers
 	other=$(echo "$output" | grep -v '^$' | grep -v 'src/base/syscalls.h:' || true)
 	[ -z "$other" ]
 }
+
+@test "no bare '! cmd' line in a bats test: errexit ignores it (write '! cmd || false')" {
+	run grep -nE '^[[:space:]]*! ' "$HAMN_TOP"/tests/system/*.bats
+	local bare
+	bare=$(echo "$output" | grep -v '^$' | grep -vE '(\|\| false|\\|then|\|\||&&|\|)[[:space:]]*$' || true)
+	echo "$bare"
+	[ -z "$bare" ]
+}

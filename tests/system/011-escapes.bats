@@ -92,7 +92,7 @@ default_spec() {
 	done
 	rt delete --force "$id"
 	cat "$BATS_TEST_TMPDIR/ctr.log"
-	! grep -q WROTE "$BATS_TEST_TMPDIR/ctr.log"
+	! grep -q WROTE "$BATS_TEST_TMPDIR/ctr.log" || false
 	[ "$(sha256sum "$HAMN_RUNTIME" | cut -d' ' -f1)" = "$before" ]
 }
 

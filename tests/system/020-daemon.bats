@@ -27,7 +27,7 @@ teardown_file() {
 
 # not_listening PORT: nothing listens on 127.0.0.1:PORT.
 not_listening() {
-	! ss -tln | grep -q "127.0.0.1:$1 "
+	! ss -tln | grep -q "127.0.0.1:$1 " || false
 }
 
 setup() {

@@ -122,7 +122,7 @@ volume_exists() {
 	run api GET '/volumes?filters=%7B%22color%22%3A%5B%22red%22%5D%7D'
 	[ "$(status_of)" = 400 ]
 	[ "$(api_status DELETE "/volumes/$v")" = 204 ]
-	! volume_exists "$v"
+	! volume_exists "$v" || false
 	# an unnamed create gets a random 64-hex name
 	run api_json POST /volumes/create '{}'
 	[ "$(status_of)" = 201 ]
@@ -180,7 +180,7 @@ volume_exists() {
 	volume_exists "$v"
 	run_hamn rm -f "$n"
 	run_hamn volume rm "$v"
-	! volume_exists "$v"
+	! volume_exists "$v" || false
 }
 
 @test "rm -v removes anonymous volumes and keeps named ones" {
@@ -198,7 +198,7 @@ volume_exists() {
 	[[ "$output" == *com.docker.volume.anonymous* ]]
 	[ "$(cat "$HAMND_ROOT/volumes/$anon/_data/f")" = a ]
 	run_dk rm -v "$n"
-	! volume_exists "$anon"
+	! volume_exists "$anon" || false
 	volume_exists "$named"
 	# Config.Volumes (an image's VOLUME) gets an anonymous volume too; plain rm keeps it
 	run api_json POST "/containers/create?name=$n" '{"Image":"hamn-test","Cmd":["true"],"Volumes":{"/v":{}}}'
@@ -250,7 +250,7 @@ volume_exists() {
 	run_dk logs "$n"
 	[ "$(echo "$output" | grep -c start:0)" = 2 ]	# the file of the last run is gone
 	run_dk stop -t 0 "$n"
-	! grep -F "$HAMND_ROOT" /proc/self/mountinfo
+	! grep -F "$HAMND_ROOT" /proc/self/mountinfo || false
 }
 
 @test "bind mounts: -v makes a missing source, --mount refuses it, ro is enforced" {
@@ -312,7 +312,7 @@ volume_exists() {
 	run_hamn volume prune -f --filter 'label!=keep'
 	[[ "$output" == *"Deleted Volumes:"*"$a"* ]]
 	[[ "$output" == *"Total reclaimed space: 6B"* ]]
-	! volume_exists "$a"
+	! volume_exists "$a" || false
 	volume_exists "$keep"
 	volume_exists "$b"
 	# without -f it asks, and a no changes nothing
@@ -372,5 +372,5 @@ volume_exists() {
 	[ "$output" = webdata ]
 	wait_for 30 log_has cproj_client_1 hello
 	DOCKER_HOST="unix://$HAMN_SOCK" run_cmd docker-compose -p cproj down -v
-	! volume_exists cproj_webdata
+	! volume_exists cproj_webdata || false
 }

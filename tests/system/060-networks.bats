@@ -124,7 +124,7 @@ nft_rules() {
 	ip -o link show | grep -qF "alias hamn:$INST:$id"
 	run_hamn network rm "$n"
 	[ "$output" = "$n" ]
-	! ip -o link show | grep -qF "alias hamn:$INST:$id"
+	! ip -o link show | grep -qF "alias hamn:$INST:$id" || false
 }
 
 @test "network prune removes the unused user networks only" {
@@ -160,7 +160,7 @@ nft_rules() {
 	grep -qE "^192\.0\.2\.9	extra\.test\$" <<<"$output"
 	grep -qx "h-$TAG" <<<"$output"
 	grep -qx "nameserver 192.0.2.53" <<<"$output"
-	! grep -q 127.0.0.11 <<<"$output"
+	! grep -q 127.0.0.11 <<<"$output" || false
 }
 
 @test "default bridge: no name resolution, as docker's" {
@@ -231,8 +231,8 @@ nft_rules() {
 	run_hamn network create --internal "$n"
 	run_hamn run --rm --network "$n" hamn-test sh -c \
 		"ip route; busybox timeout 3 wget -q -O- http://10.213.$X.1/ && echo LEAK; true"
-	! grep -q default <<<"$output"
-	! grep -q LEAK <<<"$output"
+	! grep -q default <<<"$output" || false
+	! grep -q LEAK <<<"$output" || false
 	run_hamn network rm "$n"
 }
 
@@ -243,7 +243,7 @@ nft_rules() {
 	web "$w" --network "na-$TAG"
 	ip=$(ip_of "$w" "na-$TAG")
 	run_hamn run -d --name "$c" --network "nb-$TAG" hamn-test sleep 1000
-	! in_netns "$c" curl -s -m 2 "http://$ip/"
+	! in_netns "$c" curl -s -m 2 "http://$ip/" || false
 	run_hamn network connect --alias "extra-$TAG" "na-$TAG" "$c"
 	cip=$(ip_of "$c" "na-$TAG")
 	[[ "$cip" == "10.213.$((X + 1))."* ]]
@@ -255,7 +255,7 @@ nft_rules() {
 	run_hamn 1 network connect "na-$TAG" "$c"
 	[[ "$output" == *"already exists"* ]]
 	run_hamn network disconnect "na-$TAG" "$c"
-	! in_netns "$c" ip -o link show eth1
+	! in_netns "$c" ip -o link show eth1 || false
 	[[ "$(njq "na-$TAG" '.Containers | tostring')" != *"$c"* ]]
 	[ "$(cjq "$c" '.NetworkSettings.Networks | length')" = 1 ]
 }
@@ -386,10 +386,10 @@ sys.exit(1)' "$port"
 	# shellcheck disable=SC2086
 	start_hamnd $HAMND_NET_ARGS
 	wait_for 10 is_state "$a" exited
-	! nft_rules | grep -q "dport $port "
+	! nft_rules | grep -q "dport $port " || false
 	[[ "$(njq "na-$TAG" '.Containers | tostring')" != *"$ida"* ]]
 	[[ "$(njq "na-$TAG" '.Containers | tostring')" == *"$ipb/24"* ]]
-	! grep -q "$ida" "$HAMND_ROOT"/network/*.json
+	! grep -q "$ida" "$HAMND_ROOT"/network/*.json || false
 	# and it comes back with networking
 	run_hamn start "$a"
 	wait_for 10 answers "http://127.0.0.1:$port/" "hello $a"
@@ -462,10 +462,10 @@ EOF
 	for n in $(hamn network ls -q --filter type=custom); do hamn network rm "$n" >/dev/null; done
 	# no port of any of our bridges is left (the janitor deletes veths in the background)
 	wait_for 10 not bash -c "ip -o link show master $BR | grep -q ."
-	! ip -o link show | grep -F "alias hamn:$INST:" | grep -vF " $BR:" | grep -q .
+	! ip -o link show | grep -F "alias hamn:$INST:" | grep -vF " $BR:" | grep -q . || false
 	run nft_rules
-	! grep -q "dnat to" <<<"$output"
-	! grep -q "br-" <<<"$output"
+	! grep -q "dnat to" <<<"$output" || false
+	! grep -q "br-" <<<"$output" || false
 	# the IPAM state: the predefined networks and no endpoint (and the marker of the nft
 	# table, which the default bridge still needs)
 	[ "$(ls "$HAMND_ROOT/network" | wc -l)" = 4 ]
@@ -477,8 +477,8 @@ EOF
 	HAMND_PID=$(cat "$HAMND_EXEC_ROOT/hamnd.pid") stop_hamnd
 	ip link del "$BR"
 	nft delete table ip "$INST"
-	! ip -o link show | grep -qF "hamn:$INST:"
-	! nft list tables | grep -qF "$INST"
+	! ip -o link show | grep -qF "hamn:$INST:" || false
+	! nft list tables | grep -qF "$INST" || false
 	# shellcheck disable=SC2086
 	start_hamnd $HAMND_NET_ARGS
 }

@@ -214,7 +214,7 @@ restart_hamnd() {
 	run_hamn run -d --name "$w" --network "$ni" -p "127.0.0.1:$port:80" hamn-test sh -c \
 		"mkdir -p /www && echo hello $w >/www/index.html && exec httpd -f -p 80 -h /www"
 	[ "$(cjq "$w" '.NetworkSettings.Ports | tojson')" = '{"80/tcp":null}' ]
-	! answers "http://127.0.0.1:$port/" "hello $w"
+	! answers "http://127.0.0.1:$port/" "hello $w" || false
 	# docker publishes them with the first endpoint that can, also one connected later
 	run_hamn network connect "$np" "$w"
 	[ "$(cjq "$w" '.NetworkSettings.Ports | tojson')" = \

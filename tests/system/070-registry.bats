@@ -180,7 +180,7 @@ image_id() {
 
 # no_image REF: REF is not a local image.
 no_image() {
-	! "$HAMN_BIN" -H "unix://$HAMN_SOCK" inspect --format '{{.Id}}' "$1" >/dev/null 2>&1
+	! "$HAMN_BIN" -H "unix://$HAMN_SOCK" inspect --format '{{.Id}}' "$1" >/dev/null 2>&1 || false
 }
 
 # skopeo_push OCIDIR TAG DEST [more skopeo args]: copy an OCI layout into a registry.
@@ -313,7 +313,7 @@ summary() {
 	run_hamn 1 login -u "$REG_USER" -p wrong "$SECURE"
 	[[ "$output" == *unauthorized* ]]
 	[ ! -e "$DOCKER_CONFIG/config.json" ] ||
-		! jq -e --arg k "$SECURE" '.auths[$k]' "$DOCKER_CONFIG/config.json"
+		! jq -e --arg k "$SECURE" '.auths[$k]' "$DOCKER_CONFIG/config.json" || false
 	run_hamn login -u "$REG_USER" --password-stdin "$SECURE" <<<"$REG_PASS"
 	[[ "$output" == *"Login Succeeded"* ]]
 	[ "$(stat -c %a "$DOCKER_CONFIG/config.json")" = 600 ]
@@ -381,7 +381,7 @@ summary() {
 	[ ! -e "$HAMND_ROOT/blobs/sha256/${layer#sha256:}" ]
 	[ ! -e "$HAMND_ROOT/blobs/sha256/${config#sha256:}" ]
 	[ -z "$(ls "$HAMND_ROOT/tmp")" ]
-	! ls "$HAMND_ROOT/layers" | grep -q '^tmp'
+	! ls "$HAMND_ROOT/layers" | grep -q '^tmp' || false
 
 }
 

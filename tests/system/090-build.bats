@@ -105,7 +105,7 @@ EOF
 	[[ "$output" != *"Running in"* ]]
 	states=$(step_states "$output")
 	[ "$(grep -c ':cache$' <<<"$states")" = 5 ]
-	! grep -q ':built$' <<<"$states"
+	! grep -q ':built$' <<<"$states" || false
 	[ "$(creates_since "$t0")" = 0 ]
 	run_hamn run --rm "$img"
 	[ "$output" = data ]

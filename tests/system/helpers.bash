@@ -3,7 +3,9 @@
 # Every file gets its own scratch directory under $BATS_FILE_TMPDIR; tests
 # that start a daemon use start_hamnd/stop_hamnd so several files never share
 # state. Nothing here sleeps for a fixed time: wait_for polls a condition
-# until a deadline.
+# until a deadline. An assertion that a command fails is written
+# `! cmd || false`: bash's errexit ignores a bare `! cmd`, so it would not
+# fail the test (000-layout.bats refuses such lines).
 
 export LC_ALL=C TZ=UTC
 : "${HAMN_BUILD:=$(cd "$BATS_TEST_DIRNAME/../../build" && pwd)}"
