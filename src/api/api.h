@@ -360,6 +360,14 @@ int hamn_api_reply_hijack(struct hamn_api_req *req, hamn_api_hijack_fn fn, void 
  */
 ssize_t hamn_api_hijack_read(struct hamn_api_hijack *h, void *buf, size_t len,
 			     struct hamn_error **err);
+/*
+ * For a session that hands the raw fd to another process: take the bytes
+ * the server read past the request that no hamn_api_hijack_read returned
+ * (stdin the client sent right behind it, before it read the 101). They
+ * come before anything read from the fd, so pass them on first. NULL with
+ * *len_out 0 when there are none; the bytes stay valid until the close.
+ */
+const char *hamn_api_hijack_take_extra(struct hamn_api_hijack *h, size_t *len_out);
 /* Write all of data (blocking); EPIPE when the client is gone. */
 int hamn_api_hijack_write(struct hamn_api_hijack *h, const void *data, size_t len,
 			  struct hamn_error **err);

@@ -189,10 +189,14 @@ static void attach_session(struct hamn_api_hijack *h, void *p)
 	struct attach_ctx *c = p;
 	_cleanup_error_ struct hamn_error *err = NULL;
 	struct hamn_engine_attach *a = c->a;
+	size_t n_ahead;
+	/* stdin the client sent right behind its request (echo hi | docker run -i) */
+	const char *ahead = hamn_api_hijack_take_extra(h, &n_ahead);
 
 	c->a = NULL;
 	/* from here on the engine (the monitor) owns the conversation; done() closes */
-	if (hamn_engine_attach_run(a, hamn_api_hijack_fd(h), attach_done, h, &err) < 0)
+	if (hamn_engine_attach_run(a, hamn_api_hijack_fd(h), ahead, n_ahead, attach_done, h,
+				   &err) < 0)
 		log_kv(HAMN_LOG_WARN, "attach failed", "error=\"%s\"", err->msg);
 }
 

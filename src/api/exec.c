@@ -68,10 +68,13 @@ static void start_session(struct hamn_api_hijack *h, void *p)
 	struct start_ctx *c = p;
 	_cleanup_error_ struct hamn_error *err = NULL;
 	struct hamn_engine_exec_start *s = c->s;
+	size_t n_ahead;
+	/* stdin the client sent right behind its request */
+	const char *ahead = hamn_api_hijack_take_extra(h, &n_ahead);
 
 	c->s = NULL;
-	if (hamn_engine_exec_start_run(s, hamn_api_hijack_fd(h), hamn_api_hijack_cancel_fd(h),
-				       &err) < 0) {
+	if (hamn_engine_exec_start_run(s, hamn_api_hijack_fd(h), ahead, n_ahead,
+				       hamn_api_hijack_cancel_fd(h), &err) < 0) {
 		_cleanup_free_ char *line = xasprintf("%s\r\n", err->msg);
 		_cleanup_error_ struct hamn_error *werr = NULL;
 
@@ -98,7 +101,7 @@ static int h_start(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
 	if (!s)
 		return -1;
 	if (detach) {
-		if (hamn_engine_exec_start_run(s, -1, -1, err) < 0)
+		if (hamn_engine_exec_start_run(s, -1, NULL, 0, -1, err) < 0)
 			return -1;
 		return hamn_api_reply_empty(req, 200);
 	}

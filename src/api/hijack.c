@@ -198,6 +198,18 @@ ssize_t hamn_api_hijack_read(struct hamn_api_hijack *h, void *buf, size_t len,
 	return n;
 }
 
+const char *hamn_api_hijack_take_extra(struct hamn_api_hijack *h, size_t *len_out)
+{
+	const char *p;
+
+	*len_out = h->extra_len - h->extra_off;
+	if (!*len_out)
+		return NULL;
+	p = h->extra + h->extra_off;
+	h->extra_off = h->extra_len;
+	return p;
+}
+
 int hamn_api_hijack_write(struct hamn_api_hijack *h, const void *data, size_t len,
 			  struct hamn_error **err)
 {

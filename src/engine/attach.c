@@ -7,7 +7,10 @@
  * the place of a client is reserved before the "101 UPGRADED" goes out
  * (prepare) and a start waits for reserved clients to arrive (run): the
  * monitor then has them before the container's process runs, and no byte
- * of output is lost.
+ * of output is lost. Stdin the HTTP server read past the request (a client
+ * that writes before it reads the 101) goes along with the connection, as
+ * a blob behind MON_ATTACH or hex in the launch request ("ahead"), and the
+ * monitor gives it to the container before anything it reads itself.
  */
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -116,6 +119,44 @@ static bool unpend(struct container *c, struct attach_slot *s)
 	return false;
 }
 
+json_t *attach_ahead_json(const char *data, size_t len)
+{
+	_cleanup_free_ char *hex = xmalloc(2 * len + 1);
+
+	hamn_hex((const unsigned char *)data, len, hex);
+	return json_string(hex);
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+bool attach_ahead_parse(json_t *v, struct hamn_buf *out)
+{
+	const char *hex;
+	size_t len;
+
+	if (!v)
+		return true;
+	hex = json_string_value(v);
+	len = json_string_length(v);
+	if (!hex || len % 2)
+		return false;
+	for (size_t i = 0; i < len; i += 2) {
+		int hi = hex_digit(hex[i]), lo = hex_digit(hex[i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return false;
+		hamn_buf_putc(out, (char)(hi << 4 | lo));
+	}
+	return true;
+}
+
 void hamn_engine_attach_cancel(struct hamn_engine_attach *a)
 {
 	if (!a)
@@ -185,8 +226,8 @@ static struct attach_slot *place_slot(struct hamn_engine *e, struct container *c
 	return NULL;
 }
 
-int hamn_engine_attach_run(struct hamn_engine_attach *a, int fd, hamn_engine_attach_done_fn done,
-			   void *ctx, struct hamn_error **err)
+int hamn_engine_attach_run(struct hamn_engine_attach *a, int fd, const char *ahead, size_t n_ahead,
+			   hamn_engine_attach_done_fn done, void *ctx, struct hamn_error **err)
 {
 	struct hamn_engine *e = a->e;
 	struct attach_slot *s = a->slot, *finish = NULL;
@@ -196,6 +237,12 @@ int hamn_engine_attach_run(struct hamn_engine_attach *a, int fd, hamn_engine_att
 		replay_logs(a, fd);
 	if (s)
 		dup = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	/* the monitor feeds them to the container before it reads the socket */
+	if (s && s->in_stdin && n_ahead) {
+		s->ahead = xmalloc(n_ahead);
+		memcpy(s->ahead, ahead, n_ahead);
+		s->n_ahead = n_ahead;
+	}
 	pthread_mutex_lock(&e->lock);
 	if (s && dup < 0) {
 		hamn_error_set(err, errno, "dup the client connection");

@@ -4,8 +4,8 @@
  *
  * This module owns the containers of one host: their records (store.c),
  * their monitors (zygote.c, monitor*.c), their state machine (start.c,
- * lifecycle.c, watcher.c) and their logs. It deliberately does not do
- * networking or volumes beyond bind mounts (later issues), nor execs.
+ * lifecycle.c, watcher.c) and their logs; networking, volumes, execs and
+ * health checks live in files of their own.
  *
  * After a restart (kill -9 included), for every recorded container:
  *   - a monitor answering on <exec-root>/containers/<id>/monitor.sock means
@@ -20,7 +20,8 @@
  * Then AutoRemove and restart policies apply as if the exit had just
  * happened. Directories without a record (a create interrupted before its
  * commit) are removed; no mount can be left since rootfs mounts only exist
- * in monitors' private mount namespaces.
+ * in monitors' private mount namespaces. Exec records come back after the
+ * containers (exec_rec.c), health states with the health thread (health.c).
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -403,7 +404,7 @@ struct hamn_engine *hamn_engine_new(const struct hamn_engine_config *cfg,
 		goto fail;
 	e->base_spec = spec_base();
 	engine_init_open(e, cfg->init_path);
-	if (watcher_start(e, err) < 0 || reconcile(e, err) < 0)
+	if (watcher_start(e, err) < 0 || reconcile(e, err) < 0 || engine_execs_load(e, err) < 0)
 		goto fail;
 	engine_net_start(e);
 	if (engine_health_start(e, err) < 0)
@@ -515,6 +516,8 @@ json_t *hamn_engine_container_inspect(struct hamn_engine *e, const char *ref, bo
 	pthread_mutex_unlock(&e->lock);
 	json_object_set_new(json_object_get(json_object_get(obj, "GraphDriver"), "Data"),
 			    "LowerDir", json_string(lower ? lower : ""));
+	/* not under e->lock: the exec table's lock comes first (exec.c) */
+	json_object_set_new(obj, "ExecIDs", engine_exec_ids(e, c->id));
 	if (size)
 		ctr_size_fields(e, obj, c->id, c->image_id);
 	ctr_put(e, c);

@@ -319,13 +319,16 @@ struct hamn_engine_attach *hamn_engine_attach_prepare(struct hamn_engine *e, con
 						      bool *tty_out, struct hamn_error **err);
 /*
  * Step 2, once upgraded: hand over the client connection fd (borrowed: the
- * engine dups it). Replays the log when asked, then gives the connection to
- * the container's monitor (now, or at start for a created container).
- * done(ctx) runs exactly once when the client is finished with, also on
- * failure (then after this returns -1). Consumes a.
+ * engine dups it). ahead (n_ahead bytes, copied; may be NULL) is what the
+ * HTTP server already read from fd past the request: with stdin attached
+ * it reaches the container before anything read from fd. Replays the log
+ * when asked, then gives the connection to the container's monitor (now,
+ * or at start for a created container). done(ctx) runs exactly once when
+ * the client is finished with, also on failure (then after this returns
+ * -1). Consumes a.
  */
-int hamn_engine_attach_run(struct hamn_engine_attach *a, int fd, hamn_engine_attach_done_fn done,
-			   void *ctx, struct hamn_error **err);
+int hamn_engine_attach_run(struct hamn_engine_attach *a, int fd, const char *ahead, size_t n_ahead,
+			   hamn_engine_attach_done_fn done, void *ctx, struct hamn_error **err);
 /* Give up a prepared attach (the upgrade failed). Consumes a. Safe on NULL. */
 void hamn_engine_attach_cancel(struct hamn_engine_attach *a);
 

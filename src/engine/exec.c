@@ -8,8 +8,10 @@
  * thread for `exec -d`, and the health thread for checks (health.c). So
  * nothing here polls, and hamnd's engine thread never waits for an exec.
  *
- * Records are kept in memory, as dockerd keeps them; finished ones are
- * dropped after EXEC_KEEP_NS, or when their container is gone.
+ * Records are kept in memory and, unlike dockerd's, in the engine's
+ * database too (exec_rec.c), so a restarted hamnd still answers for the
+ * execs made before; finished ones are dropped after EXEC_KEEP_NS, or when
+ * their container is gone.
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -19,39 +21,14 @@
 #include "engine/exec.h"
 #include "engine/exec_int.h"
 
-/* Finished exec records are forgotten after five minutes (dockerd's exec GC). */
-#define EXEC_KEEP_NS (300LL * 1000000000LL)
 /* A session reports its start within this time or is considered lost. */
 #define EXEC_START_TIMEOUT_MS 30000
 /* At most this many records; the oldest finished ones go first. */
 #define EXEC_MAX_RECORDS 4096
 
-struct exec_rec {
-	char id[ID_LEN + 1];
-	char ctr_id[ID_LEN + 1];
-	char **cmd, **env;
-	char *user, *workdir, *detach_keys;
-	bool tty, in, out, err, privileged;
-	bool claimed, running, has_exit;
-	int exit_code;
-	pid_t pid;
-	int ctl;	   /* hamnd's end while running; -1 */
-	unsigned int h, w; /* the pty size asked before the start */
-	int64_t finished_ns;
-	unsigned int refs; /* guarded by the table's lock */
-};
-
-struct engine_execs {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	struct exec_rec **v;
-	size_t n, cap;
-	unsigned int waiters; /* detached exit-waiting threads */
-};
-
 static pthread_mutex_t execs_init_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static struct engine_execs *execs(struct hamn_engine *e)
+struct engine_execs *engine_execs_get(struct hamn_engine *e)
 {
 	pthread_mutex_lock(&execs_init_lock);
 	if (!e->execs) {
@@ -63,8 +40,21 @@ static struct engine_execs *execs(struct hamn_engine *e)
 	return e->execs;
 }
 
-/* Drop a reference (table lock held). */
-static void rec_unref(struct exec_rec *r)
+static struct engine_execs *execs(struct hamn_engine *e)
+{
+	return engine_execs_get(e);
+}
+
+void execs_add_locked(struct engine_execs *x, struct exec_rec *r)
+{
+	if (x->n == x->cap) {
+		x->cap = x->cap ? 2 * x->cap : 16;
+		x->v = xrealloc(x->v, x->cap * sizeof(*x->v));
+	}
+	x->v[x->n++] = r;
+}
+
+void exec_rec_unref(struct exec_rec *r)
 {
 	if (!r || --r->refs)
 		return;
@@ -81,7 +71,7 @@ static void rec_unref(struct exec_rec *r)
 static void rec_put(struct hamn_engine *e, struct exec_rec *r)
 {
 	pthread_mutex_lock(&execs(e)->lock);
-	rec_unref(r);
+	exec_rec_unref(r);
 	pthread_mutex_unlock(&execs(e)->lock);
 }
 
@@ -104,8 +94,10 @@ static struct exec_rec *rec_get(struct hamn_engine *e, const char *eid, struct h
 			hits++;
 		}
 	}
-	if (hits == 1)
+	if (hits == 1) {
 		found->refs++;
+		exec_rec_refresh(e, found);
+	}
 	pthread_mutex_unlock(&x->lock);
 	if (hits != 1)
 		return hamn_error_setq(err, ENOENT, "No such exec instance: %s", eid ? eid : ""),
@@ -118,18 +110,23 @@ static void prune(struct hamn_engine *e, struct engine_execs *x, int64_t now)
 {
 	for (size_t i = 0; i < x->n;) {
 		struct exec_rec *r = x->v[i];
-		bool old = r->has_exit && now - r->finished_ns > EXEC_KEEP_NS;
-		bool gone;
+		bool ended, old, gone;
 
+		exec_rec_refresh(e, r);
+		ended = r->has_exit || r->lost;
+		old = ended && now - r->finished_ns > EXEC_KEEP_NS;
 		pthread_mutex_lock(&e->lock);
 		gone = !r->running && !table_find(e, r->ctr_id, NULL);
 		pthread_mutex_unlock(&e->lock);
-		if (!old && !gone && !(x->n >= EXEC_MAX_RECORDS && r->has_exit)) {
+		if (!old && !gone && !(x->n >= EXEC_MAX_RECORDS && ended)) {
 			i++;
 			continue;
 		}
-		x->v[i] = x->v[--x->n];
-		rec_unref(r);
+		/* keep the creation order: ExecIDs lists them in it */
+		memmove(&x->v[i], &x->v[i + 1], (x->n - i - 1) * sizeof(*x->v));
+		x->n--;
+		exec_rec_forget(e, r);
+		exec_rec_unref(r);
 	}
 }
 
@@ -218,6 +215,7 @@ int hamn_engine_exec_create(struct hamn_engine *e, const char *ref, json_t *body
 
 	r->refs = 1;
 	r->ctl = -1;
+	r->created_ns = hamn_now_ns();
 	if (parse_config(body, r, err) < 0)
 		goto fail;
 	pthread_mutex_lock(&e->lock);
@@ -232,17 +230,14 @@ int hamn_engine_exec_create(struct hamn_engine *e, const char *ref, json_t *body
 
 	pthread_mutex_lock(&x->lock);
 	prune(e, x, hamn_now_ns());
-	if (x->n == x->cap) {
-		x->cap = x->cap ? 2 * x->cap : 16;
-		x->v = xrealloc(x->v, x->cap * sizeof(*x->v));
-	}
-	x->v[x->n++] = r;
+	execs_add_locked(x, r);
+	exec_rec_save(e, r);
 	pthread_mutex_unlock(&x->lock);
 	exec_event(e, r, "exec_create", true, NULL);
 	*id_out = steal_pointer(&id);
 	return 0;
 fail:
-	rec_unref(r);
+	exec_rec_unref(r);
 	return -1;
 }
 
@@ -264,7 +259,7 @@ json_t *hamn_engine_exec_inspect(struct hamn_engine *e, const char *eid, struct 
 			"OpenStdin", r->in, "OpenStderr", r->err, "OpenStdout", r->out, "CanRemove",
 			false, "ContainerID", r->ctr_id, "DetachKeys", r->detach_keys, "Pid",
 			(int)r->pid);
-	rec_unref(r);
+	exec_rec_unref(r);
 	pthread_mutex_unlock(&execs(e)->lock);
 	return obj;
 }
@@ -291,7 +286,9 @@ int hamn_engine_exec_resize(struct hamn_engine *e, const char *eid, unsigned int
 	r->w = w;
 	if (r->running && r->ctl >= 0 && r->tty)
 		send_resize(r);
-	rec_unref(r);
+	else if (!r->claimed)
+		exec_rec_save(e, r); /* its start may come after a restart of hamnd */
+	exec_rec_unref(r);
 	pthread_mutex_unlock(&execs(e)->lock);
 	return 0;
 }
@@ -383,7 +380,7 @@ struct hamn_engine_exec_start *hamn_engine_exec_start_prepare(struct hamn_engine
 	ok = c ? check_running(c, err) : -1;
 	pthread_mutex_unlock(&e->lock);
 	pthread_mutex_lock(&execs(e)->lock);
-	if (ok == 0 && r->has_exit)
+	if (ok == 0 && (r->has_exit || r->lost))
 		ok = hamn_error_setq(err, EBUSY, "Error: Exec command %s has already run", r->id);
 	else if (ok == 0 && r->claimed)
 		ok = hamn_error_setq(err, EBUSY, "Error: Exec command %s is already running",
@@ -391,7 +388,7 @@ struct hamn_engine_exec_start *hamn_engine_exec_start_prepare(struct hamn_engine
 	if (ok == 0)
 		r->claimed = true;
 	else
-		rec_unref(r);
+		exec_rec_unref(r);
 	pthread_mutex_unlock(&execs(e)->lock);
 	if (ok < 0)
 		return NULL;
@@ -408,7 +405,7 @@ void hamn_engine_exec_start_cancel(struct hamn_engine_exec_start *s)
 		return;
 	pthread_mutex_lock(&execs(s->e)->lock);
 	s->r->claimed = false;
-	rec_unref(s->r);
+	exec_rec_unref(s->r);
 	pthread_mutex_unlock(&execs(s->e)->lock);
 	free(s);
 }
@@ -424,26 +421,42 @@ static json_t *session_request(const struct exec_rec *r, bool attached)
 
 	if (!req)
 		hamn_bug("cannot build an exec request");
+	/* the session keeps its exit code in a file named after it (exec_int.h) */
+	json_object_set_new(req, "id", json_string(r->id));
 	return req;
 }
 
-/* Record the end of r: exit code, events. code < 0: the session vanished. */
-static void rec_finish(struct hamn_engine *e, struct exec_rec *r, int code)
+void exec_rec_end_locked(struct hamn_engine *e, struct exec_rec *r, bool known, int code)
 {
-	_cleanup_json_ json_t *attrs = NULL;
-
-	pthread_mutex_lock(&execs(e)->lock);
 	r->running = false;
-	r->has_exit = true;
-	r->exit_code = code;
+	r->orphan = false;
+	r->has_exit = known;
+	r->lost = !known;
+	r->exit_code = known ? code : 0;
 	r->finished_ns = hamn_now_ns();
 	if (r->ctl >= 0)
 		close(r->ctl);
 	r->ctl = -1;
-	pthread_mutex_unlock(&execs(e)->lock);
-	attrs = json_pack("{s:s}", "exitCode", "");
+	exec_rec_save(e, r);
+	/* the row has it now: the session's copy is not needed any more */
+	exec_session_forget(e, r);
+}
+
+void exec_die_event(struct hamn_engine *e, const struct exec_rec *r, int code)
+{
+	_cleanup_json_ json_t *attrs = json_pack("{s:s}", "exitCode", "");
+
 	json_object_set_new(attrs, "exitCode", json_sprintf("%d", code));
 	exec_event(e, r, "exec_die", false, attrs);
+}
+
+/* Record the end of r: exit code, row, event. */
+static void rec_finish(struct hamn_engine *e, struct exec_rec *r, int code)
+{
+	pthread_mutex_lock(&execs(e)->lock);
+	exec_rec_end_locked(e, r, true, code);
+	pthread_mutex_unlock(&execs(e)->lock);
+	exec_die_event(e, r, code);
 }
 
 /* Wait for the session's first report: started (0) or failed (-1, with docker's message). */
@@ -459,6 +472,7 @@ static int wait_started(struct hamn_engine *e, struct exec_rec *r, int ctl, stru
 		r->pid = (pid_t)json_integer_value(json_object_get(msg, "started"));
 		r->running = true;
 		r->ctl = ctl;
+		exec_rec_save(e, r);
 		/* a resize that came while the session started up: it has it now */
 		if (r->tty && r->h && r->w)
 			send_resize(r);
@@ -474,6 +488,18 @@ static int wait_started(struct hamn_engine *e, struct exec_rec *r, int ctl, stru
 	close(ctl);
 	rec_finish(e, r, 126);
 	return -1;
+}
+
+/* hamnd is stopping (engine_execs_free ran). */
+static bool stopping(struct hamn_engine *e)
+{
+	struct engine_execs *x = execs(e);
+	bool yes;
+
+	pthread_mutex_lock(&x->lock);
+	yes = x->stopping;
+	pthread_mutex_unlock(&x->lock);
+	return yes;
 }
 
 /* Wait for "exited" on the session's ctl (or cancel_fd); records it. */
@@ -496,6 +522,8 @@ static void wait_exited(struct hamn_engine *e, struct exec_rec *r, int ctl, int 
 		got = exec_ctl_recv(ctl, 0, &msg, &err);
 		if (got > 0 && !json_is_integer(json_object_get(msg, "exited")))
 			continue;
+		if (got <= 0 && stopping(e))
+			return; /* our end was shut down: the next hamnd asks the session's file */
 		rec_finish(e, r,
 			   got > 0 ? (int)json_integer_value(json_object_get(msg, "exited")) : 137);
 		return;
@@ -515,7 +543,7 @@ static void *detached_main(void *arg)
 
 	wait_exited(d->e, d->r, d->ctl, -1);
 	pthread_mutex_lock(&x->lock);
-	rec_unref(d->r);
+	exec_rec_unref(d->r);
 	x->waiters--;
 	pthread_cond_broadcast(&x->cond);
 	pthread_mutex_unlock(&x->lock);
@@ -544,7 +572,7 @@ static void detach_wait(struct hamn_engine *e, struct exec_rec *r, int ctl)
 	if (pthread_create(&t, &attr, detached_main, d) != 0) {
 		log_warn("exec %s: no thread to wait for its exit", r->id);
 		pthread_mutex_lock(&x->lock);
-		rec_unref(r);
+		exec_rec_unref(r);
 		x->waiters--;
 		pthread_mutex_unlock(&x->lock);
 		free(d);
@@ -552,8 +580,8 @@ static void detach_wait(struct hamn_engine *e, struct exec_rec *r, int ctl)
 	pthread_attr_destroy(&attr);
 }
 
-int hamn_engine_exec_start_run(struct hamn_engine_exec_start *s, int client_fd, int cancel_fd,
-			       struct hamn_error **err)
+int hamn_engine_exec_start_run(struct hamn_engine_exec_start *s, int client_fd, const char *ahead,
+			       size_t n_ahead, int cancel_fd, struct hamn_error **err)
 {
 	struct hamn_engine *e = s->e;
 	struct exec_rec *r = s->r;
@@ -562,6 +590,9 @@ int hamn_engine_exec_start_run(struct hamn_engine_exec_start *s, int client_fd, 
 
 	pthread_mutex_lock(&execs(e)->lock);
 	req = session_request(r, client_fd >= 0);
+	/* the session feeds them to the process before it reads the socket */
+	if (client_fd >= 0 && r->in && n_ahead)
+		json_object_set_new(req, "ahead", attach_ahead_json(ahead, n_ahead));
 	pthread_mutex_unlock(&execs(e)->lock);
 	if (exec_launch(e, r->ctr_id, req, client_fd, &ctl, NULL, err) < 0) {
 		rec_finish(e, r, 126);
@@ -587,6 +618,7 @@ void engine_execs_free(struct hamn_engine *e)
 	if (!x)
 		return;
 	pthread_mutex_lock(&x->lock);
+	x->stopping = true;
 	/* wake the exit waiters of `exec -d`: their sessions go on without us */
 	for (size_t i = 0; i < x->n; i++)
 		if (x->v[i]->ctl >= 0)
@@ -594,11 +626,35 @@ void engine_execs_free(struct hamn_engine *e)
 	while (x->waiters)
 		pthread_cond_wait(&x->cond, &x->lock);
 	for (size_t i = 0; i < x->n; i++)
-		rec_unref(x->v[i]);
+		exec_rec_unref(x->v[i]);
 	pthread_mutex_unlock(&x->lock);
 	free(x->v);
 	pthread_mutex_destroy(&x->lock);
 	pthread_cond_destroy(&x->cond);
 	free(x);
 	e->execs = NULL;
+}
+
+json_t *engine_exec_ids(struct hamn_engine *e, const char *ctr_id)
+{
+	struct engine_execs *x = execs(e);
+	json_t *ids = json_array();
+
+	pthread_mutex_lock(&x->lock);
+	for (size_t i = 0; i < x->n; i++) {
+		struct exec_rec *r = x->v[i];
+
+		if (!streq(r->ctr_id, ctr_id))
+			continue;
+		exec_rec_refresh(e, r);
+		if (!r->has_exit && !r->lost)
+			json_array_append_new(ids, json_string(r->id));
+	}
+	pthread_mutex_unlock(&x->lock);
+	/* docker: null when there are none */
+	if (json_array_size(ids) == 0) {
+		json_decref(ids);
+		return json_null();
+	}
+	return ids;
 }

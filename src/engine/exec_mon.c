@@ -28,6 +28,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -55,8 +56,9 @@ struct sess {
 	int64_t deadline_ns; /* capture: the health check's timeout; 0 = none */
 	pid_t pid;
 	int pidfd;
-	int rd[3]; /* [1] stdout or the pty master, [2] stderr */
-	int in_w;  /* where the client's stdin goes; -1 */
+	int rd[3];  /* [1] stdout or the pty master, [2] stderr */
+	int in_w;   /* where the client's stdin goes; -1 */
+	int rec_fd; /* the session file (exec_int.h), locked; -1 for health checks */
 	bool client_gone, client_eof, exited, timed_out;
 	int status;
 	struct hamn_buf to_client, to_proc, captured;
@@ -73,6 +75,20 @@ static void sess_send(struct sess *s, json_t *msg)
 	json_decref(msg);
 }
 
+/*
+ * Leave the exit code in the session file before hamnd hears of it, so a
+ * hamnd that is away learns it when it comes back. No fsync: this is for a
+ * restart of hamnd; a crash of the host takes the container's execs along.
+ */
+static void sess_record(struct sess *s, int code)
+{
+	char text[64];
+	int len = snprintf(text, sizeof(text), "{\"exited\":%d}\n", code);
+
+	if (s->rec_fd >= 0 && pwrite(s->rec_fd, text, (size_t)len, 0) < 0)
+		s->rec_fd = -1; /* hamnd will show the exit code as unknown */
+}
+
 static void sess_fail(struct sess *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));
 
@@ -85,6 +101,7 @@ static void sess_fail(struct sess *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	sess_record(s, 126);
 	sess_send(s, json_pack("{s:i, s:s}", "failed", 126, "message", msg));
 	_exit(0);
 }
@@ -526,6 +543,9 @@ static void sess_read_request(struct sess *s)
 		_exit(1);
 	s->tty = json_is_true(json_object_get(s->req, "tty"));
 	s->in = json_is_true(json_object_get(s->req, "stdin")) && s->client >= 0;
+	/* stdin hamnd's HTTP server read past the request goes first */
+	if (s->in && !attach_ahead_parse(json_object_get(s->req, "ahead"), &s->to_proc))
+		hamn_buf_reset(&s->to_proc);
 	s->out = json_is_true(json_object_get(s->req, "stdout"));
 	s->err = json_is_true(json_object_get(s->req, "stderr"));
 	s->capture = json_is_true(json_object_get(s->req, "capture"));
@@ -534,21 +554,54 @@ static void sess_read_request(struct sess *s)
 		s->deadline_ns = hamn_monotonic_ns() + timeout_ms * 1000000LL;
 }
 
+/* Create and lock the session file of the exec named in the request (dirfd is consumed). */
+static void sess_open_record(struct sess *s, int dirfd)
+{
+	const char *id = json_string_value(json_object_get(s->req, "id"));
+	char name[128];
+	size_t n = 0;
+
+	for (; id && ((id[n] >= '0' && id[n] <= '9') || (id[n] >= 'a' && id[n] <= 'f')); n++)
+		;
+	/* 64 hex digits: nothing else can name a file here */
+	if (dirfd >= 0 && id && n == 64 && !id[n]) {
+		snprintf(name, sizeof(name), EXEC_SESSION_FILE, id);
+		s->rec_fd = openat(dirfd, name, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+				   0600);
+		/* held until the session exits, however it exits (exec_int.h) */
+		if (s->rec_fd >= 0 && flock(s->rec_fd, LOCK_EX) < 0) {
+			close(s->rec_fd);
+			s->rec_fd = -1;
+		}
+	}
+	if (dirfd >= 0)
+		close(dirfd);
+}
+
 static void exec_session(struct mon *m, int ctl, int client) __attribute__((noreturn));
 
 static void exec_session(struct mon *m, int ctl, int client)
 {
 	_cleanup_error_ struct hamn_error *err = NULL;
 	_cleanup_json_ json_t *cgj = hamn_cgroup_to_json(hamn_container_handle_cgroup(m->h));
-	struct sess s = {
-		.m = m, .ctl = ctl, .client = client, .pidfd = -1, .rd = {-1, -1, -1}, .in_w = -1};
-	int keep[3] = {ctl, client, m->pidfd};
+	struct sess s = {.m = m,
+			 .ctl = ctl,
+			 .client = client,
+			 .pidfd = -1,
+			 .rd = {-1, -1, -1},
+			 .in_w = -1,
+			 .rec_fd = -1};
+	int keep[4] = {ctl, client, m->pidfd, m->exec_dirfd};
 	struct hamn_cgroup *cg;
 
 	prctl(PR_SET_NAME, "hamn-exec", 0, 0, 0);
 	/* nothing of the monitor's survives: attach clients, pipes, its sockets */
-	close_others(keep, 3);
+	close_others(keep, 4);
 	sess_read_request(&s);
+	if (!s.capture)
+		sess_open_record(&s, m->exec_dirfd);
+	else if (m->exec_dirfd >= 0)
+		close(m->exec_dirfd);
 	cg = hamn_cgroup_from_json(cgj, &err);
 	if (!cg)
 		sess_fail(&s, "exec: the container's cgroup: %s", err->msg);
@@ -559,6 +612,7 @@ static void exec_session(struct mon *m, int ctl, int client)
 		reap(&s);
 	sess_finish_client(&s);
 	ascii_if_invalid(&s.captured);
+	sess_record(&s, s.timed_out ? -1 : s.status);
 	sess_send(&s, json_pack("{s:i, s:s%, s:b}", "exited", s.timed_out ? -1 : s.status, "output",
 				s.captured.data ? s.captured.data : "", s.captured.len, "timed_out",
 				s.timed_out));

@@ -126,9 +126,10 @@ int ctr_files_write(int dirfd, const struct container *ctr, struct hamn_error **
 	_cleanup_free_ char *hosts = hosts_text(c);
 	_cleanup_free_ char *hostname = hostname_text(c);
 
-	if (write_file_atomic(dirfd, "resolv.conf", resolv, strlen(resolv), 0644, err) < 0 ||
-	    write_file_atomic(dirfd, "hosts", hosts, strlen(hosts), 0644, err) < 0 ||
-	    write_file_atomic(dirfd, "hostname", hostname, strlen(hostname), 0644, err) < 0)
+	/* each file and the directory synced: a container's files survive a crash of the host */
+	if (hamn_write_atomic(dirfd, "resolv.conf", resolv, strlen(resolv), 0644, err) < 0 ||
+	    hamn_write_atomic(dirfd, "hosts", hosts, strlen(hosts), 0644, err) < 0 ||
+	    hamn_write_atomic(dirfd, "hostname", hostname, strlen(hostname), 0644, err) < 0)
 		return -1;
 	return 0;
 }

@@ -18,8 +18,13 @@
  * while the container is still "starting" within its start period, and
  * `retries` failures in a row make it unhealthy. The last 5 results are
  * kept, with at most 4096 bytes of output each. Nothing restarts an
- * unhealthy container. What is not done: the state is not stored, so a
- * restarted hamnd starts running containers' health over at "starting".
+ * unhealthy container.
+ *
+ * The state is stored too (the "health" table of store.c, a row per
+ * container written after every probe, with the StartedAt of the run it
+ * belongs to), so a restarted hamnd shows what it showed before - for a
+ * container still in the same run, and for one that stopped since - and
+ * goes on probing running containers one interval after it came back.
  */
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -132,38 +137,48 @@ static struct hc *hc_find(struct engine_health *h, const char *id, size_t *idx)
 	return NULL;
 }
 
-/* A container started: (re)arm its probes at "starting" when it has a health check. */
-static void on_start(struct hamn_engine *e, const char *id)
+/*
+ * The health of container id at "starting" from its Config.Healthcheck, or
+ * NULL when it has none. *running: the container runs; *started: it ever
+ * did.
+ */
+static struct hc *hc_make(struct hamn_engine *e, const char *id, bool *running, bool *started)
 {
-	struct engine_health *h = e->health;
 	struct container *c;
-	struct hc *n, *old;
+	struct hc *n;
 	json_t *cfg;
-	size_t idx;
 
 	pthread_mutex_lock(&e->lock);
 	c = table_find(e, id, NULL);
-	cfg = c && c->st.status == ST_RUNNING ? json_object_get(c->config_json, "Healthcheck")
-					      : NULL;
+	cfg = c ? json_object_get(c->config_json, "Healthcheck") : NULL;
 	n = xzalloc(sizeof(*n));
+	n->ctl = -1;
 	n->test = probe_argv(cfg);
 	n->interval = dur(cfg, "Interval", DEFAULT_INTERVAL);
 	n->timeout = dur(cfg, "Timeout", DEFAULT_TIMEOUT);
 	n->start_period = dur(cfg, "StartPeriod", 0);
 	n->retries = dur(cfg, "Retries", DEFAULT_RETRIES);
 	n->started_wall = c ? c->st.started_ns : 0;
+	*running = c && c->st.status == ST_RUNNING;
+	*started = c && c->st.has_been_started;
 	if (c)
 		memcpy(n->id, c->id, ID_LEN + 1);
 	pthread_mutex_unlock(&e->lock);
-	n->ctl = -1;
 	if (!n->test) {
 		hc_free(n);
-		return;
+		return NULL;
 	}
-	n->active = true;
-	n->next_ns = hamn_monotonic_ns() + n->interval;
 	snprintf(n->status, sizeof(n->status), "starting");
 	n->log = json_array();
+	return n;
+}
+
+/* Put n in the table in place of the container's old one. */
+static void hc_install(struct engine_health *h, struct hc *n)
+{
+	struct hc *old;
+	size_t idx;
+
 	pthread_mutex_lock(&h->lock);
 	old = hc_find(h, n->id, &idx);
 	if (old) {
@@ -177,6 +192,71 @@ static void on_start(struct hamn_engine *e, const char *id)
 	}
 	pthread_mutex_unlock(&h->lock);
 	hc_free(old);
+}
+
+/* A container started: (re)arm its probes at "starting" when it has a health check. */
+static void on_start(struct hamn_engine *e, const char *id)
+{
+	bool running, started;
+	struct hc *n = hc_make(e, id, &running, &started);
+
+	if (!n || !running) {
+		hc_free(n);
+		return;
+	}
+	n->active = true;
+	n->next_ns = hamn_monotonic_ns() + n->interval;
+	hc_install(e->health, n);
+}
+
+/* ---- the stored state ---- */
+
+/* The row of x (h->lock held; new reference). */
+static json_t *hc_doc(const struct hc *x)
+{
+	return json_pack("{s:s, s:I, s:O, s:I}", "Status", x->status, "FailingStreak",
+			 (json_int_t)x->streak, "Log", x->log, "StartedAt",
+			 (json_int_t)x->started_wall);
+}
+
+static void hc_save(struct hamn_engine *e, const char *id, json_t *doc)
+{
+	_cleanup_error_ struct hamn_error *err = NULL;
+
+	if (doc && store_aux_put(e->store, STORE_HEALTH, id, id, doc, &err) < 0)
+		log_warn("health %s: %s", id, err->msg);
+}
+
+static void hc_forget(struct hamn_engine *e, const char *id)
+{
+	_cleanup_error_ struct hamn_error *err = NULL;
+
+	if (store_aux_delete(e->store, STORE_HEALTH, id, &err) < 0)
+		log_warn("health %s: %s", id, err->msg);
+}
+
+/* Take the stored state doc into n when it belongs to the same run of the container. */
+static void hc_restore(struct hc *n, json_t *doc)
+{
+	const char *status = json_string_value(json_object_get(doc, "Status"));
+	json_t *log = json_object_get(doc, "Log");
+
+	if (json_integer_value(json_object_get(doc, "StartedAt")) != n->started_wall || !status ||
+	    !json_is_array(log) ||
+	    !(streq(status, "starting") || streq(status, "healthy") || streq(status, "unhealthy")))
+		return;
+	snprintf(n->status, sizeof(n->status), "%s", status);
+	n->streak = json_integer_value(json_object_get(doc, "FailingStreak"));
+	json_decref(n->log);
+	n->log = json_deep_copy(log);
+	while (json_array_size(n->log) > MAX_LOG)
+		json_array_remove(n->log, 0);
+}
+
+static void collect_saved(void *ud, const char *id, const char *ctr, json_t *doc)
+{
+	(void)ctr;
+	json_object_set(ud, id, doc);
 }
 
 /* A container stopped (keep its last health, as docker does) or is gone. */
@@ -198,6 +278,9 @@ static void on_stop(struct hamn_engine *e, const char *id, bool destroyed)
 		x->ctl = -1;
 	}
 	pthread_mutex_unlock(&h->lock);
+	/* store_delete took the row already; a probe's result may have come after it */
+	if (gone)
+		hc_forget(e, id);
 	hc_free(gone);
 }
 
@@ -295,6 +378,7 @@ static void probe_message(struct hamn_engine *e, struct hc *x)
 	_cleanup_error_ struct hamn_error *err = NULL;
 	_cleanup_json_ json_t *msg = NULL;
 	_cleanup_free_ char *out = NULL, *id = NULL, *status = NULL;
+	_cleanup_json_ json_t *doc = NULL;
 	int got = exec_ctl_recv(x->ctl, 0, &msg, &err), code;
 	bool changed;
 
@@ -321,25 +405,58 @@ static void probe_message(struct hamn_engine *e, struct hc *x)
 	x->next_ns = x->active ? hamn_monotonic_ns() + x->interval : 0;
 	id = xstrdup(x->id);
 	status = xstrdup(x->status);
+	doc = hc_doc(x);
 	pthread_mutex_unlock(&h->lock);
+	hc_save(e, id, doc);
 	if (changed)
 		emit_status(e, id, status);
 }
 
 /* ---- the thread ---- */
 
-/* The running containers when the thread starts (events cover the rest). */
+/* One container at start-up: its stored state, probes armed when it runs. */
+static void restore_one(struct hamn_engine *e, const char *id, json_t *doc)
+{
+	bool running, started;
+	struct hc *n = hc_make(e, id, &running, &started);
+
+	if (!n || !started) {
+		hc_free(n);
+		return;
+	}
+	if (doc)
+		hc_restore(n, doc);
+	n->active = running;
+	n->next_ns = running ? hamn_monotonic_ns() + n->interval : 0;
+	hc_install(e->health, n);
+}
+
+/*
+ * The containers there are when hamnd starts (events cover the rest),
+ * with what was stored of their health; rows of containers that are gone
+ * are dropped.
+ */
 static void scan(struct hamn_engine *e)
 {
+	_cleanup_error_ struct hamn_error *err = NULL;
+	_cleanup_json_ json_t *saved = json_object();
 	_cleanup_strv_ char **ids = NULL;
+	const char *id;
+	json_t *doc;
+	void *tmp;
 
+	if (store_aux_load(e->store, STORE_HEALTH, collect_saved, saved, &err) < 0)
+		log_warn("health: %s", err->msg);
 	pthread_mutex_lock(&e->lock);
 	for (size_t i = 0; i < e->n_ctrs; i++)
-		if (e->ctrs[i]->in_table && e->ctrs[i]->st.status == ST_RUNNING)
+		if (e->ctrs[i]->in_table)
 			strv_push(&ids, e->ctrs[i]->id);
 	pthread_mutex_unlock(&e->lock);
 	for (size_t i = 0; ids && ids[i]; i++)
-		on_start(e, ids[i]);
+		restore_one(e, ids[i], json_object_get(saved, ids[i]));
+	json_object_foreach_safe (saved, tmp, id, doc)
+		if (!strv_contains(ids, id))
+			hc_forget(e, id);
 }
 
 /* Poll set: wake, bus, then the running probes (listed in who[]). */
@@ -395,7 +512,6 @@ static void *health_main(void *arg)
 	_cleanup_free_ struct hc **who = NULL;
 	size_t n;
 
-	scan(e);
 	for (;;) {
 		int timeout = wait_next(h, &p, &who, &n);
 
@@ -439,6 +555,8 @@ int engine_health_start(struct hamn_engine *e, struct hamn_error **err)
 	if (!h->sub)
 		goto fail;
 	e->health = h;
+	/* before the API serves: inspect shows the restored state from the first request */
+	scan(e);
 	if (pthread_create(&h->thread, NULL, health_main, e) != 0) {
 		e->health = NULL;
 		hamn_error_setq(err, EAGAIN, "cannot start the health check thread");
@@ -446,6 +564,9 @@ int engine_health_start(struct hamn_engine *e, struct hamn_error **err)
 	}
 	return 0;
 fail:
+	for (size_t i = 0; i < h->n; i++)
+		hc_free(h->v[i]);
+	free(h->v);
 	hamn_events_sub_free(h->sub);
 	if (h->wake_fd >= 0)
 		close(h->wake_fd);

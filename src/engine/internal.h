@@ -217,6 +217,8 @@ struct attach_slot {
 	bool in_stdin, in_stdout, in_stderr;
 	char detach[16];	/* detach key sequence */
 	size_t n_detach;
+	char *ahead;		/* stdin the HTTP server read past the request, or NULL */
+	size_t n_ahead;
 	hamn_engine_attach_done_fn done;
 	void *done_ctx;
 	struct container *c;	/* referenced while the slot is pending */
@@ -324,7 +326,8 @@ enum mon_msg_type {
 	MON_CLIENT_DONE,	/* m->d: token */
 	MON_HELLO,		/* d->m: after a reconnect */
 	MON_STATUS,		/* m->d: pid, t1 = started (answer to HELLO while running) */
-	MON_ATTACH,		/* d->m: token, flags, text = detach keys (n = h); one fd */
+	MON_ATTACH,		/* d->m: token, flags, text = detach keys (n = h); one fd;
+				   w > 0: a blob of w bytes of stdin read ahead follows */
 	MON_SIGNAL,		/* d->m: code = signal */
 	MON_RESIZE,		/* d->m: h, w */
 	MON_NET_WAIT,		/* m->d: pid; one fd (its netns): attach, then answer (network.h) */
@@ -367,9 +370,6 @@ int mon_recv_blob(int sock, char **data, size_t *len, int *fds, size_t max_fds, 
 /* Connect to or bind a unix socket named name in the directory dirfd (path length safe). */
 int unix_connect_at(int dirfd, const char *name, struct hamn_error **err);
 int unix_listen_at(int dirfd, const char *name, struct hamn_error **err);
-/* Write name in dirfd atomically without fsync (crash of a process, not of the host). */
-int write_file_atomic(int dirfd, const char *name, const char *data, size_t len, mode_t mode,
-		      struct hamn_error **err);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Zygote and monitor (zygote.c, monitor*.c) */
@@ -477,7 +477,27 @@ void store_close(struct engine_store *s);
 void store_release_memory(struct engine_store *s);
 /* Insert or replace the record of c (call with e->lock held: it reads c's state). */
 int store_put(struct engine_store *s, const struct container *c, struct hamn_error **err);
+/* Delete container id's record, then its execs and health rows. */
 int store_delete(struct engine_store *s, const char *id, struct hamn_error **err);
+
+/* The tables of what belongs to a container besides its record (store.c). */
+enum store_aux {
+	STORE_EXECS,	/* id: the exec's id; doc: exec.c's record */
+	STORE_HEALTH,	/* id: the container's id; doc: health.c's State.Health */
+	STORE_AUX_N,
+};
+/* Insert or replace row id of container ctr with doc (borrowed). Any lock may be held. */
+int store_aux_put(struct engine_store *s, enum store_aux t, const char *id, const char *ctr,
+		  json_t *doc, struct hamn_error **err);
+int store_aux_delete(struct engine_store *s, enum store_aux t, const char *id,
+		     struct hamn_error **err);
+/*
+ * Call fn for every row of t whose doc is a JSON object (borrowed). fn runs
+ * with the store's lock held: it must not call the store_* functions.
+ */
+int store_aux_load(struct engine_store *s, enum store_aux t,
+		   void (*fn)(void *ud, const char *id, const char *ctr, json_t *doc), void *ud,
+		   struct hamn_error **err);
 /* Call fn for every stored record. */
 int store_load(struct engine_store *s, int (*fn)(void *ud, const char *id, const char *name,
 						 int64_t created, const char *doc),
@@ -549,6 +569,14 @@ void engine_auto_remove_worker(struct hamn_engine *e, struct container *c);
 int ctr_attach_handoff_locked(struct hamn_engine *e, struct container *c,
 			      struct attach_slot *s, struct hamn_error **err);
 void attach_slot_finish(struct attach_slot *s);
+/*
+ * attach.c: stdin read ahead (attach_slot.ahead, an exec's) in a launch or
+ * session request: a hex string. parse appends the bytes to out; false
+ * when v is not such a string (out may hold part of it then; NULL is none,
+ * and fine).
+ */
+json_t *attach_ahead_json(const char *data, size_t len);
+bool attach_ahead_parse(json_t *v, struct hamn_buf *out);
 
 /* wait.c (lock held) */
 void waiters_notify_exit(struct hamn_engine *e, struct container *c, bool will_restart);

@@ -346,10 +346,15 @@ static void mon_take_clients(struct mon *m, int *fds, size_t n_fds)
 		const char *dk = json_string_value(json_object_get(a, "detach"));
 		uint32_t flags = (uint32_t)json_integer_value(json_object_get(a, "flags"));
 		uint64_t token = (uint64_t)json_integer_value(json_object_get(a, "token"));
+		_cleanup_buf_ struct hamn_buf ahead = HAMN_BUF_INIT;
 
 		if (1 + i >= n_fds)
 			break;
-		mon_client_add(m, fds[1 + i], token, flags, dk ? dk : "", dk ? strlen(dk) : 0);
+		/* hamnd made it: a bad one is a bug there, the client just loses it */
+		if (!attach_ahead_parse(json_object_get(a, "ahead"), &ahead))
+			hamn_buf_reset(&ahead);
+		mon_client_add(m, fds[1 + i], token, flags, dk ? dk : "", dk ? strlen(dk) : 0,
+			       ahead.data, ahead.len);
 		fds[1 + i] = -1;
 	}
 	for (i = 1; i < n_fds; i++)
@@ -424,8 +429,13 @@ static void mon_record_exit(struct mon *m)
 			"StartedAt", (json_int_t)m->started_ns, "FinishedAt",
 			(json_int_t)m->finished_ns, "Pid", (int)m->pid);
 	text = hamn_json_dump(doc);
-	/* the file first: a hamnd that is not connected reads it when it comes back */
-	write_file_atomic(m->ctr_dirfd, "exit.json", text, strlen(text), 0600, &err);
+	/*
+	 * The file first: a hamnd that is not connected reads it when it comes
+	 * back. Synced with its directory: a container's end is state that must
+	 * survive a crash of the host as well as a restart of hamnd.
+	 */
+	if (hamn_write_atomic(m->ctr_dirfd, "exit.json", text, strlen(text), 0600, &err) < 0)
+		hamn_error_free(&err); /* nobody to tell: hamnd hears of the exit below */
 	mon_broadcast(m, &msg);
 }
 

@@ -57,8 +57,12 @@ struct mon {
 };
 
 /* monitor_io.c */
+/*
+ * Take a client (fd owned). ahead: its stdin that hamnd's HTTP server read
+ * past the request, which the container gets before anything read from fd.
+ */
 void mon_client_add(struct mon *m, int fd, uint64_t token, uint32_t flags, const char *detach,
-		    size_t n_detach);
+		    size_t n_detach, const char *ahead, size_t n_ahead);
 /* Read what the container wrote on out[s]; false at EOF. */
 bool mon_read_output(struct mon *m, int s);
 void mon_client_read(struct mon *m, struct mon_client *c);

@@ -25,9 +25,13 @@
 #define DRAIN_TIMEOUT_MS 2000
 /* ... and at most this long for clients to take what is left. */
 #define FLUSH_TIMEOUT_MS 5000
+/* How long the stdin read ahead that follows a MON_ATTACH may take to come. */
+#define AHEAD_TIMEOUT_MS 2000
+
+static void client_stdin(struct mon *m, struct mon_client *c, const char *buf, size_t n);
 
 void mon_client_add(struct mon *m, int fd, uint64_t token, uint32_t flags, const char *detach,
-		    size_t n_detach)
+		    size_t n_detach, const char *ahead, size_t n_ahead)
 {
 	struct mon_client *c;
 
@@ -52,6 +56,9 @@ void mon_client_add(struct mon *m, int fd, uint64_t token, uint32_t flags, const
 	/* a client that attached after the end: nothing more will come */
 	if (m->exited)
 		c->gone = true;
+	/* a client of the launch comes before the stdin pipe (m->pid is still 0) */
+	if (c->in && !c->gone && n_ahead && (m->in_fd >= 0 || !m->pid))
+		client_stdin(m, c, ahead, n_ahead);
 }
 
 void mon_broadcast(struct mon *m, const struct mon_msg *msg)
@@ -220,6 +227,45 @@ static void mon_resize(struct mon *m, unsigned int h, unsigned int w)
 		ioctl(m->out[1], TIOCSWINSZ, &ws);
 }
 
+/*
+ * The w bytes of stdin read ahead that follow a MON_ATTACH on connection
+ * i (hamnd sends them right behind it). false when they do not come.
+ */
+static bool recv_ahead(struct mon *m, size_t i, uint32_t w, char **data)
+{
+	_cleanup_error_ struct hamn_error *err = NULL;
+	struct pollfd p = { .fd = m->conns[i], .events = POLLIN };
+	size_t len = 0;
+	int r;
+
+	do
+		r = poll(&p, 1, AHEAD_TIMEOUT_MS);
+	while (r < 0 && errno == EINTR);
+	if (r <= 0 || mon_recv_blob(m->conns[i], data, &len, NULL, 0, NULL, &err) <= 0)
+		return false;
+	if (len == w)
+		return true;
+	free(*data);
+	*data = NULL;
+	return false;
+}
+
+static void conn_attach(struct mon *m, size_t i, const struct mon_msg *msg, int fd)
+{
+	_cleanup_free_ char *ahead = NULL;
+
+	if (msg->w && !recv_ahead(m, i, msg->w, &ahead)) {
+		/* a client whose first bytes are lost must not go on as if nothing was */
+		struct mon_msg done = { .type = MON_CLIENT_DONE, .token = msg->token };
+
+		close(fd);
+		mon_broadcast(m, &done);
+		return;
+	}
+	mon_client_add(m, fd, msg->token, msg->flags, msg->text,
+		       msg->h < sizeof(msg->text) ? msg->h : 0, ahead, msg->w);
+}
+
 bool mon_conn_message(struct mon *m, size_t i)
 {
 	_cleanup_error_ struct hamn_error *err = NULL;
@@ -244,8 +290,7 @@ bool mon_conn_message(struct mon *m, size_t i)
 		return mon_send(m->conns[i], &reply, NULL, 0, &err) == 0;
 	case MON_ATTACH:
 		if (n_fds >= 1)
-			mon_client_add(m, fd, msg.token, msg.flags, msg.text,
-				       msg.h < sizeof(msg.text) ? msg.h : 0);
+			conn_attach(m, i, &msg, fd);
 		return true;
 	case MON_SIGNAL:
 		if (!m->exited && msg.code > 0)
@@ -377,6 +422,9 @@ void mon_loop(struct mon *m)
 {
 	struct pollfd p[P_FIXED + MON_MAX_CLIENTS + MON_MAX_CONNS];
 	int64_t drain_deadline = 0;
+
+	/* the stdin that came with the launch's clients (a pty's is flushed on events only) */
+	mon_stdin_flush(m);
 
 	for (;;) {
 		size_t n;

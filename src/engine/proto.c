@@ -221,28 +221,3 @@ int unix_listen_at(int dirfd, const char *name, struct hamn_error **err)
 		return hamn_error_set(err, errno, "listen on '%s'", name);
 	return steal_fd(&fd);
 }
-
-int write_file_atomic(int dirfd, const char *name, const char *data, size_t len, mode_t mode,
-		      struct hamn_error **err)
-{
-	_cleanup_free_ char *tmp = xasprintf(".%s.tmp", name);
-	_cleanup_close_ int fd = -1;
-
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd < 0)
-		return hamn_error_set(err, errno, "create '%s'", tmp);
-	if (hamn_write_all(fd, data, len, err) < 0)
-		goto fail;
-	/*
-	 * No fsync: this survives the crash of any process (the page cache
-	 * keeps it); after a host crash every container is gone anyway.
-	 */
-	if (renameat(dirfd, tmp, dirfd, name) < 0) {
-		hamn_error_set(err, errno, "rename '%s'", tmp);
-		goto fail;
-	}
-	return 0;
-fail:
-	unlinkat(dirfd, tmp, 0);
-	return -1;
-}

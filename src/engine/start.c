@@ -18,6 +18,11 @@
 #define ATTACH_READY_TIMEOUT_NS (5LL * 1000000000LL)
 /* How long start waits for the monitor's first word. */
 #define MONITOR_START_TIMEOUT_MS 120000
+/*
+ * How long start waits for the previous run's monitor to go: after the exit
+ * it flushes its clients (monitor_io.c: FLUSH_TIMEOUT_MS, 5 s at most).
+ */
+#define MONITOR_GONE_TIMEOUT_NS (15LL * 1000000000LL)
 
 static void timespec_at(struct timespec *ts, int64_t mono_deadline_ns)
 {
@@ -44,6 +49,29 @@ static void wait_attach_ready(struct hamn_engine *e, struct container *c)
 	}
 }
 
+/*
+ * Wait (lock held) until the monitor of the previous run is gone. It still
+ * flushes its clients after it reported the exit, and until the watcher
+ * has seen its connection end, that connection is c->mon_fd and its
+ * clients are c->handed: a launch must not put its own in their place (the
+ * watcher would close the new run's clients and connection as the old's).
+ */
+static int wait_monitor_gone(struct hamn_engine *e, struct container *c, struct hamn_error **err)
+{
+	int64_t deadline = hamn_monotonic_ns() + MONITOR_GONE_TIMEOUT_NS;
+	struct timespec ts;
+
+	timespec_at(&ts, deadline);
+	while (c->mon_fd >= 0) {
+		if (e->stopping || hamn_monotonic_ns() >= deadline)
+			return hamn_error_setq(err, EBUSY,
+					       "the previous run of container %s has not ended yet",
+					       c->id);
+		pthread_cond_timedwait(&e->cond, &e->lock, &ts);
+	}
+	return 0;
+}
+
 static uint32_t slot_flags(const struct attach_slot *s)
 {
 	return (s->in_stdin ? MON_F_STDIN : 0) | (s->in_stdout ? MON_F_STDOUT : 0) |
@@ -58,6 +86,7 @@ static json_t *take_clients(struct container *c, int *fds, size_t *n_fds)
 
 	while (*pp) {
 		struct attach_slot *s = *pp;
+		json_t *client;
 
 		if (!s->ready || *n_fds >= 15) {
 			pp = &s->next;
@@ -65,10 +94,12 @@ static json_t *take_clients(struct container *c, int *fds, size_t *n_fds)
 		}
 		*pp = s->next;
 		fds[(*n_fds)++] = s->fd;
-		json_array_append_new(arr, json_pack("{s:I, s:i, s:s#}", "token",
-						     (json_int_t)s->token, "flags",
-						     (int)slot_flags(s), "detach", s->detach,
-						     (int)s->n_detach));
+		client = json_pack("{s:I, s:i, s:s#}", "token", (json_int_t)s->token, "flags",
+				   (int)slot_flags(s), "detach", s->detach, (int)s->n_detach);
+		if (s->n_ahead)
+			json_object_set_new(client, "ahead",
+					    attach_ahead_json(s->ahead, s->n_ahead));
+		json_array_append_new(arr, client);
 		s->next = c->handed;
 		c->handed = s;
 	}
@@ -339,6 +370,7 @@ int ctr_start_locked_op(struct hamn_engine *e, struct container *c, bool restart
 	_cleanup_json_ json_t *req = NULL;
 	enum ctr_status s;
 	bool paused;
+	int r;
 
 	pthread_mutex_lock(&e->lock);
 	s = c->st.status;
@@ -353,6 +385,11 @@ int ctr_start_locked_op(struct hamn_engine *e, struct container *c, bool restart
 				       "cannot start a paused container, try unpause instead");
 	if (s == ST_RUNNING || (s == ST_RESTARTING && !restart))
 		return hamn_error_setq(err, EALREADY, "container already started");
+	pthread_mutex_lock(&e->lock);
+	r = wait_monitor_gone(e, c, err);
+	pthread_mutex_unlock(&e->lock);
+	if (r < 0)
+		return -1;
 	req = prepare_launch(e, c, err);
 	if (!req)
 		return hamn_error_wrap(err, "start container %s", c->id);

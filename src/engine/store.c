@@ -9,6 +9,13 @@
  * Every change is one statement (an implicit transaction), made while the
  * engine lock is held so that two changes of one container land in the
  * order they happened.
+ *
+ * Two more tables keep what hamnd knows of a container besides its record
+ * (same shape: id, container, doc): "execs" (one row per exec instance,
+ * exec.c) and "health" (one row per container with a health check: its
+ * State.Health, health.c). Their rows go with the container's (after it,
+ * so a crash in between leaves rows the loaders drop: they belong to no
+ * container).
  */
 #include "engine/internal.h"
 
@@ -16,13 +23,25 @@ struct engine_store {
 	sqlite3 *db;
 	pthread_mutex_t lock;
 	sqlite3_stmt *put, *del;
+	sqlite3_stmt *aux_put[STORE_AUX_N], *aux_del[STORE_AUX_N], *aux_del_ctr[STORE_AUX_N];
 };
 
 static const char schema[] = "CREATE TABLE IF NOT EXISTS containers ("
 			     " id TEXT PRIMARY KEY,"
 			     " name TEXT NOT NULL UNIQUE,"
 			     " created INTEGER NOT NULL,"
+			     " doc TEXT NOT NULL);"
+			     "CREATE TABLE IF NOT EXISTS execs ("
+			     " id TEXT PRIMARY KEY,"
+			     " container TEXT NOT NULL,"
+			     " doc TEXT NOT NULL);"
+			     "CREATE INDEX IF NOT EXISTS execs_container ON execs (container);"
+			     "CREATE TABLE IF NOT EXISTS health ("
+			     " id TEXT PRIMARY KEY,"
+			     " container TEXT NOT NULL,"
 			     " doc TEXT NOT NULL);";
+
+static const char *const aux_table[STORE_AUX_N] = { "execs", "health" };
 
 static int db_fail(sqlite3 *db, const char *what, struct hamn_error **err)
 {
@@ -33,6 +52,23 @@ static int db_fail(sqlite3 *db, const char *what, struct hamn_error **err)
 		return hamn_error_setq(err, EEXIST, "container database: %s: %s", what,
 				       sqlite3_errmsg(db));
 	return hamn_error_setq(err, EIO, "container database: %s: %s", what, sqlite3_errmsg(db));
+}
+
+static int prepare_aux(struct engine_store *s, struct hamn_error **err)
+{
+	for (int t = 0; t < STORE_AUX_N; t++) {
+		_cleanup_free_ char *put = xasprintf("INSERT OR REPLACE INTO %s (id, container, doc) "
+						     "VALUES (?1, ?2, ?3)", aux_table[t]);
+		_cleanup_free_ char *del = xasprintf("DELETE FROM %s WHERE id = ?1", aux_table[t]);
+		_cleanup_free_ char *del_ctr =
+			xasprintf("DELETE FROM %s WHERE container = ?1", aux_table[t]);
+
+		if (sqlite3_prepare_v2(s->db, put, -1, &s->aux_put[t], NULL) != SQLITE_OK ||
+		    sqlite3_prepare_v2(s->db, del, -1, &s->aux_del[t], NULL) != SQLITE_OK ||
+		    sqlite3_prepare_v2(s->db, del_ctr, -1, &s->aux_del_ctr[t], NULL) != SQLITE_OK)
+			return db_fail(s->db, "prepare", err);
+	}
+	return 0;
 }
 
 struct engine_store *store_open(const char *path, struct hamn_error **err)
@@ -63,6 +99,8 @@ struct engine_store *store_open(const char *path, struct hamn_error **err)
 		db_fail(s->db, "prepare", err);
 		goto fail;
 	}
+	if (prepare_aux(s, err) < 0)
+		goto fail;
 	return s;
 fail:
 	store_close(s);
@@ -81,6 +119,11 @@ void store_close(struct engine_store *s)
 		return;
 	sqlite3_finalize(s->put);
 	sqlite3_finalize(s->del);
+	for (int t = 0; t < STORE_AUX_N; t++) {
+		sqlite3_finalize(s->aux_put[t]);
+		sqlite3_finalize(s->aux_del[t]);
+		sqlite3_finalize(s->aux_del_ctr[t]);
+	}
 	sqlite3_close(s->db);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
@@ -105,16 +148,92 @@ int store_put(struct engine_store *s, const struct container *c, struct hamn_err
 	return r;
 }
 
-int store_delete(struct engine_store *s, const char *id, struct hamn_error **err)
+/* Run a prepared statement with one text parameter (s->lock held). */
+static int step_one(struct engine_store *s, sqlite3_stmt *st, const char *arg, const char *what,
+		    struct hamn_error **err)
 {
 	int r = 0;
 
+	sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		r = db_fail(s->db, what, err);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return r;
+}
+
+int store_delete(struct engine_store *s, const char *id, struct hamn_error **err)
+{
+	struct hamn_error *aux_err = NULL;
+	int r;
+
 	pthread_mutex_lock(&s->lock);
-	sqlite3_bind_text(s->del, 1, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(s->del) != SQLITE_DONE)
-		r = db_fail(s->db, "delete", err);
-	sqlite3_reset(s->del);
-	sqlite3_clear_bindings(s->del);
+	r = step_one(s, s->del, id, "delete", err);
+	/* the container's row was the commit point: what is left here is dropped at load */
+	for (int t = 0; r == 0 && t < STORE_AUX_N; t++)
+		if (step_one(s, s->aux_del_ctr[t], id, "delete", &aux_err) < 0)
+			hamn_error_free(&aux_err);
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int store_aux_put(struct engine_store *s, enum store_aux t, const char *id, const char *ctr,
+		  json_t *doc, struct hamn_error **err)
+{
+	_cleanup_free_ char *text = hamn_json_dump(doc);
+	sqlite3_stmt *st = s->aux_put[t];
+	int r = 0;
+
+	pthread_mutex_lock(&s->lock);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ctr, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		r = db_fail(s->db, "write", err);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int store_aux_delete(struct engine_store *s, enum store_aux t, const char *id,
+		     struct hamn_error **err)
+{
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = step_one(s, s->aux_del[t], id, "delete", err);
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int store_aux_load(struct engine_store *s, enum store_aux t,
+		   void (*fn)(void *ud, const char *id, const char *ctr, json_t *doc), void *ud,
+		   struct hamn_error **err)
+{
+	_cleanup_free_ char *sql = xasprintf("SELECT id, container, doc FROM %s", aux_table[t]);
+	sqlite3_stmt *st = NULL;
+	int r = 0, rc;
+
+	pthread_mutex_lock(&s->lock);
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		r = db_fail(s->db, "prepare", err);
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+		const char *ctr = (const char *)sqlite3_column_text(st, 1);
+		const char *text = (const char *)sqlite3_column_text(st, 2);
+		_cleanup_json_ json_t *doc = text ? json_loads(text, 0, NULL) : NULL;
+
+		/* a row that does not parse is skipped: it holds nothing we could show */
+		if (id && ctr && json_is_object(doc))
+			fn(ud, id, ctr, doc);
+	}
+	if (rc != SQLITE_DONE)
+		r = db_fail(s->db, "read", err);
+out:
+	sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->lock);
 	return r;
 }

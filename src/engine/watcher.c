@@ -30,6 +30,7 @@ void attach_slot_finish(struct attach_slot *s)
 		close(s->fd);
 	if (s->done)
 		s->done(s->done_ctx);
+	free(s->ahead);
 	free(s);
 }
 
@@ -59,7 +60,9 @@ int ctr_attach_handoff_locked(struct hamn_engine *e, struct container *c,
 		  (s->in_stderr ? MON_F_STDERR : 0);
 	memcpy(m.text, s->detach, s->n_detach);
 	m.h = (uint32_t)s->n_detach;
-	if (mon_send(c->mon_fd, &m, &s->fd, 1, err) < 0)
+	m.w = (uint32_t)s->n_ahead;
+	if (mon_send(c->mon_fd, &m, &s->fd, 1, err) < 0 ||
+	    (s->n_ahead && mon_send_blob(c->mon_fd, s->ahead, s->n_ahead, NULL, 0, err) < 0))
 		return -1;
 	close(s->fd);
 	s->fd = -1;
@@ -220,6 +223,7 @@ static struct attach_slot *monitor_gone_locked(struct hamn_engine *e, struct con
 	close(c->mon_fd);
 	c->mon_fd = -1;
 	c->handed = NULL;
+	pthread_cond_broadcast(&e->cond);	/* a start waits for this (start.c) */
 	if (c->st.status == ST_RUNNING) {
 		/* no EXITED: the monitor was killed; its container must not run unwatched */
 		struct mon_msg m = { .type = MON_EXITED, .code = 255 };

@@ -427,6 +427,13 @@ static int create_image(struct hamn_image_store *st, const char *config_digest,
 	/* layers made here stay on failure, as those of hamn_image_layer_put() do */
 	if (image_commit_unpin(st, rc == 0 ? &p : NULL, chains, pinned, false, err) < 0)
 		rc = -1;
+	/* the image holds its layers now: the leases of the pull that made it end */
+	if (rc == 0) {
+		store_lock(st);
+		for (size_t i = 0; i < n_layers; i++)
+			layer_unlease(st, &chains[i]);
+		store_unlock(st);
+	}
 	if (rc == 0 && id_out)
 		*id_out = xstrdup(p.config_digest.str);
 	image_plan_release(&p);

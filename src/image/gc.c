@@ -15,7 +15,8 @@
  * are never touched, since they are not recorded yet; recorded layers an
  * operation relies on without holding the lock (a load or import between
  * its layers and its image row, a save streaming them) are pinned in
- * memory and skipped, then collected when their last pin goes.
+ * memory and skipped, then collected when their last pin goes; the layers
+ * a pull found or put are leased until its image takes them (layer_lease).
  *
  * Database rows always go first (committed), files after: a crash in
  * between leaves only files, which the next open removes.
@@ -268,17 +269,28 @@ int layers_collect(struct hamn_image_store *st, const struct hamn_digest *candid
 	return rc;
 }
 
-/* ---- pins ---- */
+/* ---- pins and leases ---- */
 
+/* The holds on chain, or NULL; a lapsed lease is let go here. */
 static struct layer_pin *pin_find(struct hamn_image_store *st, const char *chain)
 {
-	for (size_t i = 0; i < st->n_pins; i++)
-		if (streq(st->pins[i].chain.str, chain))
-			return &st->pins[i];
+	for (size_t i = 0; i < st->n_pins; i++) {
+		struct layer_pin *p = &st->pins[i];
+
+		if (!streq(p->chain.str, chain))
+			continue;
+		if (p->leased && hamn_monotonic_ns() >= p->lease_until)
+			p->leased = false;
+		if (p->count || p->leased)
+			return p;
+		/* a doomed layer whose pull never came back waits for prune or the next open */
+		*p = st->pins[--st->n_pins];
+		return NULL;
+	}
 	return NULL;
 }
 
-void layer_pin(struct hamn_image_store *st, const struct hamn_digest *chain)
+static struct layer_pin *pin_get(struct hamn_image_store *st, const struct hamn_digest *chain)
 {
 	struct layer_pin *p = pin_find(st, chain->str);
 
@@ -287,30 +299,60 @@ void layer_pin(struct hamn_image_store *st, const struct hamn_digest *chain)
 		p = &st->pins[st->n_pins++];
 		*p = (struct layer_pin){ .chain = *chain };
 	}
-	p->count++;
+	return p;
+}
+
+/* The last hold on p went: forget it and, when collect, finish a deletion it held up. */
+static void pin_release(struct hamn_image_store *st, struct layer_pin *p, bool collect)
+{
+	struct hamn_digest chain = p->chain;
+	struct hamn_error *e = NULL;
+	bool doomed = p->doomed;
+
+	*p = st->pins[--st->n_pins];
+	if (!doomed || !collect)
+		return;
+	if (layers_collect(st, &chain, 1, false, NULL, NULL, &e) < 0) {
+		/* the next open or prune collects it */
+		log_kv(HAMN_LOG_WARN, "cannot remove unused layer", "layer=%s err=\"%s\"",
+		       chain.str, e->msg);
+		hamn_error_free(&e);
+	}
+}
+
+void layer_pin(struct hamn_image_store *st, const struct hamn_digest *chain)
+{
+	pin_get(st, chain)->count++;
 }
 
 void layer_unpin(struct hamn_image_store *st, const struct hamn_digest *chain, bool collect)
 {
 	struct layer_pin *p = pin_find(st, chain->str);
-	struct hamn_error *e = NULL;
-	bool doomed;
 
-	if (!p)
+	if (!p || !p->count)
 		hamn_bug("layer %s is not pinned", chain->str);
-	if (--p->count > 0)
+	if (--p->count > 0 || p->leased)
 		return;
-	doomed = p->doomed;
-	*p = st->pins[--st->n_pins];
-	if (!doomed || !collect)
+	pin_release(st, p, collect);
+}
+
+void layer_lease(struct hamn_image_store *st, const struct hamn_digest *chain)
+{
+	struct layer_pin *p = pin_get(st, chain);
+
+	p->leased = true;
+	p->lease_until = hamn_monotonic_ns() + IMAGE_LAYER_LEASE_NS;
+}
+
+void layer_unlease(struct hamn_image_store *st, const struct hamn_digest *chain)
+{
+	struct layer_pin *p = pin_find(st, chain->str);
+
+	if (!p || !p->leased)
 		return;
-	/* a deletion wanted it while it was pinned: finish that deletion */
-	if (layers_collect(st, chain, 1, false, NULL, NULL, &e) < 0) {
-		/* the next open or prune collects it */
-		log_kv(HAMN_LOG_WARN, "cannot remove unused layer", "layer=%s err=\"%s\"",
-		       chain->str, e->msg);
-		hamn_error_free(&e);
-	}
+	p->leased = false;
+	if (!p->count)
+		pin_release(st, p, true);
 }
 
 bool layer_pinned(struct hamn_image_store *st, const char *chain, bool doom)

@@ -128,7 +128,8 @@ int hamn_image_blob_open(struct hamn_image_store *st, const char *digest,
  * config's diff_id (EINVAL otherwise). ref (may be NULL) is tagged onto
  * the image; manifest_digest (may be NULL) is kept as the image's manifest
  * and, with ref, gives a RepoDigest "name@digest". *id_out (may be NULL)
- * gets a new "sha256:..." string.
+ * gets a new "sha256:..." string. Once the image is recorded, the leases
+ * of its layers (hamn_image_layer_put) end.
  */
 int hamn_image_create(struct hamn_image_store *st, const char *config_digest,
 		      const char *const *layer_digests, const char *const *layer_media_types,
@@ -159,14 +160,21 @@ int hamn_image_create_child(struct hamn_image_store *st, const char *config_dige
  * match (nothing is kept). Reads fd to its end. When the layer is already
  * there, returns 0 without reading fd. *chain_out (may be NULL) gets the
  * chain ID. Thread-safe, and meant to run concurrently for the layers of
- * one image: the store lock is only taken to check and to publish. An
- * unused layer survives store opens for a day, so an interrupted pull
- * can reuse it; hamn_image_create() then finds it.
+ * one image: the store lock is only taken to check and to publish. The
+ * layer, new or found, is leased in the step that records or finds it: no
+ * image removal can delete it until hamn_image_create() takes it into an
+ * image (which ends the lease) or a day has passed. An unused layer
+ * survives store opens for a day too, so an interrupted pull can reuse it;
+ * hamn_image_create() then finds it.
  */
 int hamn_image_layer_put(struct hamn_image_store *st, int fd, const char *parent_chain,
 			 const char *diff_id, const char *blob_digest, const char *media_type,
 			 struct hamn_digest *chain_out, struct hamn_error **err);
-/* Is the layer with this chain ID unpacked and recorded? */
+/*
+ * Is the layer with this chain ID unpacked and recorded? A layer found is
+ * leased as hamn_image_layer_put() leases it: a pull that skips it can
+ * rely on it until its hamn_image_create(). Thread-safe.
+ */
 bool hamn_image_layer_exists(struct hamn_image_store *st, const char *chain_id);
 
 struct hamn_image_layer_info {

@@ -12,11 +12,16 @@
 /* How long a complete layer no image uses is kept (a pull may come back for it). */
 #define IMAGE_LAYER_GRACE_NS (24 * 3600 * 1000000000LL)
 
-/* A layer an unfinished operation relies on (see layer_pin). */
+/* How long a layer a pull found or put is kept for the image it makes (see layer_lease). */
+#define IMAGE_LAYER_LEASE_NS IMAGE_LAYER_GRACE_NS
+
+/* A layer an unfinished operation relies on (see layer_pin and layer_lease). */
 struct layer_pin {
 	struct hamn_digest chain;
-	unsigned int count;
-	bool doomed;		/* a deletion skipped it: collect it when the last pin goes */
+	unsigned int count;	/* pins */
+	bool leased;		/* a pull between this layer and its image */
+	int64_t lease_until;	/* monotonic: the lease lapses then */
+	bool doomed;		/* a deletion skipped it: collect it when the last hold goes */
 };
 
 /*
@@ -164,8 +169,21 @@ int layers_collect(struct hamn_image_store *st, const struct hamn_digest *candid
  */
 void layer_pin(struct hamn_image_store *st, const struct hamn_digest *chain);
 void layer_unpin(struct hamn_image_store *st, const struct hamn_digest *chain, bool collect);
-/* Is chain pinned? With doom, mark it for collection at its last unpin. */
+/* Is chain pinned or leased? With doom, mark it for collection when the last hold goes. */
 bool layer_pinned(struct hamn_image_store *st, const char *chain, bool doom);
+/*
+ * Leases (lock held for both). A pull finds a layer (hamn_image_layer_exists)
+ * or puts one (hamn_image_layer_put) and makes its image from it later
+ * (hamn_image_create), with nothing in between to hold on to. A lease keeps
+ * the layer from being collected in that gap: it is taken in the locked step
+ * that finds or records the layer, and it ends when an image takes the layer
+ * (which keeps it from then on) or after IMAGE_LAYER_LEASE_NS (a pull that
+ * never came back: the layer is then unused, as the grace period expects).
+ * A layer has one lease however many pulls took it: the first image that
+ * takes it ends it, and that image keeps the layer for the others.
+ */
+void layer_lease(struct hamn_image_store *st, const struct hamn_digest *chain);
+void layer_unlease(struct hamn_image_store *st, const struct hamn_digest *chain);
 
 /* commit.c */
 struct image_plan {

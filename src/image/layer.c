@@ -227,10 +227,13 @@ static void new_layer_release(struct hamn_image_store *st, struct new_layer *nl)
 	nl->tmp = NULL;
 }
 
-/* Extract without the lock, publish with it; pin the result when asked. */
+/* How the maker of a layer holds on to it until its image is recorded. */
+enum layer_hold { HOLD_PIN, HOLD_LEASE };
+
+/* Extract without the lock, publish with it and hold the result (in the same locked step). */
 static int make_layer(struct hamn_image_store *st, const struct hamn_digest *parent,
-		      const struct hamn_digest *expected, const struct layer_source *src, bool pin,
-		      struct hamn_digest *chain_out, struct hamn_error **err)
+		      const struct hamn_digest *expected, const struct layer_source *src,
+		      enum layer_hold hold, struct hamn_digest *chain_out, struct hamn_error **err)
 {
 	struct new_layer nl = { .diff_fd = -1 };
 	int rc = prepare(st, expected, src, &nl, err);
@@ -239,8 +242,10 @@ static int make_layer(struct hamn_image_store *st, const struct hamn_digest *par
 		chain_id_next(parent, &nl.stats.diff_id, chain_out);
 		store_lock(st);
 		rc = publish_locked(st, parent, src, &nl, chain_out, err);
-		if (rc == 0 && pin)
+		if (rc == 0 && hold == HOLD_PIN)
 			layer_pin(st, chain_out);
+		else if (rc == 0)
+			layer_lease(st, chain_out);
 		store_unlock(st);
 	}
 	/* a layer that lost the race to an identical one is deleted here, unlocked */
@@ -257,7 +262,7 @@ int layer_ensure(struct hamn_image_store *st, const struct hamn_digest *parent,
 		if (layer_use_existing(st, chain_out))
 			return 0;
 	}
-	return make_layer(st, parent, expected, src, true, chain_out, err);
+	return make_layer(st, parent, expected, src, HOLD_PIN, chain_out, err);
 }
 
 /* ---- one layer from a registry stream ---- */
@@ -277,14 +282,17 @@ int hamn_image_layer_put(struct hamn_image_store *st, int fd, const char *parent
 	chain_id_next(parent_chain ? &parent : NULL, &diff, &chain);
 	if (chain_out)
 		*chain_out = chain;
+	/* reused: leased in the step that found it, so no rmi can take it before the create */
 	store_lock(st);
 	exists = layer_exists(st, &chain);
+	if (exists)
+		layer_lease(st, &chain);
 	store_unlock(st);
 	if (exists)
 		return 0;
 	src.blob = blob.str;
-	/* not pinned: an unused layer waits for hamn_image_create() (see gc.c's grace) */
-	return make_layer(st, parent_chain ? &parent : NULL, &diff, &src, false, &chain, err);
+	/* leased, not pinned: hamn_image_create() ends the lease (or it lapses, see gc.c) */
+	return make_layer(st, parent_chain ? &parent : NULL, &diff, &src, HOLD_LEASE, &chain, err);
 }
 
 bool hamn_image_layer_exists(struct hamn_image_store *st, const char *chain_id)
@@ -294,8 +302,11 @@ bool hamn_image_layer_exists(struct hamn_image_store *st, const char *chain_id)
 
 	if (hamn_digest_parse(chain_id, &d, NULL) < 0)
 		return false;
+	/* a pull that finds a layer here skips it: from now on it relies on it */
 	store_lock(st);
 	found = layer_exists(st, &d);
+	if (found)
+		layer_lease(st, &d);
 	store_unlock(st);
 	return found;
 }

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "engine/exec_int.h"
 #include "engine/internal.h"
 #include "engine/user.h"
 
@@ -781,6 +782,119 @@ static void records_round_trip(void **state)
 	ctr_unref_locked(c);
 }
 
+/* ---- exec records and the store's other tables (exec_rec.c, store.c) ---- */
+
+#define EXEC_ID "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
+
+static void exec_records_round_trip(void **state)
+{
+	struct exec_rec r = { .id = EXEC_ID, .ctr_id = TEST_ID, .ctl = -1, .refs = 1 };
+	char *cmd[] = { "sh", "-c", "exit 3", NULL }, *env[] = { "A=1", NULL };
+	struct exec_rec *back;
+	json_t *doc;
+
+	(void)state;
+	r.cmd = cmd;
+	r.env = env;
+	r.user = "nobody";
+	r.workdir = "/tmp";
+	r.detach_keys = "";
+	r.tty = r.in = r.out = true;
+	r.claimed = r.has_exit = true;
+	r.exit_code = 3;
+	r.pid = 1234;
+	r.h = 24;
+	r.w = 80;
+	r.created_ns = 5;
+	r.finished_ns = 7;
+	doc = exec_rec_doc(&r);
+	back = exec_rec_from_doc(EXEC_ID, TEST_ID, doc);
+	assert_non_null(back);
+	assert_string_equal(back->cmd[2], "exit 3");
+	assert_string_equal(back->env[0], "A=1");
+	assert_string_equal(back->user, "nobody");
+	assert_string_equal(back->workdir, "/tmp");
+	assert_true(back->tty && back->in && back->out && !back->err);
+	assert_true(back->claimed && back->has_exit && !back->running && !back->lost);
+	assert_int_equal(back->exit_code, 3);
+	assert_int_equal(back->pid, 1234);
+	assert_int_equal(back->h, 24);
+	assert_int_equal(back->w, 80);
+	assert_int_equal(back->created_ns, 5);
+	assert_int_equal(back->finished_ns, 7);
+	assert_int_equal(back->ctl, -1);
+	exec_rec_unref(back);
+	/* an exit code nobody knows stays unknown: ExitCode null */
+	r.has_exit = false;
+	r.lost = true;
+	json_decref(doc);
+	doc = exec_rec_doc(&r);
+	assert_true(json_is_null(json_object_get(doc, "ExitCode")));
+	back = exec_rec_from_doc(EXEC_ID, TEST_ID, doc);
+	assert_true(back->lost && !back->has_exit);
+	exec_rec_unref(back);
+	/* ids that could name other files, and records without a command, are refused */
+	assert_null(exec_rec_from_doc("../../etc", TEST_ID, doc));
+	assert_null(exec_rec_from_doc(EXEC_ID, "x", doc));
+	json_object_set_new(doc, "Cmd", json_array());
+	assert_null(exec_rec_from_doc(EXEC_ID, TEST_ID, doc));
+	json_decref(doc);
+}
+
+static void count_row(void *ud, const char *id, const char *ctr, json_t *doc)
+{
+	(void)id;
+	(void)ctr;
+	(void)doc;
+	(*(int *)ud)++;
+}
+
+static void store_aux_rows_go_with_their_container(void **state)
+{
+	char dir[] = "/tmp/hamn-test-store.XXXXXX";
+	struct container *c = config_ok("{\"Image\":\"x\",\"Cmd\":[\"true\"]}", "{}");
+	struct hamn_error *err = NULL;
+	struct engine_store *s;
+	json_t *doc = json_pack("{s:s}", "Status", "healthy");
+	char *path;
+	int n = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	path = xasprintf("%s/hamn.db", dir);
+	s = store_open(path, &err);
+	if (!s)
+		fail_msg("%s", err->msg);
+	assert_int_equal(store_put(s, c, &err), 0);
+	assert_int_equal(store_aux_put(s, STORE_EXECS, EXEC_ID, c->id, doc, &err), 0);
+	assert_int_equal(store_aux_put(s, STORE_EXECS, EXEC_ID, c->id, doc, &err), 0);
+	assert_int_equal(store_aux_put(s, STORE_HEALTH, c->id, c->id, doc, &err), 0);
+	assert_int_equal(store_aux_load(s, STORE_EXECS, count_row, &n, &err), 0);
+	assert_int_equal(n, 1);
+	/* the rows outlive the connection */
+	store_close(s);
+	s = store_open(path, &err);
+	n = 0;
+	assert_int_equal(store_aux_load(s, STORE_HEALTH, count_row, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_delete(s, c->id, &err), 0);
+	n = 0;
+	assert_int_equal(store_aux_load(s, STORE_EXECS, count_row, &n, &err), 0);
+	assert_int_equal(store_aux_load(s, STORE_HEALTH, count_row, &n, &err), 0);
+	assert_int_equal(n, 0);
+	store_close(s);
+	for (const char *const *sfx = (const char *const[]){ "", "-wal", "-shm", NULL }; *sfx; sfx++) {
+		char *f = xasprintf("%s%s", path, *sfx);
+
+		unlink(f);
+		free(f);
+	}
+	free(path);
+	json_decref(doc);
+	ctr_unref_locked(c);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 /* ---- logging drivers and the daemon's defaults (logconfig.c) ---- */
 
 static struct ctr_config log_parse_ok(const char *hc_text)
@@ -874,6 +988,8 @@ int main(void)
 		cmocka_unit_test(command_strings),
 		cmocka_unit_test(resolv_conf),
 		cmocka_unit_test(records_round_trip),
+		cmocka_unit_test(exec_records_round_trip),
+		cmocka_unit_test(store_aux_rows_go_with_their_container),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -392,6 +392,46 @@ static void pull_layers_in_parallel_then_push_info(void **state)
 			    "abcdef0123456789abcdef0123456789abcdef0123456789");
 }
 
+/*
+ * A pull that finds its layers in the store (has_layer, or a put of a layer
+ * that exists) keeps them until it creates its image, even when the image
+ * that had them is removed in between (the rmi must not take them, nor
+ * their blobs); once the pulled image is made and removed, nothing is left.
+ */
+static void layers_reused_by_a_pull_survive_a_racing_rmi(void **state)
+{
+	struct senv *e = *state;
+	struct hamn_error *err = NULL;
+	_cleanup_free_ char *config = config_make(e->l, 2, ",\"author\":\"pulled\""), *id = NULL;
+	_cleanup_close_ int c = mem_fd(config, strlen(config));
+	_cleanup_close_ int l1 = mem_fd(e->l[1].gz.data, e->l[1].gz.len);
+	_cleanup_json_ json_t *r1 = NULL, *r2 = NULL, *insp = NULL;
+	const char *layers[] = { e->l[0].gz_digest.str, e->l[1].gz_digest.str };
+	struct hamn_digest loaded, chain2, cd;
+
+	load_test_image(e, &loaded);
+	chain_of(e->l, &chain2);
+	/* the pull: layer 0 is there, layer 1 is put (and found there too) */
+	assert_true(hamn_image_layer_exists(e->st, e->l[0].diff.str));
+	must(hamn_image_layer_put(e->st, l1, e->l[0].diff.str, e->l[1].diff.str,
+				  e->l[1].gz_digest.str, HAMN_MT_OCI_LAYER_GZIP, NULL, &err), &err);
+	/* the rmi that races it deletes the image, not the layers the pull relies on */
+	must(hamn_image_remove(e->st, "hamn-unit:v1", 0, NULL, NULL, &r1, &err), &err);
+	assert_int_equal(count_images(e->st), 0);
+	assert_true(hamn_image_layer_exists(e->st, e->l[0].diff.str));
+	assert_true(hamn_image_layer_exists(e->st, chain2.str));
+	/* the pull ends: its image is whole */
+	must(hamn_image_blob_put(e->st, c, NULL, &cd, &err), &err);
+	must(hamn_image_create(e->st, cd.str, layers, NULL, 2, NULL, "pulled:1", &id, &err),
+	     &err);
+	insp = hamn_image_inspect_json(e->st, "pulled:1", &err);
+	assert_non_null(insp);
+	assert_int_equal(dir_count(e->rootfd, "layers"), 2);
+	/* the create took the pull's hold: removing the image removes everything */
+	must(hamn_image_remove(e->st, "pulled:1", 0, NULL, NULL, &r2, &err), &err);
+	assert_store_empty(e);
+}
+
 /* A layer put by an unfinished pull outlives restarts for a while, then goes. */
 static void unused_layers_have_a_grace_period(void **state)
 {
@@ -981,6 +1021,7 @@ int main(void)
 		T(create_from_blobs),
 		T(create_reuses_a_layer_from_another_blob),
 		T(pull_layers_in_parallel_then_push_info),
+		T(layers_reused_by_a_pull_survive_a_racing_rmi),
 		T(unused_layers_have_a_grace_period),
 		T(load_fixtures),
 		T(malformed_archives_load_nothing),
