@@ -51,21 +51,25 @@ def symbol_addresses(binary):
 
 
 def text_inputs(map_path):
-    """(address, size, section, file) of every input section of the .text output section."""
+    """(address, size, section, file) of every input section of the output
+    sections .text.hot (an earlier ordering) and .text."""
     lines = open(map_path).read().split('\n')
-    start = next(i for i, l in enumerate(lines) if l.startswith('.text '))
-    inputs, i = [], start + 1
     sec_re = re.compile(r'^ (\.text\S*)\s*(?:(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+(.*))?$')
-    while i < len(lines) and not re.match(r'^\.\S', lines[i]):
-        m = sec_re.match(lines[i])
-        if m:
-            name, addr, size, path = m.groups()
-            if addr is None:  # a long name: the numbers are on the next line
-                i += 1
-                p = lines[i].split(None, 2)
-                addr, size, path = p[0], p[1], p[2] if len(p) > 2 else ''
-            if int(size, 16) > 0:
-                inputs.append((int(addr, 16), int(size, 16), name, path.strip()))
+    inputs, inside, i = [], False, 0
+    while i < len(lines):
+        line = lines[i]
+        if re.match(r'^\.\S', line):  # an output section starts
+            inside = re.match(r'^\.text(\.hot)?(\s|$)', line) is not None
+        elif inside:
+            m = sec_re.match(line)
+            if m:
+                name, addr, size, path = m.groups()
+                if addr is None:  # a long name: the numbers are on the next line
+                    i += 1
+                    p = lines[i].split(None, 2)
+                    addr, size, path = p[0], p[1], p[2] if len(p) > 2 else ''
+                if int(size, 16) > 0:
+                    inputs.append((int(addr, 16), int(size, 16), name, path.strip()))
         i += 1
     inputs.sort()
     return inputs
