@@ -83,7 +83,6 @@ const char *oci_propagation_name(unsigned long flags);
 /* A capability mask as an array of "CAP_*" names, lowest number first. */
 json_t *oci_caps_to_json(uint64_t mask);
 /* "RLIMIT_NOFILE" for RLIMIT_NOFILE; NULL when unknown. */
-const char *oci_rlimit_name(int resource);
 /* Names of the hook kinds as in config.json ("createRuntime"). */
 extern const char *const oci_hook_kind_names[HAMN_OCI_HOOK_N_KINDS];
 

@@ -276,6 +276,8 @@ const struct hamn_oci_namespace *hamn_oci_spec_ns(const struct hamn_oci_spec *sp
 
 /* "RLIMIT_NOFILE" -> RLIMIT_NOFILE; -1 when unknown. */
 int hamn_oci_rlimit_from_name(const char *name);
+/* RLIMIT_NOFILE -> "RLIMIT_NOFILE" (static storage; async-signal-safe); NULL when unknown. */
+const char *hamn_oci_rlimit_name(int resource);
 
 /*
  * Is this sysctl safe to set in a container given which namespaces it has

@@ -51,7 +51,7 @@ static json_t *rlimits_to_json(const struct hamn_oci_process *p)
 		const struct hamn_oci_rlimit *r = &p->rlimits[i];
 
 		json_array_append_new(arr, json_pack("{s:s, s:o, s:o}", "type",
-						     oci_rlimit_name(r->resource), "soft",
+						     hamn_oci_rlimit_name(r->resource), "soft",
 						     hamn_json_uint64_new(r->soft), "hard",
 						     hamn_json_uint64_new(r->hard)));
 	}

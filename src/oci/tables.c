@@ -167,7 +167,7 @@ int hamn_oci_rlimit_from_name(const char *name)
 	return -1;
 }
 
-const char *oci_rlimit_name(int resource)
+const char *hamn_oci_rlimit_name(int resource)
 {
 	for (size_t i = 0; i < N_RLIMITS; i++)
 		if (rlimit_table[i].resource == resource)

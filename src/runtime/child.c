@@ -163,6 +163,29 @@ static int exec_lookup(const struct rt_proc *proc)
 	return saved;
 }
 
+/*
+ * Fail naming the limit and its values ("setrlimit RLIMIT_NOFILE soft=N hard=N"):
+ * a NOFILE above fs.nr_open, or any limit raised above the hard one without
+ * CAP_SYS_RESOURCE, gets EPERM. Async-signal-safe (we are a child of a fork).
+ */
+static void die_rlimit(int sync, int resource, const struct rlimit *rl) __attribute__((noreturn));
+
+static void die_rlimit(int sync, int resource, const struct rlimit *rl)
+{
+	const char *name = hamn_oci_rlimit_name(resource);
+	char detail[128] = "setrlimit ", num[24];
+	int saved = errno;
+
+	rt_strlcat(detail, name ? name : "?", sizeof(detail));
+	rt_strlcat(detail, " soft=", sizeof(detail));
+	rt_strlcat(detail, rl->rlim_cur == RLIM_INFINITY ? "unlimited"
+				: rt_utoa(rl->rlim_cur, num, sizeof(num)), sizeof(detail));
+	rt_strlcat(detail, " hard=", sizeof(detail));
+	rt_strlcat(detail, rl->rlim_max == RLIM_INFINITY ? "unlimited"
+				: rt_utoa(rl->rlim_max, num, sizeof(num)), sizeof(detail));
+	rt_die(sync, STEP_USER, saved, detail);
+}
+
 void rt_proc_exec(const struct rt_proc *proc, int sync)
 {
 	int r;
@@ -173,7 +196,7 @@ void rt_proc_exec(const struct rt_proc *proc, int sync)
 	for (size_t i = 0; i < proc->n_rlimits; i++) {
 		struct rlimit rl = {proc->rlimits[i].soft, proc->rlimits[i].hard};
 		if (prlimit(0, proc->rlimits[i].resource, &rl, NULL) < 0)
-			rt_die(sync, STEP_USER, errno, "setrlimit");
+			die_rlimit(sync, proc->rlimits[i].resource, &rl);
 	}
 	set_user(proc, sync);
 	if (proc->has_umask)

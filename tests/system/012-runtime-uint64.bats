@@ -84,7 +84,7 @@ need_core_unlimited() {
 	if [ "$status" -eq 0 ]; then
 		[ "${lines[0]}" = unlimited ] || [ "${lines[0]}" = "$(cat /proc/sys/fs/nr_open)" ]
 	else
-		[[ "$output" == *setrlimit*"not permitted"* ]]
+		[[ "$output" == *"setrlimit RLIMIT_NOFILE soft=unlimited hard=unlimited"*"not permitted"* ]]
 		[[ "$output" != *config.json* ]]
 	fi
 	assert_clean "$id2"
