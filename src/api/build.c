@@ -2,13 +2,12 @@
  * build.c - POST /build, docker's classic builder endpoint (version=1).
  *
  * The body is the context as a tar (maybe compressed). It is unpacked as
- * it arrives into the build's workspace by a worker thread running the
- * image store's layer extraction in flatten mode (the hostile-tar rules:
- * nothing outside the directory, no devices, no chmod through a symlink);
- * the connection thread writes each chunk into a socketpair the worker
- * reads, which throttles the client and keeps the body out of memory. A
- * byte parked unread in our end makes a client that leaves mid-body reset
- * the worker's read instead of ending the tar cleanly (as images_io.c).
+ * it arrives into the build's workspace by an upload worker (pump.c)
+ * running the image store's layer extraction in flatten mode (the
+ * hostile-tar rules: nothing outside the directory, no devices, no chmod
+ * through a symlink). The pump throttles the client, keeps the body out of
+ * memory, and makes a client that leaves mid-body fail the worker's read
+ * instead of ending the tar cleanly.
  *
  * Once the body is in, the reply is a JSON-lines stream (200) and the
  * build runs in the stream's thread (src/engine/build_ops.c); its failures
@@ -22,13 +21,8 @@
  * pulling base images (pull= is ignored), registry credentials
  * (X-Registry-Config is not needed without pulls).
  */
-#include <fcntl.h>
-#include <poll.h>
-#include <pthread.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include "api/build.h"
+#include "api/internal.h"
 #include "engine/build_ops.h"
 #include "engine/engine.h"
 #include "image/image.h"
@@ -57,36 +51,17 @@ struct build_req {
 	char **tags, **args, **labels;
 	bool quiet;
 	int refs;		/* the body consumer and the reply stream */
-
-	/* the context upload */
-	int fd, peer;		/* socketpair: our end, the worker's end */
-	pthread_t thread;
-	bool started, eof_sent;
-	int rc;
-	struct hamn_error *err;
+	struct api_upload pump;	/* the context upload */
 
 	/* the reply */
 	struct hamn_api_stream *st;
 	json_t *held;		/* q=1: progress held back until the end */
 };
 
-static void close_fd(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
 static void build_req_free(struct build_req *br)
 {
-	if (br->started) {
-		/* closing our end with the parked byte unread resets the worker's read */
-		if (!br->eof_sent)
-			close_fd(&br->fd);
-		pthread_join(br->thread, NULL);
-	}
-	close_fd(&br->fd);
-	close_fd(&br->peer);
+	/* a body that did not end (the client went away) fails the worker's read */
+	api_upload_release(&br->pump);
 	hamn_engine_build_free(br->b);
 	free(br->dockerfile);
 	free(br->target);
@@ -94,7 +69,6 @@ static void build_req_free(struct build_req *br)
 	hamn_strv_free(br->tags);
 	hamn_strv_free(br->args);
 	hamn_strv_free(br->labels);
-	hamn_error_free(&br->err);
 	if (br->held)
 		json_decref(br->held);
 	free(br);
@@ -246,68 +220,48 @@ static size_t track_tail(const struct tar_track *t)
 	return (size_t)(t->next - t->pos) + 1024;
 }
 
-static void *unpack_main(void *arg)
+static int unpack_run(void *ctx, int fd, struct hamn_error **err)
 {
-	struct build_req *br = arg;
+	struct build_req *br = ctx;
 
-	br->rc = hamn_layer_apply(hamn_engine_build_context_fd(br->b), br->peer,
-				  HAMN_LAYER_FLATTEN, "build context", NULL, &br->err);
-	/* a worker that stopped early makes the next chunk's write fail with EPIPE */
-	close_fd(&br->peer);
-	return NULL;
+	return hamn_layer_apply(hamn_engine_build_context_fd(br->b), fd, HAMN_LAYER_FLATTEN,
+				"build context", NULL, err);
 }
 
-static int unpack_start(struct build_req *br, struct hamn_error **err)
-{
-	int sv[2], rc;
-	char byte = 0;
-
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return hamn_error_set(err, errno, "socketpair");
-	br->fd = sv[0];
-	br->peer = sv[1];
-	/* room for a few MiB in flight: fewer wake-ups of the worker (best effort) */
-	(void)setsockopt(br->fd, SOL_SOCKET, SO_SNDBUF, &(int){ 4 << 20 }, sizeof(int));
-	(void)setsockopt(br->peer, SOL_SOCKET, SO_RCVBUF, &(int){ 4 << 20 }, sizeof(int));
-	if (write(br->peer, &byte, 1) != 1)
-		return hamn_error_set(err, errno, "prime the context socket");
-	rc = pthread_create(&br->thread, NULL, unpack_main, br);
-	if (rc != 0)
-		return hamn_error_set(err, rc, "start the context thread");
-	br->started = true;
-	return 0;
-}
-
-/* The worker's error as one of ours: a bad tar is the client's fault (400). */
+/* The finished worker's failure as one of ours: a bad tar is the client's fault (400). */
 static int unpack_failure(struct build_req *br, struct hamn_error **err)
 {
-	int e = br->err ? br->err->errnum : EIO;
+	_cleanup_error_ struct hamn_error *uerr = NULL;
+	int e;
 
+	api_upload_failure(&br->pump, &uerr);
+	e = uerr->errnum;
 	if (e != ENOSPC && e != EIO && e != ENOMEM)
 		e = EINVAL;
-	return hamn_error_setq(err, e, "read the build context: %s",
-			       br->err ? br->err->msg : "failed");
+	return hamn_error_setq(err, e, "read the build context: %s", uerr->msg);
+}
+
+/* Hand data to the worker; once it stopped reading, its failure (or 0: the rest is dropped). */
+static int unpack_write(struct build_req *br, const void *data, size_t len,
+			struct hamn_error **err)
+{
+	struct hamn_error *werr = NULL;
+
+	if (api_upload_write(&br->pump, data, len, &werr) == 0)
+		return 0;
+	if (api_upload_wait(&br->pump, 0, -1) && br->pump.rc < 0) {
+		hamn_error_free(&werr);
+		return unpack_failure(br, err);
+	}
+	return hamn_error_propagate(err, &werr);
 }
 
 static int context_data(void *ctx, const void *data, size_t len, struct hamn_error **err)
 {
 	struct build_req *br = ctx;
-	struct hamn_error *werr = NULL;
 
-	if (!br->started)	/* the tar ended before the body: the rest is dropped */
-		return br->rc < 0 ? unpack_failure(br, err) : 0;
 	track(&br->tt, data, len);
-	if (hamn_write_all(br->fd, data, len, &werr) == 0)
-		return 0;
-	if (werr->errnum != EPIPE && werr->errnum != ECONNRESET)
-		return hamn_error_propagate(err, &werr);
-	hamn_error_free(&werr);
-	/* the worker stopped reading: its result says why */
-	pthread_join(br->thread, NULL);
-	br->started = false;
-	if (br->rc < 0)
-		return unpack_failure(br, err);
-	return 0; /* the tar ended: what follows it is dropped */
+	return unpack_write(br, data, len, err);
 }
 
 /* ---- the build ---- */
@@ -368,23 +322,18 @@ static int build_stream(struct hamn_api_stream *st, void *ctx, struct hamn_error
 static int context_done(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
 {
 	struct build_req *br = ctx;
-
 	size_t tail = track_tail(&br->tt);
 
-	if (br->started && tail) {
+	if (tail) {
 		_cleanup_free_ char *zeros = xzalloc(tail);
 
-		if (context_data(br, zeros, tail, err) < 0)
+		if (unpack_write(br, zeros, tail, err) < 0)
 			return -1;
 	}
-	if (br->started) {
-		if (shutdown(br->fd, SHUT_WR) < 0)
-			return hamn_error_set(err, errno, "end of the build context");
-		br->eof_sent = true;
-		pthread_join(br->thread, NULL);
-		br->started = false;
-	}
-	if (br->rc < 0)
+	if (api_upload_end(&br->pump, err) < 0)
+		return -1;
+	api_upload_wait(&br->pump, -1, -1);
+	if (br->pump.rc < 0)
 		return unpack_failure(br, err);
 	__atomic_add_fetch(&br->refs, 1, __ATOMIC_ACQ_REL);
 	return hamn_api_reply_stream(req, 200, "application/json", HAMN_API_STREAM_PROGRESS,
@@ -396,10 +345,11 @@ static int build(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
 	struct build_req *br = xzalloc(sizeof(*br));
 
 	br->refs = 1;
-	br->fd = br->peer = -1;
+	api_upload_init(&br->pump, unpack_run, br, NULL);
+	br->pump.sockbuf = 4 << 20; /* a few MiB in flight: fewer wake-ups of the worker */
 	br->o.cancel_fd = -1;
 	if (parse_query(req, br, err) < 0 || !(br->b = hamn_engine_build_new(ctx, err)) ||
-	    unpack_start(br, err) < 0) {
+	    api_upload_start(&br->pump, err) < 0) {
 		build_req_unref(br);
 		return -1;
 	}

@@ -5,6 +5,7 @@
  */
 #include "api/containers.h"
 #include "api/containers_internal.h"
+#include "api/internal.h"
 
 static struct hamn_engine *engine(void *ctx)
 {
@@ -42,26 +43,21 @@ static int h_update(struct hamn_api_req *req, void *ctx, struct hamn_error **err
 	return hamn_api_reply_json(req, 200, json_pack("{s:o}", "Warnings", warnings));
 }
 
-/* POST /containers/prune?filters={"until":[..],"label":[..],"label!":[..]} */
-static int h_prune(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
+static json_t *prune(void *ctx, const struct api_filters *f, struct hamn_error **err)
 {
-	_cleanup_filters_ struct hamn_api_filters *f = NULL;
-	_cleanup_free_ struct hamn_engine_filter *ef = NULL;
 	json_t *deleted = NULL;
 	int64_t space = 0;
 
-	if (hamn_api_req_filters(req, &f, err) < 0)
-		return -1;
-	ef = xcalloc(f->n + 1, sizeof(*ef));
-	for (size_t i = 0; i < f->n; i++) {
-		ef[i].key = f->items[i].key;
-		ef[i].values = f->items[i].values;
-	}
-	if (hamn_engine_container_prune(engine(ctx), ef, f->n, &deleted, &space, err) < 0)
-		return -1;
-	return hamn_api_reply_json(req, 200,
-				   json_pack("{s:o, s:I}", "ContainersDeleted", deleted,
-					     "SpaceReclaimed", (json_int_t)space));
+	if (hamn_engine_container_prune(engine(ctx), f->engine, f->n, &deleted, &space, err) < 0)
+		return NULL;
+	return json_pack("{s:o, s:I}", "ContainersDeleted", deleted, "SpaceReclaimed",
+			 (json_int_t)space);
+}
+
+/* POST /containers/prune?filters={"until":[..],"label":[..],"label!":[..]} */
+static int h_prune(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
+{
+	return api_reply_filtered(req, prune, ctx, err);
 }
 
 void api_containers_register_ops(struct hamn_api_server *s, struct hamn_engine *e)

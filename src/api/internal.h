@@ -181,6 +181,7 @@ struct api_upload {
 	int fd;		      /* our end of the socketpair */
 	int peer;	      /* the worker's end; the worker closes it */
 	int done_fd;	      /* eventfd, readable once the worker finished */
+	int sockbuf;	      /* socket buffer sizes to ask for (set before start); 0: default */
 	pthread_t thread;
 	bool started, eof_sent;
 	pthread_mutex_t lock; /* guards what the worker writes below */

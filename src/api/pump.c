@@ -2,13 +2,13 @@
  * pump.c - bodies moved through a worker thread, for the handlers whose
  * engine or store call works on an fd while the server works in chunks.
  *
- * Uploads (docker load and import, PUT of an archive): the worker runs the
- * call on one end of a socketpair and the connection thread writes each
- * chunk of the request body into the other end; the write blocks while the
- * worker is busy, which throttles the client, so no body is ever held in
- * memory. A socketpair rather than a pipe because a client that goes away
- * mid-body must make the worker's read fail, never look like a clean end
- * of the archive (see api_upload_start).
+ * Uploads (docker load and import, PUT of an archive, a build context):
+ * the worker runs the call on one end of a socketpair and the connection
+ * thread writes each chunk of the request body into the other end; the
+ * write blocks while the worker is busy, which throttles the client, so no
+ * body is ever held in memory. A socketpair rather than a pipe because a
+ * client that goes away mid-body must make the worker's read fail, never
+ * look like a clean end of the archive (see api_upload_start).
  *
  * Downloads (docker save, GET of an archive): the worker writes into a
  * pipe and the reply stream's producer forwards the pipe to the client.
@@ -93,6 +93,11 @@ int api_upload_start(struct api_upload *u, struct hamn_error **err)
 		return hamn_error_set(err, errno, "socketpair");
 	u->fd = sv[0];
 	u->peer = sv[1];
+	if (u->sockbuf > 0) {
+		/* more bytes in flight, fewer wake-ups of the worker (best effort) */
+		(void)setsockopt(u->fd, SOL_SOCKET, SO_SNDBUF, &u->sockbuf, sizeof(u->sockbuf));
+		(void)setsockopt(u->peer, SOL_SOCKET, SO_RCVBUF, &u->sockbuf, sizeof(u->sockbuf));
+	}
 	/*
 	 * One byte is parked in our end's receive queue and never read. A unix
 	 * stream socket closed with unread data resets its peer, so closing our

@@ -6,17 +6,10 @@
 # and an export -> import round trip.
 
 load container-helpers
+load build-helpers
 
-setup_file() {
-	[ "$(id -u)" = 0 ] || skip "hamnd needs root"
-	ensure_fixtures
-	start_hamnd
-	run_hamn load -i "$HAMN_FIXTURES/docker.tar"
-}
-
-teardown_file() {
-	containers_teardown_file
-}
+setup_file() { build_setup_file; }
+teardown_file() { containers_teardown_file; }
 
 setup() {
 	[ "$(id -u)" = 0 ] || skip "hamnd needs root"

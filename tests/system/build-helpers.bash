@@ -1,7 +1,7 @@
 # build-helpers.bash - shared by the files that build and commit images
-# (087-polish, 090-build), after container-helpers: a daemon with the
-# fixture image loaded through `hamn load`, and a build context of each
-# test's own in $CTX.
+# (086-commit, 087-polish, 090-build), after container-helpers: a daemon
+# with the fixture image loaded through `hamn load`, and a build context
+# of each test's own in $CTX.
 
 # build_setup_file: start this file's hamnd and load the test image.
 build_setup_file() {

@@ -288,8 +288,9 @@ struct progress {
 	int code;
 };
 
-static void progress_message(struct progress *p, json_t *m)
+static void progress_message(void *ctx, json_t *m)
 {
+	struct progress *p = ctx;
 	const char *stream = json_string_value(json_object_get(m, "stream"));
 	const char *error = json_string_value(json_object_get(m, "error"));
 	json_t *detail = json_object_get(m, "errorDetail");
@@ -317,20 +318,8 @@ static void progress_message(struct progress *p, json_t *m)
 static int progress_data(void *ctx, const char *data, size_t len)
 {
 	struct progress *p = ctx;
-	char *nl;
 
-	hamn_buf_append(&p->pending, data, len);
-	while (p->pending.len && (nl = memchr(p->pending.data, '\n', p->pending.len))) {
-		size_t n = (size_t)(nl - p->pending.data);
-		json_t *m = n ? json_loadb(p->pending.data, n, 0, NULL) : NULL;
-
-		if (m) {
-			progress_message(p, m);
-			json_decref(m);
-		}
-		hamn_buf_consume(&p->pending, n + 1);
-	}
-	return 0;
+	return cli_json_lines(&p->pending, data, len, progress_message, p);
 }
 
 static void progress_release(struct progress *p)

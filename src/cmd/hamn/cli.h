@@ -52,6 +52,14 @@ void cli_add_filter(json_t *filters, const char *arg);
 /* Print rows as cli_print_rows does; 0, or 1 after printing the error. */
 int cli_show_rows(json_t *rows, const char *format, json_t *headers);
 
+/*
+ * docker's units.HumanSizeWithPrecision: decimal units and prec significant
+ * digits ("4.86MB" with 3; units.HumanSize is 4). Caller frees.
+ */
+char *cli_human_size(double size, int prec);
+/* docker's units.BytesSize: binary units, 4 significant digits ("23.54GiB"). Caller frees. */
+char *cli_bytes_size(double size);
+
 /* ---- objcmd.c: what the object commands share ---- */
 
 /* Print an error the daemon sent as docker does: "Error response from daemon: <msg>". */
@@ -66,6 +74,28 @@ json_t *cli_member(json_t *obj, const char *key, bool array);
 char *cli_labels_text(json_t *labels);
 /* base with the filters object as url-encoded JSON in ?filters= (&filters= after a query). */
 char *cli_filtered_path(const char *base, json_t *filters);
+
+/*
+ * A reply of lines read in chunks (an on_data of hamn_client_stream): append
+ * data to pending, and hand each whole line in it to fn (without its '\n',
+ * borrowed; empty lines skipped). A partial line waits in pending for the
+ * next chunk. Returns 0, or -1 as soon as fn does.
+ */
+typedef int (*cli_line_fn)(void *ctx, const char *line, size_t len);
+int cli_lines(struct hamn_buf *pending, const char *data, size_t len, cli_line_fn fn, void *ctx);
+/* cli_lines for JSON lines (progress streams): fn borrows each line that parses. Returns 0. */
+int cli_json_lines(struct hamn_buf *pending, const char *data, size_t len,
+		   void (*fn)(void *ctx, json_t *m), void *ctx);
+
+/* docker's prompt: print warning, ask to continue; true only for an answer starting y/Y. */
+bool cli_confirm(const char *warning);
+/*
+ * A command of exactly two operands that is one POST with no body and an
+ * empty reply (tag, rename): path_of makes the path (a new string) from
+ * argv[1] and argv[2]. Returns the exit code, after printing any error.
+ */
+int cli_post_pair(struct cli *cli, int argc, char **argv,
+		  char *(*path_of)(const char *first, const char *second));
 
 /*
  * The options every listing of ps and images takes, as docker's: put
@@ -222,6 +252,18 @@ enum {
 int cli_net_run_option(json_t *config, json_t *host, int opt, const char *arg,
 		       struct hamn_error **err);
 void cli_net_run_finish(json_t *config);
+
+/*
+ * ops.c, for every prune: print docker's "Deleted TITLE:" block of a prune
+ * reply's key (names, or {"Untagged"|"Deleted": id} items) and a blank line
+ * after a non-empty one; returns the reply's SpaceReclaimed.
+ */
+int64_t cli_print_deleted(json_t *res, const char *key, const char *title);
+/* "Total reclaimed space: 1.5MB" (docker's units.HumanSize) */
+void cli_print_reclaimed(int64_t space);
+
+/* run.c: --restart no|always|unless-stopped|on-failure[:N] as obj's RestartPolicy (run, update). */
+int cli_set_restart(json_t *obj, const char *arg, struct hamn_error **err);
 
 const struct cli_command *cli_find_command(const char *name);
 

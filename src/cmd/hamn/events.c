@@ -53,8 +53,9 @@ static json_t *template_row(json_t *m)
 	return row;
 }
 
-static int print_event(struct events_out *o, const char *text, size_t len)
+static int print_event(void *ctx, const char *text, size_t len)
 {
+	struct events_out *o = ctx;
 	_cleanup_json_ json_t *m = NULL, *row = NULL;
 	_cleanup_buf_ struct hamn_buf out = HAMN_BUF_INIT;
 
@@ -79,16 +80,9 @@ static int print_event(struct events_out *o, const char *text, size_t len)
 static int on_events(void *ctx, const char *data, size_t len)
 {
 	struct events_out *o = ctx;
-	char *nl;
 
-	hamn_buf_append(&o->line, data, len);
-	while (o->line.len && (nl = memchr(o->line.data, '\n', o->line.len))) {
-		size_t n = (size_t)(nl - o->line.data);
-
-		if (n && print_event(o, o->line.data, n) < 0)
-			return -1;
-		hamn_buf_consume(&o->line, n + 1);
-	}
+	if (cli_lines(&o->line, data, len, print_event, o) < 0)
+		return -1;
 	fflush(stdout);
 	return 0;
 }

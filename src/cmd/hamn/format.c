@@ -1,6 +1,7 @@
 /*
  * format.c - --format for list and inspect commands: Go templates from
- * src/client/template.h, docker's "table" layout and its header row.
+ * src/client/template.h, docker's "table" layout and its header row; and
+ * sizes as docker prints them.
  */
 #include "cli.h"
 #include "client/template.h"
@@ -44,4 +45,33 @@ int cli_show_rows(json_t *rows, const char *format, json_t *headers)
 		return 1;
 	}
 	return 0;
+}
+
+/* ---- sizes as go-units prints them ---- */
+
+/* size in the largest of names (NULL-terminated, each base times the one before) it reaches */
+static char *units(double size, double base, const char *const *names, int prec)
+{
+	size_t i = 0;
+
+	while (size >= base && names[i + 1]) {
+		size /= base;
+		i++;
+	}
+	return xasprintf("%.*g%s", prec, size, names[i]);
+}
+
+char *cli_human_size(double size, int prec)
+{
+	static const char *const n[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB", NULL};
+
+	return units(size, 1000.0, n, prec);
+}
+
+char *cli_bytes_size(double size)
+{
+	static const char *const n[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB",
+					NULL};
+
+	return units(size, 1024.0, n, 4);
 }

@@ -15,8 +15,9 @@ struct jsonlines {
 	bool quiet;
 };
 
-static void jsonlines_message(struct jsonlines *jl, json_t *m)
+static void jsonlines_message(void *ctx, json_t *m)
 {
+	struct jsonlines *jl = ctx;
 	const char *stream = json_string_value(json_object_get(m, "stream"));
 	const char *status = json_string_value(json_object_get(m, "status"));
 	const char *error = json_string_value(json_object_get(m, "error"));
@@ -34,20 +35,8 @@ static void jsonlines_message(struct jsonlines *jl, json_t *m)
 static int jsonlines_data(void *ctx, const char *data, size_t len)
 {
 	struct jsonlines *jl = ctx;
-	char *nl;
 
-	hamn_buf_append(&jl->pending, data, len);
-	while (jl->pending.len && (nl = memchr(jl->pending.data, '\n', jl->pending.len))) {
-		size_t n = (size_t)(nl - jl->pending.data);
-		json_t *m = n ? json_loadb(jl->pending.data, n, 0, NULL) : NULL;
-
-		if (m) {
-			jsonlines_message(jl, m);
-			json_decref(m);
-		}
-		hamn_buf_consume(&jl->pending, n + 1);
-	}
-	return 0;
+	return cli_json_lines(&jl->pending, data, len, jsonlines_message, jl);
 }
 
 static void jsonlines_release(struct jsonlines *jl)
@@ -196,19 +185,6 @@ int cmd_save(struct cli *cli, int argc, char **argv)
 #define IMAGES_DEFAULT_FORMAT \
 	"table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
 
-/* docker's sizes: "4.86MB" (units of 1000, three significant digits). */
-static char *human_size(double bytes)
-{
-	static const char *const units[] = { "B", "kB", "MB", "GB", "TB" };
-	int u = 0;
-
-	while (bytes >= 1000 && u < 4) {
-		bytes /= 1000;
-		u++;
-	}
-	return xasprintf("%.3g%s", bytes, units[u]);
-}
-
 static void add_image_row(json_t *rows, json_t *img, const char *repotag, bool trunc, int64_t now)
 {
 	char sid[13];
@@ -219,8 +195,9 @@ static void add_image_row(json_t *rows, json_t *img, const char *repotag, bool t
 	int64_t created = json_integer_value(json_object_get(img, "Created"));
 	_cleanup_free_ char *dur = hamn_human_duration((now - created) * 1000000000LL);
 	_cleanup_free_ char *since = xasprintf("%s ago", dur);
+	/* docker's images: units.HumanSizeWithPrecision(size, 3), "4.86MB" */
 	_cleanup_free_ char *size =
-		human_size((double)json_integer_value(json_object_get(img, "Size")));
+		cli_human_size((double)json_integer_value(json_object_get(img, "Size")), 3);
 
 	json_array_append_new(rows, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "Repository", repo, "Tag",
 					       colon ? colon + 1 : "<none>", "ID",
@@ -281,31 +258,23 @@ int cmd_images(struct cli *cli, int argc, char **argv)
 	return cli_show_rows(rows, l.format, headers);
 }
 
-int cmd_tag(struct cli *cli, int argc, char **argv)
+/* POST /images/SOURCE/tag?repo=R&tag=T for a TARGET of R[:T] (T defaults to latest). */
+static char *tag_path(const char *source, const char *target)
 {
-	_cleanup_error_ struct hamn_error *err = NULL;
-	struct hamn_client *c;
-
-	if (argc != 3) {
-		cli_errorf("\"hamn tag\" requires exactly 2 arguments.");
-		return 1;
-	}
-	const char *target = argv[2];
 	const char *colon = strrchr(target, ':');
 	bool has_tag = colon && !strchr(colon, '/');
 	_cleanup_free_ char *repo = has_tag ? xstrndup(target, (size_t)(colon - target))
 					    : xstrdup(target);
 	_cleanup_free_ char *erepo = hamn_client_urlencode(repo);
 	_cleanup_free_ char *etag = hamn_client_urlencode(has_tag ? colon + 1 : "latest");
-	_cleanup_free_ char *path = xasprintf("/images/%s/tag?repo=%s&tag=%s", argv[1], erepo, etag);
 
-	if (!(c = cli_client(cli)))
-		return CLI_EXIT_ERROR;
-	if (hamn_client_json(c, "POST", path, NULL, NULL, &err) < 0) {
-		cli_daemon_error(err);
-		return 1;
-	}
-	return 0;
+	/* the source goes into the path as it is: the daemon's route takes slashes */
+	return xasprintf("/images/%s/tag?repo=%s&tag=%s", source, erepo, etag);
+}
+
+int cmd_tag(struct cli *cli, int argc, char **argv)
+{
+	return cli_post_pair(cli, argc, argv, tag_path);
 }
 
 int cmd_rmi(struct cli *cli, int argc, char **argv)

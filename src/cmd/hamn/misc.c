@@ -4,26 +4,17 @@
  */
 #include "cli.h"
 
+static char *rename_path(const char *container, const char *new_name)
+{
+	_cleanup_free_ char *a = hamn_client_urlencode(container);
+	_cleanup_free_ char *b = hamn_client_urlencode(new_name);
+
+	return xasprintf("/containers/%s/rename?name=%s", a, b);
+}
+
 int cmd_rename(struct cli *cli, int argc, char **argv)
 {
-	_cleanup_error_ struct hamn_error *err = NULL;
-	struct hamn_client *c;
-
-	if (argc != 3) {
-		cli_errorf("\"hamn rename\" requires exactly 2 arguments.");
-		return 1;
-	}
-	_cleanup_free_ char *a = hamn_client_urlencode(argv[1]);
-	_cleanup_free_ char *b = hamn_client_urlencode(argv[2]);
-	_cleanup_free_ char *path = xasprintf("/containers/%s/rename?name=%s", a, b);
-
-	if (!(c = cli_client(cli)))
-		return CLI_EXIT_ERROR;
-	if (hamn_client_json(c, "POST", path, NULL, NULL, &err) < 0) {
-		cli_daemon_error(err);
-		return 1;
-	}
-	return 0;
+	return cli_post_pair(cli, argc, argv, rename_path);
 }
 
 /* Print a {"Titles":[...],"Processes":[[...]]} reply as an aligned table. */
@@ -177,8 +168,6 @@ static int prune(struct cli *cli, const char *path, const char *list_key, const 
 	_cleanup_error_ struct hamn_error *err = NULL;
 	_cleanup_json_ json_t *res = NULL;
 	struct hamn_client *c = cli_client(cli);
-	size_t i;
-	json_t *item;
 
 	if (!c)
 		return CLI_EXIT_ERROR;
@@ -186,20 +175,7 @@ static int prune(struct cli *cli, const char *path, const char *list_key, const 
 		cli_daemon_error(err);
 		return 1;
 	}
-	json_array_foreach(json_object_get(res, list_key), i, item) {
-		if (i == 0)
-			printf("Deleted %s:\n", id_key);
-		if (json_is_string(item))
-			printf("%s\n", json_string_value(item));
-		else if (json_object_get(item, "Untagged")) /* docker's wording */
-			printf("untagged: %s\n",
-			       json_string_value(json_object_get(item, "Untagged")) ?: "");
-		else
-			printf("deleted: %s\n",
-			       json_string_value(json_object_get(item, "Deleted")) ?: "");
-	}
-	printf("\nTotal reclaimed space: %lldB\n",
-	       (long long)json_integer_value(json_object_get(res, "SpaceReclaimed")));
+	cli_print_reclaimed(cli_print_deleted(res, list_key, id_key));
 	return 0;
 }
 

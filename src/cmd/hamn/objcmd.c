@@ -77,6 +77,67 @@ char *cli_filtered_path(const char *base, json_t *filters)
 	return xasprintf("%s%cfilters=%s", base, strchr(base, '?') ? '&' : '?', fenc);
 }
 
+int cli_lines(struct hamn_buf *pending, const char *data, size_t len, cli_line_fn fn, void *ctx)
+{
+	char *nl;
+
+	hamn_buf_append(pending, data, len);
+	while (pending->len && (nl = memchr(pending->data, '\n', pending->len))) {
+		size_t n = (size_t)(nl - pending->data);
+
+		if (n && fn(ctx, pending->data, n) < 0)
+			return -1;
+		hamn_buf_consume(pending, n + 1);
+	}
+	return 0;
+}
+
+struct json_lines {
+	void (*fn)(void *ctx, json_t *m);
+	void *ctx;
+};
+
+static int json_line(void *ctx, const char *line, size_t n)
+{
+	struct json_lines *jl = ctx;
+	json_t *m = json_loadb(line, n, 0, NULL);
+
+	if (m) {
+		jl->fn(jl->ctx, m);
+		json_decref(m);
+	}
+	return 0;
+}
+
+int cli_json_lines(struct hamn_buf *pending, const char *data, size_t len,
+		   void (*fn)(void *ctx, json_t *m), void *ctx)
+{
+	struct json_lines jl = {fn, ctx};
+
+	return cli_lines(pending, data, len, json_line, &jl);
+}
+
+int cli_post_pair(struct cli *cli, int argc, char **argv,
+		  char *(*path_of)(const char *first, const char *second))
+{
+	_cleanup_error_ struct hamn_error *err = NULL;
+	_cleanup_free_ char *path = NULL;
+	struct hamn_client *c;
+
+	if (argc != 3) {
+		cli_errorf("\"hamn %s\" requires exactly 2 arguments.", argv[0]);
+		return 1;
+	}
+	path = path_of(argv[1], argv[2]);
+	if (!(c = cli_client(cli)))
+		return CLI_EXIT_ERROR;
+	if (hamn_client_json(c, "POST", path, NULL, NULL, &err) < 0) {
+		cli_daemon_error(err);
+		return 1;
+	}
+	return 0;
+}
+
 bool cli_list_option(struct cli_list *l, int opt, const char *arg)
 {
 	switch (opt) {
@@ -323,17 +384,22 @@ int cli_obj_rm(const struct cli_objtype *t, struct cli *cli, int argc, char **ar
 	return rc;
 }
 
-/* docker asks before pruning unless -f; anything but y/Y is a no. */
-static bool confirm(const struct cli_objtype *t)
+bool cli_confirm(const char *warning)
 {
 	char line[16] = "";
 
-	printf("WARNING! This will remove %s.\nAre you sure you want to continue? [y/N] ",
-	       t->prune_warning);
+	printf("%s\nAre you sure you want to continue? [y/N] ", warning);
 	fflush(stdout);
 	if (!fgets(line, sizeof(line), stdin))
 		return false;
 	return line[0] == 'y' || line[0] == 'Y';
+}
+
+static bool confirm_prune(const struct cli_objtype *t)
+{
+	_cleanup_free_ char *warning = xasprintf("WARNING! This will remove %s.", t->prune_warning);
+
+	return cli_confirm(warning);
 }
 
 int cli_obj_prune(const struct cli_objtype *t, struct cli *cli, int argc, char **argv,
@@ -350,7 +416,7 @@ int cli_obj_prune(const struct cli_objtype *t, struct cli *cli, int argc, char *
 	*res = NULL;
 	if (force_options(t, argc, argv, &force, filters) < 0)
 		return 1;
-	if (!force && !confirm(t))
+	if (!force && !confirm_prune(t))
 		return 0;
 	if (!(c = cli_client(cli)))
 		return 1;

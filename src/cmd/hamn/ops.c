@@ -6,31 +6,6 @@
 
 #include <ctype.h>
 
-/* docker's units.HumanSize: 4 significant digits, decimal units. */
-static char *human_size(double size)
-{
-	static const char *const units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
-	size_t i = 0;
-
-	while (size >= 1000 && i + 1 < sizeof(units) / sizeof(units[0])) {
-		size /= 1000;
-		i++;
-	}
-	return xasprintf("%.4g%s", size, units[i]);
-}
-
-/* docker asks before pruning unless -f; anything but y/Y is a no. */
-static bool confirm(const char *warning)
-{
-	char line[16] = "";
-
-	printf("%s\nAre you sure you want to continue? [y/N] ", warning);
-	fflush(stdout);
-	if (!fgets(line, sizeof(line), stdin))
-		return false;
-	return line[0] == 'y' || line[0] == 'Y';
-}
-
 /* POST /containers/NAME/VERB for each operand, echoing the names as docker does. */
 static int post_each(struct cli *cli, int argc, char **argv, const char *verb, json_t *body)
 {
@@ -118,21 +93,6 @@ static int set_cpus(json_t *body, const char *arg, struct hamn_error **err)
 	return 0;
 }
 
-/* --restart no|always|unless-stopped|on-failure[:N] */
-static int set_restart(json_t *body, const char *arg, struct hamn_error **err)
-{
-	const char *colon = strchr(arg, ':');
-	_cleanup_free_ char *name = colon ? xstrndup(arg, (size_t)(colon - arg)) : xstrdup(arg);
-	int64_t max = 0;
-
-	if (colon && hamn_parse_int64(colon + 1, &max, err) < 0)
-		return hamn_error_wrap(err, "invalid restart policy '%s'", arg);
-	json_object_set_new(
-		body, "RestartPolicy",
-		json_pack("{s:s, s:I}", "Name", name, "MaximumRetryCount", (json_int_t)max));
-	return 0;
-}
-
 static int update_option(json_t *body, int opt, const char *arg, struct hamn_error **err)
 {
 	switch (opt) {
@@ -155,7 +115,7 @@ static int update_option(json_t *body, int opt, const char *arg, struct hamn_err
 	case UPD_CPUS:
 		return set_cpus(body, arg, err);
 	case UPD_RESTART:
-		return set_restart(body, arg, err);
+		return cli_set_restart(body, arg, err);
 	case UPD_CPUSET_CPUS:
 		json_object_set_new(body, "CpusetCpus", json_string(arg));
 		return 0;
@@ -357,9 +317,8 @@ static bool parse_prune(int argc, char **argv, bool system, struct prune_opts *o
 static json_t *prune_call(struct hamn_client *c, const char *what, json_t *filters,
 			  struct hamn_error **err)
 {
-	_cleanup_free_ char *fjson = hamn_json_dump(filters);
-	_cleanup_free_ char *fenc = hamn_client_urlencode(fjson);
-	_cleanup_free_ char *path = xasprintf("/%s/prune?filters=%s", what, fenc);
+	_cleanup_free_ char *base = xasprintf("/%s/prune", what);
+	_cleanup_free_ char *path = cli_filtered_path(base, filters);
 	json_t *res = NULL;
 
 	if (hamn_client_json(c, "POST", path, NULL, &res, err) < 0)
@@ -367,8 +326,7 @@ static json_t *prune_call(struct hamn_client *c, const char *what, json_t *filte
 	return res ? res : json_object();
 }
 
-/* Print docker's "Deleted X:" block of one prune reply; returns its reclaimed bytes. */
-static int64_t print_deleted(json_t *res, const char *key, const char *title)
+int64_t cli_print_deleted(json_t *res, const char *key, const char *title)
 {
 	json_t *list = json_object_get(res, key), *item;
 	size_t i;
@@ -390,9 +348,9 @@ static int64_t print_deleted(json_t *res, const char *key, const char *title)
 	return json_integer_value(json_object_get(res, "SpaceReclaimed"));
 }
 
-static void print_total(int64_t space)
+void cli_print_reclaimed(int64_t space)
 {
-	_cleanup_free_ char *h = human_size((double)space);
+	_cleanup_free_ char *h = cli_human_size((double)space, 4);
 
 	printf("Total reclaimed space: %s\n", h);
 }
@@ -406,7 +364,7 @@ int cmd_container_prune(struct cli *cli, int argc, char **argv)
 
 	if (!parse_prune(argc, argv, false, &o))
 		return 1;
-	if (!o.force && !confirm("WARNING! This will remove all stopped containers."))
+	if (!o.force && !cli_confirm("WARNING! This will remove all stopped containers."))
 		return 0;
 	if (!(c = cli_client(cli)))
 		return CLI_EXIT_ERROR;
@@ -415,7 +373,7 @@ int cmd_container_prune(struct cli *cli, int argc, char **argv)
 		cli_daemon_error(err);
 		return 1;
 	}
-	print_total(print_deleted(res, "ContainersDeleted", "Containers"));
+	cli_print_reclaimed(cli_print_deleted(res, "ContainersDeleted", "Containers"));
 	return 0;
 }
 
@@ -446,7 +404,7 @@ static int system_step(struct hamn_client *c, const char *what, json_t *filters,
 		cli_daemon_error(err);
 		return -1;
 	}
-	*space += print_deleted(res, key, title);
+	*space += cli_print_deleted(res, key, title);
 	return 0;
 }
 
@@ -461,7 +419,7 @@ int cmd_system_prune(struct cli *cli, int argc, char **argv)
 	if (!parse_prune(argc, argv, true, &o))
 		return 1;
 	warning = system_warning(&o);
-	if (!o.force && !confirm(warning))
+	if (!o.force && !cli_confirm(warning))
 		return 0;
 	if (!(c = cli_client(cli)))
 		return CLI_EXIT_ERROR;
@@ -476,6 +434,6 @@ int cmd_system_prune(struct cli *cli, int argc, char **argv)
 	    system_step(c, "images", img_filters, "ImagesDeleted", "Images", &space) < 0 ||
 	    system_step(c, "build", filters, "CachesDeleted", "Build Cache", &space) < 0)
 		return 1;
-	print_total(space);
+	cli_print_reclaimed(space);
 	return 0;
 }

@@ -67,20 +67,10 @@ static char *labels_column(json_t *labels)
 	return hamn_buf_steal(&b);
 }
 
-/* units.HumanSizeWithPrecision(size, 3): "0B", "12.3kB", "1.98MB". */
-static char *size_text(double size)
-{
-	static const char *const units[] = { "B", "kB", "MB", "GB", "TB", "PB" };
-	size_t i = 0;
-
-	while (size >= 1000.0 && i + 1 < sizeof(units) / sizeof(units[0])) {
-		size /= 1000.0;
-		i++;
-	}
-	return xasprintf("%.3g%s", size, units[i]);
-}
-
-/* docker's Size column: "2B (virtual 1.98MB)", or "" when the list has no sizes. */
+/*
+ * docker's Size column: "2B (virtual 1.98MB)" (units.HumanSizeWithPrecision(size, 3)),
+ * or "" when the list has no sizes.
+ */
 static char *size_column(json_t *ctr)
 {
 	json_t *rw = json_object_get(ctr, "SizeRw"), *root = json_object_get(ctr, "SizeRootFs");
@@ -88,10 +78,10 @@ static char *size_column(json_t *ctr)
 
 	if (!rw)
 		return xstrdup("");
-	srw = size_text((double)json_integer_value(rw));
+	srw = cli_human_size((double)json_integer_value(rw), 3);
 	if (json_integer_value(root) <= 0)
 		return steal_pointer(&srw);
-	sv = size_text((double)json_integer_value(root));
+	sv = cli_human_size((double)json_integer_value(root), 3);
 	return xasprintf("%s (virtual %s)", srw, sv);
 }
 

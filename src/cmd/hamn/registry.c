@@ -89,8 +89,9 @@ static void show_plain(struct progress *p, const char *id, const char *status, c
 	printf("%s: %s\n", id, status);
 }
 
-static void progress_message(struct progress *p, json_t *m)
+static void progress_message(void *ctx, json_t *m)
 {
+	struct progress *p = ctx;
 	const char *status = json_string_value(json_object_get(m, "status"));
 	const char *id = json_string_value(json_object_get(m, "id"));
 	const char *bar = json_string_value(json_object_get(m, "progress"));
@@ -117,20 +118,8 @@ static void progress_message(struct progress *p, json_t *m)
 static int progress_data(void *ctx, const char *data, size_t len)
 {
 	struct progress *p = ctx;
-	char *nl;
 
-	hamn_buf_append(&p->pending, data, len);
-	while (p->pending.len && (nl = memchr(p->pending.data, '\n', p->pending.len))) {
-		size_t n = (size_t)(nl - p->pending.data);
-		json_t *m = n ? json_loadb(p->pending.data, n, 0, NULL) : NULL;
-
-		if (m) {
-			progress_message(p, m);
-			json_decref(m);
-		}
-		hamn_buf_consume(&p->pending, n + 1);
-	}
-	return 0;
+	return cli_json_lines(&p->pending, data, len, progress_message, p);
 }
 
 /* ---- credentials ---- */

@@ -139,7 +139,7 @@ static int set_int(json_t *obj, const char *key, const char *arg, struct hamn_er
 	return 0;
 }
 
-static int set_restart(json_t *host, const char *arg, struct hamn_error **err)
+int cli_set_restart(json_t *obj, const char *arg, struct hamn_error **err)
 {
 	const char *colon = strchr(arg, ':');
 	_cleanup_free_ char *name = colon ? xstrndup(arg, (size_t)(colon - arg)) : xstrdup(arg);
@@ -147,8 +147,8 @@ static int set_restart(json_t *host, const char *arg, struct hamn_error **err)
 
 	if (colon && hamn_parse_int64(colon + 1, &max, err) < 0)
 		return hamn_error_wrap(err, "invalid restart policy '%s'", arg);
-	json_object_set_new(host, "RestartPolicy",
-			    json_pack("{s:s,s:I}", "Name", name, "MaximumRetryCount", max));
+	json_object_set_new(obj, "RestartPolicy", json_pack("{s:s,s:I}", "Name", name,
+							    "MaximumRetryCount", (json_int_t)max));
 	return 0;
 }
 
@@ -312,7 +312,7 @@ static int apply_option(struct run_opts *o, int opt, const char *arg, struct ham
 	case OPT_ENTRYPOINT:
 		json_object_set_new(c, "Entrypoint", *arg ? json_pack("[s]", arg) : json_array());
 		break;
-	case OPT_RESTART: return set_restart(h, arg, err);
+	case OPT_RESTART: return cli_set_restart(h, arg, err);
 	case 'm': return set_size(h, "Memory", arg, err);
 	case OPT_MEMSWAP: return set_size(h, "MemorySwap", arg, err);
 	case OPT_CPUS: return set_cpus(h, arg, err);

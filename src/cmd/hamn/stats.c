@@ -41,35 +41,6 @@ struct stats_run {
 	size_t n;
 };
 
-/* ---- sizes as go-units prints them ---- */
-
-static char *units(double size, double base, const char *const *names, int prec)
-{
-	size_t i = 0;
-
-	while (size >= base && names[i + 1]) {
-		size /= base;
-		i++;
-	}
-	return xasprintf("%.*g%s", prec, size, names[i]);
-}
-
-/* units.BytesSize: binary, 4 significant digits ("540KiB", "23.54GiB"). */
-static char *bytes_size(double size)
-{
-	static const char *const n[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", NULL };
-
-	return units(size, 1024.0, n, 4);
-}
-
-/* units.HumanSizeWithPrecision(size, 3): decimal ("486B", "1.54kB"). */
-static char *human_size(double size)
-{
-	static const char *const n[] = { "B", "kB", "MB", "GB", "TB", "PB", "EB", NULL };
-
-	return units(size, 1000.0, n, 3);
-}
-
 /* ---- one row from a stats object (the docker CLI's arithmetic) ---- */
 
 static double num(json_t *obj, const char *key)
@@ -139,14 +110,15 @@ static json_t *stats_row(json_t *s, const char *container, bool trunc)
 	const char *id = json_string_value(json_object_get(s, "id")) ?: "";
 	const char *name = json_string_value(json_object_get(s, "name")) ?: "";
 	double used = mem_used(mem), limit = num(mem, "limit"), rx, tx, rd, wr;
-	_cleanup_free_ char *u = bytes_size(used), *l = bytes_size(limit);
+	_cleanup_free_ char *u = cli_bytes_size(used), *l = cli_bytes_size(limit);
 	_cleanup_free_ char *nrx = NULL, *ntx = NULL, *brd = NULL, *bwr = NULL;
 
 	io_sums(s, &rx, &tx, &rd, &wr);
-	nrx = human_size(rx);
-	ntx = human_size(tx);
-	brd = human_size(rd);
-	bwr = human_size(wr);
+	/* the docker CLI's units.HumanSizeWithPrecision(size, 3): "486B", "1.54kB" */
+	nrx = cli_human_size(rx, 3);
+	ntx = cli_human_size(tx, 3);
+	brd = cli_human_size(rd, 3);
+	bwr = cli_human_size(wr, 3);
 	json_object_set_new(row, "Container", json_string(container));
 	json_object_set_new(row, "ID", json_stringn(id, trunc && strlen(id) > 12 ? 12 : strlen(id)));
 	json_object_set_new(row, "Name", json_string(strlen(name) > 1 ? name + 1 : "--"));
@@ -162,27 +134,28 @@ static json_t *stats_row(json_t *s, const char *container, bool trunc)
 
 /* ---- the streams ---- */
 
+/* One stats object: the entry's latest (a line that does not parse is skipped). */
+static int on_stats_line(void *ctx, const char *line, size_t len)
+{
+	struct stats_entry *en = ctx;
+	_cleanup_error_ struct hamn_error *err = NULL;
+	json_t *s = hamn_json_parse(line, len, &err);
+
+	if (!s)
+		return 0;
+	pthread_mutex_lock(&en->run->lock);
+	if (en->last)
+		json_decref(en->last);
+	en->last = s;
+	pthread_mutex_unlock(&en->run->lock);
+	return 0;
+}
+
 static int on_stats(void *ctx, const char *data, size_t len)
 {
 	struct stats_entry *en = ctx;
-	char *nl;
 
-	hamn_buf_append(&en->line, data, len);
-	while (en->line.len && (nl = memchr(en->line.data, '\n', en->line.len))) {
-		size_t n = (size_t)(nl - en->line.data);
-		_cleanup_error_ struct hamn_error *err = NULL;
-		json_t *s = n ? hamn_json_parse(en->line.data, n, &err) : NULL;
-
-		hamn_buf_consume(&en->line, n + 1);
-		if (!s)
-			continue;
-		pthread_mutex_lock(&en->run->lock);
-		if (en->last)
-			json_decref(en->last);
-		en->last = s;
-		pthread_mutex_unlock(&en->run->lock);
-	}
-	return 0;
+	return cli_lines(&en->line, data, len, on_stats_line, en);
 }
 
 static void *stats_thread(void *arg)

@@ -9,19 +9,6 @@
 
 static const struct cli_objtype volume_type;
 
-/* docker's units.HumanSize: 4 significant digits, decimal units. */
-static char *human_size(double size)
-{
-	static const char *const units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
-	size_t i = 0;
-
-	while (size >= 1000 && i + 1 < sizeof(units) / sizeof(units[0])) {
-		size /= 1000;
-		i++;
-	}
-	return xasprintf("%.4g%s", size, units[i]);
-}
-
 static int volume_create(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -131,15 +118,13 @@ static int volume_rm(struct cli *cli, int argc, char **argv)
 static int volume_prune(struct cli *cli, int argc, char **argv)
 {
 	_cleanup_json_ json_t *res = NULL;
-	_cleanup_free_ char *space = NULL;
 	int rc = cli_obj_prune(&volume_type, cli, argc, argv, &res);
 
 	if (rc != 0 || !res)
 		return rc;
 	if (json_array_size(json_object_get(res, "VolumesDeleted")))
 		printf("\n");
-	space = human_size((double)json_integer_value(json_object_get(res, "SpaceReclaimed")));
-	printf("Total reclaimed space: %s\n", space);
+	cli_print_reclaimed(json_integer_value(json_object_get(res, "SpaceReclaimed")));
 	return 0;
 }
 
