@@ -11,6 +11,7 @@
  * "\r\n" on the stream (a stdout frame without a tty), then EOF.
  */
 #include "api/containers_internal.h"
+#include "api/internal.h"
 #include "engine/exec.h"
 
 static int h_create(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
@@ -35,16 +36,10 @@ static int h_inspect(struct hamn_api_req *req, void *ctx, struct hamn_error **er
 
 static int h_resize(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
 {
-	int64_t h = 0, w = 0;
+	unsigned int h, w;
 
-	if (hamn_api_req_query_int(req, "h", 0, &h, err) < 0 ||
-	    hamn_api_req_query_int(req, "w", 0, &w, err) < 0)
-		return -1;
-	if (h < 0 || w < 0 || h > 65535 || w > 65535)
-		return hamn_error_setq(err, EINVAL, "invalid terminal size %lldx%lld", (long long)h,
-				       (long long)w);
-	if (hamn_engine_exec_resize(ctx, hamn_api_req_param(req, "id"), (unsigned int)h,
-				    (unsigned int)w, err) < 0)
+	if (api_req_tty_size(req, &h, &w, err) < 0 ||
+	    hamn_engine_exec_resize(ctx, hamn_api_req_param(req, "id"), h, w, err) < 0)
 		return -1;
 	return hamn_api_reply_empty(req, 200);
 }

@@ -151,6 +151,9 @@ struct api_filters {
 #define API_FILTERS_INIT {NULL, NULL, NULL, 0}
 int api_req_filters(const struct hamn_api_req *req, struct api_filters *f,
 		    struct hamn_error **err);
+/* request.c: ?h=&w= of a resize (0 when absent), each within 0..65535; EINVAL otherwise. */
+int api_req_tty_size(const struct hamn_api_req *req, unsigned int *h, unsigned int *w,
+		     struct hamn_error **err);
 void api_filters_release(struct api_filters *f);
 /* Makes a list or prune reply from the filters: a new reference, or NULL with *err. */
 typedef json_t *(*api_filtered_fn)(void *ctx, const struct api_filters *f,

@@ -148,6 +148,22 @@ int hamn_api_req_query_int(const struct hamn_api_req *req, const char *key, int6
 	return 0;
 }
 
+int api_req_tty_size(const struct hamn_api_req *req, unsigned int *h, unsigned int *w,
+		     struct hamn_error **err)
+{
+	int64_t hh = 0, ww = 0;
+
+	if (hamn_api_req_query_int(req, "h", 0, &hh, err) < 0 ||
+	    hamn_api_req_query_int(req, "w", 0, &ww, err) < 0)
+		return -1;
+	if (hh < 0 || ww < 0 || hh > 65535 || ww > 65535)
+		return hamn_error_setq(err, EINVAL, "invalid terminal size %lldx%lld",
+				       (long long)hh, (long long)ww);
+	*h = (unsigned int)hh;
+	*w = (unsigned int)ww;
+	return 0;
+}
+
 const char *hamn_api_req_body(const struct hamn_api_req *req, size_t *len)
 {
 	*len = req->body.len;

@@ -156,6 +156,13 @@ teardown() {
 	[ "$(status_of)" = 409 ]
 	run api_status POST "/exec/$eid/resize?h=10&w=20"
 	[ "$output" = 200 ]
+	# sizes out of 0..65535 or not numbers: 400, for an exec as for a container
+	run api_status POST "/exec/$eid/resize?h=70000&w=20"
+	[ "$output" = 400 ]
+	run api_status POST "/containers/$EXEC_CTR/resize?h=-1&w=20"
+	[ "$output" = 400 ]
+	run api_status POST "/containers/$EXEC_CTR/resize?h=x&w=20"
+	[ "$output" = 400 ]
 	run api_status GET /exec/nosuchexec/json
 	[ "$output" = 404 ]
 	run api_json POST "/containers/$EXEC_CTR/exec" '{"Cmd":[]}'
