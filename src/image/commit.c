@@ -121,11 +121,7 @@ int image_commit(struct hamn_image_store *st, const struct image_plan *p,
 	}
 	if (sum_sizes(st, chains, p->config->n_diff_ids, &size, err) < 0 || db_begin(st, err) < 0)
 		return -1;
-	if (write_rows(st, p, chains, size, err) < 0) {
-		db_rollback(st);
-		return -1;
-	}
-	return db_commit(st, err);
+	return db_end(st, write_rows(st, p, chains, size, err), err);
 }
 
 struct hamn_oci_image_config *image_load_config(struct hamn_image_store *st, const char *id,
@@ -309,11 +305,7 @@ int image_delete_locked(struct hamn_image_store *st, const char *id, json_t *rep
 
 	if (image_chain(st, id, &chains, &n, err) < 0 || db_begin(st, err) < 0)
 		return -1;
-	if (delete_rows(st, id, &manifest, err) < 0) {
-		db_rollback(st);
-		return -1;
-	}
-	if (db_commit(st, err) < 0)
+	if (db_end(st, delete_rows(st, id, &manifest, err), err) < 0)
 		return -1;
 	if (report)
 		json_array_append_new(report, json_pack("{ss}", "Deleted", id));

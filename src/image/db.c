@@ -89,6 +89,15 @@ void db_rollback(struct hamn_image_store *st)
 	sqlite3_exec(st->db, "ROLLBACK TO hamn_image; RELEASE hamn_image", NULL, NULL, NULL);
 }
 
+int db_end(struct hamn_image_store *st, int rc, struct hamn_error **err)
+{
+	if (rc < 0) {
+		db_rollback(st);
+		return rc;
+	}
+	return db_commit(st, err);
+}
+
 char *db_col_str(sqlite3_stmt *s, int i)
 {
 	const unsigned char *t = sqlite3_column_text(s, i);
@@ -139,9 +148,5 @@ int db_migrate(struct hamn_image_store *st, struct hamn_error **err)
 {
 	if (db_begin(st, err) < 0)
 		return -1;
-	if (migrate(st, err) < 0) {
-		db_rollback(st);
-		return -1;
-	}
-	return db_commit(st, err);
+	return db_end(st, migrate(st, err), err);
 }

@@ -124,11 +124,7 @@ static int delete_stale_rows(struct hamn_image_store *st, struct hamn_error **er
 	if (rc == 0)
 		rc = db_exec(st, "DELETE FROM image_tags WHERE image_id NOT IN (SELECT id FROM images)",
 			     err);
-	if (rc < 0) {
-		db_rollback(st);
-		return -1;
-	}
-	return db_commit(st, err);
+	return db_end(st, rc, err);
 }
 
 int store_collect_garbage(struct hamn_image_store *st, struct hamn_error **err)
@@ -254,10 +250,7 @@ int layers_collect(struct hamn_image_store *st, const struct hamn_digest *candid
 		rc = pick_unused(st, candidates, n, all_old, &v, err);
 		if (rc == 0)
 			rc = delete_rows(st, v.chains, err);
-		if (rc < 0)
-			db_rollback(st);
-		else
-			rc = db_commit(st, err);
+		rc = db_end(st, rc, err);
 	}
 	if (rc == 0) {
 		remove_files(st, &v, report);

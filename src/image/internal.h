@@ -64,6 +64,8 @@ int db_step_done(struct hamn_image_store *st, sqlite3_stmt *s, struct hamn_error
 int db_begin(struct hamn_image_store *st, struct hamn_error **err);
 int db_commit(struct hamn_image_store *st, struct hamn_error **err);
 void db_rollback(struct hamn_image_store *st);
+/* End what db_begin opened: commit when rc is 0, else roll back. Returns rc, or -1 if the commit fails. */
+int db_end(struct hamn_image_store *st, int rc, struct hamn_error **err);
 int db_migrate(struct hamn_image_store *st, struct hamn_error **err);
 /* A copy of column i as a heap string ("" for NULL). */
 char *db_col_str(sqlite3_stmt *s, int i);

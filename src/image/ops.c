@@ -30,13 +30,8 @@ int hamn_image_tag(struct hamn_image_store *st, const char *src, const char *new
 	rc = image_resolve_locked(st, src, &id, NULL, err);
 	if (rc == 0)
 		rc = db_begin(st, err);
-	if (rc == 0) {
-		rc = tag_set(st, full, id, err);
-		if (rc < 0)
-			db_rollback(st);
-		else
-			rc = db_commit(st, err);
-	}
+	if (rc == 0)
+		rc = db_end(st, tag_set(st, full, id, err), err);
 	store_unlock(st);
 	return rc;
 }

@@ -147,13 +147,8 @@ int hamn_image_set_manifest(struct hamn_image_store *st, const char *ref,
 		return hamn_error_setq(err, EINVAL, "invalid manifest digest '%s'", manifest_digest);
 	store_lock(st);
 	rc = db_begin(st, err);
-	if (rc == 0) {
-		rc = set_manifest_locked(st, ref, manifest_digest, err);
-		if (rc < 0)
-			db_rollback(st);
-		else
-			rc = db_commit(st, err);
-	}
+	if (rc == 0)
+		rc = db_end(st, set_manifest_locked(st, ref, manifest_digest, err), err);
 	store_unlock(st);
 	return rc;
 }
