@@ -152,6 +152,21 @@ fail:
 	return -1;
 }
 
+void ctr_mounts_free(struct ctr_config *c)
+{
+	for (size_t i = 0; i < c->n_mounts; i++) {
+		free(c->mounts[i].source);
+		free(c->mounts[i].destination);
+		free(c->mounts[i].propagation);
+		free(c->mounts[i].options);
+		free(c->mounts[i].name);
+		free(c->mounts[i].mode);
+	}
+	free(c->mounts);
+	c->mounts = NULL;
+	c->n_mounts = 0;
+}
+
 void ctr_config_release(struct ctr_config *c)
 {
 	free(c->image);
@@ -165,15 +180,7 @@ void ctr_config_release(struct ctr_config *c)
 	if (c->labels)
 		json_decref(c->labels);
 	free(c->stop_signal);
-	for (size_t i = 0; i < c->n_mounts; i++) {
-		free(c->mounts[i].source);
-		free(c->mounts[i].destination);
-		free(c->mounts[i].propagation);
-		free(c->mounts[i].options);
-		free(c->mounts[i].name);
-		free(c->mounts[i].mode);
-	}
-	free(c->mounts);
+	ctr_mounts_free(c);
 	free(c->network_mode);
 	free(c->cpuset_cpus);
 	free(c->cpuset_mems);

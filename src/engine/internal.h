@@ -134,6 +134,8 @@ int ctr_log_parse_size(const char *s, int64_t *out);
 int ctr_mounts_parse(json_t *hc, const char *root, struct ctr_config *c,
 		     struct hamn_error **err);
 void ctr_config_release(struct ctr_config *c);
+/* Free c->mounts and their strings; c has no mounts after. */
+void ctr_mounts_free(struct ctr_config *c);
 
 /*
  * Merge the image's defaults into c as docker does (env, cmd/entrypoint,

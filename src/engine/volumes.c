@@ -10,21 +10,6 @@
  */
 #include "engine/internal.h"
 
-static void ctr_mounts_free(struct ctr_config *c)
-{
-	for (size_t i = 0; i < c->n_mounts; i++) {
-		free(c->mounts[i].source);
-		free(c->mounts[i].destination);
-		free(c->mounts[i].propagation);
-		free(c->mounts[i].options);
-		free(c->mounts[i].name);
-		free(c->mounts[i].mode);
-	}
-	free(c->mounts);
-	c->mounts = NULL;
-	c->n_mounts = 0;
-}
-
 static void to_ctr_mount(struct ctr_mount *cm, const struct hamn_mount *m, const char *root)
 {
 	memset(cm, 0, sizeof(*cm));

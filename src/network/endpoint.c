@@ -451,8 +451,9 @@ static json_t *settings_json(const struct endpoint *ep)
 		has_dns(ep->net) && names ? hamn_json_from_strv(names) : json_null());
 }
 
-json_t *hamn_net_endpoint_json(struct hamn_net_ctx *ctx, const char *endpoint_id,
-			       struct hamn_error **err)
+/* What fn makes of the endpoint endpoint_id, under the lock; ENOENT when there is none. */
+static json_t *endpoint_view(struct hamn_net_ctx *ctx, const char *endpoint_id,
+			     json_t *(*fn)(const struct endpoint *ep), struct hamn_error **err)
 {
 	struct endpoint *ep;
 	json_t *j = NULL;
@@ -460,11 +461,17 @@ json_t *hamn_net_endpoint_json(struct hamn_net_ctx *ctx, const char *endpoint_id
 	pthread_mutex_lock(&ctx->lock);
 	ep = ep_by_id(ctx, endpoint_id);
 	if (ep)
-		j = settings_json(ep);
+		j = fn(ep);
 	else
 		hamn_error_setq(err, ENOENT, "endpoint %s not found", endpoint_id);
 	pthread_mutex_unlock(&ctx->lock);
 	return j;
+}
+
+json_t *hamn_net_endpoint_json(struct hamn_net_ctx *ctx, const char *endpoint_id,
+			       struct hamn_error **err)
+{
+	return endpoint_view(ctx, endpoint_id, settings_json, err);
 }
 
 static json_t *ports_json(const struct endpoint *ep)
@@ -494,17 +501,7 @@ static json_t *ports_json(const struct endpoint *ep)
 json_t *hamn_net_endpoint_ports_json(struct hamn_net_ctx *ctx, const char *endpoint_id,
 				     struct hamn_error **err)
 {
-	struct endpoint *ep;
-	json_t *j = NULL;
-
-	pthread_mutex_lock(&ctx->lock);
-	ep = ep_by_id(ctx, endpoint_id);
-	if (ep)
-		j = ports_json(ep);
-	else
-		hamn_error_setq(err, ENOENT, "endpoint %s not found", endpoint_id);
-	pthread_mutex_unlock(&ctx->lock);
-	return j;
+	return endpoint_view(ctx, endpoint_id, ports_json, err);
 }
 
 static int set_names_locked(struct hamn_net_ctx *ctx, struct endpoint *ep, const char *name,
