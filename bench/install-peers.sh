@@ -9,21 +9,4 @@
 # /work/shared/docs/peers.md).
 set -eu
 
-PACKAGES="docker.io podman conmon"
-
-missing=""
-for p in $PACKAGES; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
-		missing="$missing $p"
-done
-[ -z "$missing" ] && exit 0
-
-echo "install-peers: installing$missing"
-if [ "$(id -u)" != 0 ]; then
-	echo "install-peers: must run as root to install packages" >&2
-	exit 1
-fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-# shellcheck disable=SC2086 # one package a word
-apt-get install -y -qq --no-install-recommends $missing >/dev/null
+exec "$(dirname "$0")/../tools/deps.sh" docker.io podman conmon

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Install every Debian package hamn needs to build, run and test. This is the
 # one list; it is idempotent and quick when everything is present.
+# deps.sh PACKAGE...: the same for those packages instead (bench/install-peers.sh).
 set -eu
 
 PACKAGES="
@@ -12,6 +13,7 @@ bats busybox-static jq curl python3 python3-docker util-linux iproute2 nftables 
 crun runc docker-compose
 docker-registry skopeo apache2-utils openssl
 "
+[ $# -eq 0 ] || PACKAGES="$*"
 
 missing=""
 for p in $PACKAGES; do
