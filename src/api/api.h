@@ -429,7 +429,10 @@ int hamn_api_req_filters(const struct hamn_api_req *req, struct hamn_api_filters
 			 struct hamn_error **err);
 /* The values of key (borrowed), or NULL when key is not in the set. */
 char *const *hamn_api_filters_get(const struct hamn_api_filters *f, const char *key);
-/* EINVAL "invalid filter 'k'" for a key not in allowed (NULL-terminated). */
+/*
+ * EINVAL "Invalid filter 'k'" (dockerd 20.10's wording) for a key not in
+ * allowed (NULL-terminated).
+ */
 int hamn_api_filters_validate(const struct hamn_api_filters *f, const char *const *allowed,
 			      struct hamn_error **err);
 /*

@@ -126,10 +126,16 @@ static int h_restart(struct hamn_api_req *req, void *ctx, struct hamn_error **er
 
 static int h_kill(struct hamn_api_req *req, void *ctx, struct hamn_error **err)
 {
-	return reply_done(req,
-			  hamn_engine_container_kill(engine(ctx), id_param(req),
-						     hamn_api_req_query(req, "signal"), err),
-			  err);
+	const char *sig = hamn_api_req_query(req, "signal");
+	int r;
+
+	/* as dockerd: a bad signal is reported as is, the rest with the container's ref */
+	if (sig && sig[0] && hamn_engine_signal_parse(sig) <= 0)
+		return hamn_error_setq(err, EINVAL, "Invalid signal: %s", sig);
+	r = hamn_engine_container_kill(engine(ctx), id_param(req), sig, err);
+	if (r < 0)
+		hamn_error_wrap(err, "Cannot kill container: %s", id_param(req));
+	return reply_done(req, r, err);
 }
 
 static int h_resize(struct hamn_api_req *req, void *ctx, struct hamn_error **err)

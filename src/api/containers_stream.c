@@ -134,6 +134,7 @@ static int logs_opts(struct hamn_api_req *req, struct hamn_engine_logs_opts *o,
 	o->stderr_ = hamn_api_req_query_bool(req, "stderr", false);
 	o->follow = hamn_api_req_query_bool(req, "follow", false);
 	o->timestamps = hamn_api_req_query_bool(req, "timestamps", false);
+	o->details = hamn_api_req_query_bool(req, "details", false);
 	if (!o->stdout_ && !o->stderr_)
 		return hamn_error_setq(err, EINVAL,
 				       "Bad parameters: you must choose at least one stream");

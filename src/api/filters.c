@@ -119,7 +119,7 @@ int hamn_api_filters_validate(const struct hamn_api_filters *f, const char *cons
 {
 	for (size_t i = 0; i < f->n; i++)
 		if (!strv_contains((char *const *)allowed, f->items[i].key))
-			return hamn_error_setq(err, EINVAL, "invalid filter '%s'", f->items[i].key);
+			return hamn_error_setq(err, EINVAL, "Invalid filter '%s'", f->items[i].key);
 	return 0;
 }
 

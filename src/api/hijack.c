@@ -26,6 +26,7 @@ struct hamn_api_hijack {
 	int refs;      /* the request, the session thread and the open connection */
 	bool upgraded; /* upgrade_cb ran */
 	bool closed;
+	bool detached; /* MHD stopped: it closed the socket and freed urh */
 	hamn_api_hijack_fn fn;
 	void *ctx;
 	void (*ctx_free)(void *);
@@ -58,6 +59,20 @@ void api_hijacks_cancel_all(struct hamn_api_server *s)
 		(void)!write(h->cancel_fd, &one, sizeof(one));
 		/* wakes a session blocked in read() or write() on the socket */
 		shutdown(h->fd, SHUT_RDWR);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+void api_hijacks_detach_all(struct hamn_api_server *s)
+{
+	pthread_mutex_lock(&s->lock);
+	for (struct api_link *l = s->hijacks.next; l != &s->hijacks; l = l->next) {
+		struct hamn_api_hijack *h = container_of(l, struct hamn_api_hijack, link);
+
+		/* waits for a close in progress: it still uses urh */
+		pthread_mutex_lock(&h->lock);
+		h->detached = true;
+		pthread_mutex_unlock(&h->lock);
 	}
 	pthread_mutex_unlock(&s->lock);
 }
@@ -277,10 +292,13 @@ void hamn_api_hijack_close(struct hamn_api_hijack *h)
 	if (h->closed)
 		hamn_bug("hijacked connection closed twice");
 	h->closed = true;
+	/* under the lock: api_hijacks_detach_all (before MHD stops) waits for this */
+	if (!h->detached) {
+		finish_socket(h->fd);
+		MHD_upgrade_action(h->urh, MHD_UPGRADE_ACTION_CLOSE);
+	}
 	pthread_mutex_unlock(&h->lock);
 	api_list_del(h->server, &h->link);
-	finish_socket(h->fd);
-	MHD_upgrade_action(h->urh, MHD_UPGRADE_ACTION_CLOSE);
 	hijack_unref(h);
 }
 

@@ -69,7 +69,7 @@ static int filter_bool(const struct hamn_api_filters *f, const char *key, int *o
 									 : -2;
 
 		if (b == -2 || (*out >= 0 && *out != b))
-			return hamn_error_setq(err, EINVAL, "invalid filter '%s=%s'", key, *v);
+			return hamn_error_setq(err, EINVAL, "Invalid filter '%s=[%s]'", key, *v);
 		*out = b;
 	}
 	return 0;
@@ -111,6 +111,23 @@ static int filter_time(struct hamn_image_store *st, const struct hamn_api_filter
 	return 0;
 }
 
+/* dockerd (API 1.41) lists an image without any reference with placeholders. */
+static void untagged_placeholders(json_t *list)
+{
+	size_t i;
+	json_t *img;
+
+	json_array_foreach (list, i, img) {
+		json_t *tags = json_object_get(img, "RepoTags");
+		json_t *digests = json_object_get(img, "RepoDigests");
+
+		if (json_array_size(tags) || json_array_size(digests))
+			continue;
+		json_object_set_new(img, "RepoTags", json_pack("[s]", "<none>:<none>"));
+		json_object_set_new(img, "RepoDigests", json_pack("[s]", "<none>@<none>"));
+	}
+}
+
 /*
  * docker images [-a] [--filter ...]; docker-py's images.list() (only_ids is
  * ignored). Without all, intermediate images (untagged parents) are left out.
@@ -137,6 +154,7 @@ static int image_list(struct hamn_api_req *req, void *ctx, struct hamn_error **e
 		json_decref(list);
 		return -1;
 	}
+	untagged_placeholders(list);
 	return hamn_api_reply_json(req, 200, list);
 }
 
@@ -303,6 +321,36 @@ static bool labels_avoid(const struct hamn_api_filters *f, const json_t *labels)
 	return true;
 }
 
+/* The image id in list (GET /images/json items), or NULL. */
+static json_t *image_in(json_t *list, const char *id)
+{
+	size_t i;
+	json_t *img;
+
+	json_array_foreach (list, i, img)
+		if (streq(json_string_value(json_object_get(img, "Id")) ?: "", id))
+			return img;
+	return NULL;
+}
+
+/*
+ * Let the untagged ancestors of the images that pass go too: dockerd deletes
+ * a pruned image's untagged parents whatever the filters say (a build's
+ * intermediate images have neither the labels nor always the age).
+ */
+static void pass_untagged_parents(json_t *list, char ***pass)
+{
+	for (size_t k = 0; (*pass)[k]; k++) {
+		json_t *img = image_in(list, (*pass)[k]);
+		const char *parent = json_string_value(json_object_get(img, "ParentId"));
+		json_t *p = parent && *parent ? image_in(list, parent) : NULL;
+
+		if (p && json_array_size(json_object_get(p, "RepoTags")) == 0 &&
+		    !strv_contains(*pass, parent))
+			strv_push(pass, parent);
+	}
+}
+
 static int prune_pass_list(struct hamn_image_store *st, const struct hamn_api_filters *f,
 			   char ***pass_out, struct hamn_error **err)
 {
@@ -315,8 +363,9 @@ static int prune_pass_list(struct hamn_image_store *st, const struct hamn_api_fi
 	if (!until && !hamn_api_filters_get(f, "label") && !hamn_api_filters_get(f, "label!"))
 		return 0;
 	for (; until && *until; until++)
-		if (hamn_time_parse_since(*until, hamn_now_ns(), &until_ns, err) < 0)
-			return -1;
+		if (hamn_time_parse_since(*until, hamn_now_ns(), &until_ns, NULL) < 0)
+			return hamn_error_setq(err, EINVAL, "failed to parse value as time or "
+					       "duration: \"%s\"", *until);
 	if (!(list = hamn_image_list_json(st, NULL, err)))
 		return -1;
 	*pass_out = xcalloc(1, sizeof(char *));
@@ -328,6 +377,7 @@ static int prune_pass_list(struct hamn_image_store *st, const struct hamn_api_fi
 		    hamn_api_filters_match_labels(f, "label", labels) && labels_avoid(f, labels))
 			strv_push(pass_out, json_string_value(json_object_get(img, "Id")));
 	}
+	pass_untagged_parents(list, pass_out);
 	return 0;
 }
 
@@ -415,6 +465,7 @@ static int system_df(struct hamn_api_req *req, void *ctx, struct hamn_error **er
 	    !(volumes = hamn_volume_list(hamn_engine_volumes(ctx), NULL, 0, true, err)) ||
 	    df_images(st, images, containers, &layers_size, err) < 0)
 		return -1;
+	untagged_placeholders(images);
 	return hamn_api_reply_json(req, 200,
 				   json_pack("{s:I,s:O,s:O,s:O,s:[],s:i}", "LayersSize",
 					     (json_int_t)layers_size, "Images", images,

@@ -322,6 +322,11 @@ static int image_save_names(struct hamn_api_req *req, struct hamn_engine *e, cha
 		_cleanup_free_ char *id = NULL;
 
 		if (hamn_image_resolve(hamn_engine_images(e), names[i], &id, err) < 0) {
+			/* dockerd names the image as given: "No such image: busybox" */
+			if ((*err)->errnum == ENOENT) {
+				hamn_error_free(err);
+				hamn_error_setq(err, ENOENT, "No such image: %s", names[i]);
+			}
 			hamn_strv_free(names);
 			return -1;
 		}

@@ -103,6 +103,12 @@ void api_streams_cancel_all(struct hamn_api_server *s);
 
 /* hijack.c */
 void api_hijacks_cancel_all(struct hamn_api_server *s);
+/*
+ * Before MHD stops (it closes upgraded sockets nobody closed and frees their
+ * handles): hijacks closed later (attach clients the engine lets go of at
+ * its end) only release their memory.
+ */
+void api_hijacks_detach_all(struct hamn_api_server *s);
 /* The request that replied 101 ended; frees h if the upgrade never happened. */
 void api_hijack_request_done(struct hamn_api_hijack *h);
 

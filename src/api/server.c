@@ -478,6 +478,7 @@ int hamn_api_server_stop(struct hamn_api_server *s, unsigned grace_ms, struct ha
 					       "%u requests and %u stream threads still busy",
 					       s->active_reqs, s->active_threads);
 	}
+	api_hijacks_detach_all(s);
 	for (size_t i = 0; i < s->neps; i++) {
 		if (s->eps[i].mhd)
 			MHD_stop_daemon(s->eps[i].mhd); /* closes idle kept-alive connections */
@@ -498,6 +499,7 @@ void hamn_api_server_free(struct hamn_api_server *s)
 {
 	if (!s)
 		return;
+	api_hijacks_detach_all(s);
 	for (size_t i = 0; i < s->neps; i++) {
 		api_unlisten(&s->eps[i]);
 		if (s->eps[i].mhd)

@@ -290,7 +290,8 @@ int hamn_engine_build_prune(struct hamn_engine *e, const struct hamn_engine_buil
 
 	if (dfd < 0 || cache_entries(dfd, &ents, &n, err) < 0)
 		return -1;
-	qsort(ents, n, sizeof(*ents), newest_first);
+	if (n > 1)	/* an empty cache has no array: qsort's base must not be NULL */
+		qsort(ents, n, sizeof(*ents), newest_first);
 	deleted = json_array();
 	for (size_t i = 0; i < n; i++) {
 		if (!prune_selects(o, &ents[i]) ||

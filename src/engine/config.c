@@ -209,29 +209,39 @@ static size_t env_key_len(const char *kv)
 	return eq ? (size_t)(eq - kv) : strlen(kv);
 }
 
-/* Image env first, then the container's, a later key replacing an earlier one. */
+/* Index of kv's key in out, or the index of its NULL end. */
+static size_t env_find(char *const *out, const char *kv)
+{
+	size_t k = env_key_len(kv), j;
+
+	for (j = 0; out[j]; j++)
+		if (env_key_len(out[j]) == k && strncmp(out[j], kv, k) == 0)
+			break;
+	return j;
+}
+
+/*
+ * As dockerd: the container's env first (a later key replacing an earlier
+ * one), then each image variable whose key the container does not set.
+ */
 static char **env_merge(char *const *img, char *const *ctr)
 {
 	char **out = xcalloc(1, sizeof(char *));
-	char *const *lists[2] = { img, ctr };
+	size_t j;
 
-	for (int l = 0; l < 2; l++) {
-		for (size_t i = 0; lists[l] && lists[l][i]; i++) {
-			const char *kv = lists[l][i];
-			size_t k = env_key_len(kv), j;
-
-			for (j = 0; out[j]; j++)
-				if (env_key_len(out[j]) == k && strncmp(out[j], kv, k) == 0)
-					break;
-			if (out[j]) {
-				free(out[j]);
-				out[j] = xstrdup(kv);
-			} else {
-				strv_push(&out, kv);
-			}
+	for (size_t i = 0; ctr && ctr[i]; i++) {
+		j = env_find(out, ctr[i]);
+		if (out[j]) {
+			free(out[j]);
+			out[j] = xstrdup(ctr[i]);
+		} else {
+			strv_push(&out, ctr[i]);
 		}
 	}
-	for (size_t j = 0; out[j]; j++)
+	for (size_t i = 0; img && img[i]; i++)
+		if (!out[env_find(out, img[i])])
+			strv_push(&out, img[i]);
+	for (j = 0; out[j]; j++)
 		if (str_has_prefix(out[j], "PATH="))
 			return out;
 	strv_push(&out, DEFAULT_PATH);
@@ -359,5 +369,9 @@ json_t *ctr_config_full(json_t *cfg)
 		hamn_bug("cannot build the Config template");
 	if (json_is_object(cfg))
 		json_object_update(full, cfg);
+	/* the CLI sends "Volumes": {}; dockerd shows null for none */
+	if (json_is_object(json_object_get(full, "Volumes")) &&
+	    json_object_size(json_object_get(full, "Volumes")) == 0)
+		json_object_set_new(full, "Volumes", json_null());
 	return full;
 }

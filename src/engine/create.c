@@ -195,8 +195,16 @@ static struct container *container_from(struct create_req *r)
 	c->cfg = r->cfg;
 	memset(&r->cfg, 0, sizeof(r->cfg));
 	if (!c->cfg.hostname[0] && c->cfg.uts_mode != NS_HOST) {
-		free(c->cfg.hostname);
-		c->cfg.hostname = xstrndup(c->id, SHORT_ID_LEN);
+		char host[256] = "";
+
+		/* as dockerd: --network host takes the host's name */
+		if (c->cfg.net_host && gethostname(host, sizeof(host) - 1) == 0 && host[0]) {
+			free(c->cfg.hostname);
+			c->cfg.hostname = xstrdup(host);
+		} else {
+			free(c->cfg.hostname);
+			c->cfg.hostname = xstrndup(c->id, SHORT_ID_LEN);
+		}
 	}
 	json_object_set_new(c->config_json, "Hostname", json_string(c->cfg.hostname));
 	c->path = xstrdup(c->cfg.entrypoint && c->cfg.entrypoint[0] ? c->cfg.entrypoint[0]

@@ -426,22 +426,51 @@ static void wait_workers(struct hamn_engine *e)
 	pthread_mutex_unlock(&e->lock);
 }
 
+/* Move c's clients waiting for a start (its ready pending slots) to the end of *to (lock held). */
+static void take_waiting(struct container *c, struct attach_slot **to)
+{
+	struct attach_slot **pp = &c->pending;
+
+	while (*to)
+		to = &(*to)->next;
+	while (*pp) {
+		struct attach_slot *s = *pp;
+
+		if (!s->ready) {	/* still its attach handler's */
+			pp = &s->next;
+			continue;
+		}
+		*pp = s->next;
+		s->next = NULL;
+		*to = s;
+		to = &s->next;
+	}
+}
+
 static void free_containers(struct hamn_engine *e)
 {
+	struct attach_slot *slots = NULL;
+
 	pthread_mutex_lock(&e->lock);
+	/*
+	 * The monitors keep running; only our ends go. That includes removed
+	 * containers whose monitor still flushes a client: their connection's
+	 * reference is the last one.
+	 */
+	watcher_release_all(e, &slots);
 	while (e->n_ctrs) {
 		struct container *c = e->ctrs[e->n_ctrs - 1];
 
-		if (c->mon_fd >= 0) {
-			/* the monitor keeps running; only our end goes */
-			epoll_ctl(e->epfd, EPOLL_CTL_DEL, c->mon_fd, NULL);
-			close(c->mon_fd);
-			c->mon_fd = -1;
-			ctr_unref_locked(c);	/* the watch's reference */
-		}
+		take_waiting(c, &slots);
 		table_del(e, c);
 	}
 	pthread_mutex_unlock(&e->lock);
+	while (slots) {
+		struct attach_slot *next = slots->next;
+
+		attach_slot_finish(slots);
+		slots = next;
+	}
 	free(e->ctrs);
 }
 
@@ -541,7 +570,8 @@ char *hamn_engine_container_list_text(struct hamn_engine *e,
 	int64_t now = hamn_now_ns(), n = 0;
 	bool all = implies_all(o);
 
-	if (ctr_filters_check(o->filters, o->n_filters, err) < 0)
+	if (ctr_filters_check(o->filters, o->n_filters, err) < 0 ||
+	    ctr_filters_check_refs(e, o->filters, o->n_filters, err) < 0)
 		return NULL;
 	hamn_buf_reserve(&b, 4096);
 	hamn_buf_putc(&b, '[');

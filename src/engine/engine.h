@@ -256,6 +256,7 @@ struct hamn_engine_logs_opts {
 	bool stdout_, stderr_;		/* which streams */
 	bool follow;
 	bool timestamps;		/* prefix each line with its RFC 3339 nano time and a space */
+	bool details;			/* then with its attributes (none: "") and a space */
 	int64_t since_ns;		/* 0: from the start */
 	int64_t until_ns;		/* 0: no end */
 	int64_t tail;			/* < 0: all */

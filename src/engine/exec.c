@@ -146,8 +146,11 @@ static void exec_event(struct hamn_engine *e, const struct exec_rec *r, const ch
 	ctr_put(e, c);
 }
 
-/* docker's refusals for a container an exec cannot enter (e->lock held). */
-static int check_running(struct container *c, struct hamn_error **err)
+/*
+ * docker's refusals for a container an exec cannot enter (e->lock held);
+ * "is paused" names it as the client did (ref).
+ */
+static int check_running(struct container *c, const char *ref, struct hamn_error **err)
 {
 	if (c->st.status == ST_RESTARTING)
 		return hamn_error_setq(err, EBUSY,
@@ -160,7 +163,7 @@ static int check_running(struct container *c, struct hamn_error **err)
 		return hamn_error_setq(err, EBUSY,
 				       "Container %s is paused, unpause the "
 				       "container before exec",
-				       c->id);
+				       ref);
 	return 0;
 }
 
@@ -220,7 +223,7 @@ int hamn_engine_exec_create(struct hamn_engine *e, const char *ref, json_t *body
 		goto fail;
 	pthread_mutex_lock(&e->lock);
 	c = table_find(e, ref, err);
-	if (!c || check_running(c, err) < 0) {
+	if (!c || check_running(c, ref, err) < 0) {
 		pthread_mutex_unlock(&e->lock);
 		goto fail;
 	}
@@ -340,7 +343,7 @@ int exec_launch(struct hamn_engine *e, const char *ref, json_t *req, int client_
 	fds[1] = client_fd;
 	pthread_mutex_lock(&e->lock);
 	c = table_find(e, ref, err);
-	r = c ? check_running(c, err) : -1;
+	r = c ? check_running(c, ref, err) : -1;
 	if (r == 0)
 		r = mon_send(c->mon_fd, &m, fds, client_fd >= 0 ? 2 : 1, err);
 	if (r == 0 && id_out)
@@ -377,7 +380,7 @@ struct hamn_engine_exec_start *hamn_engine_exec_start_prepare(struct hamn_engine
 		return NULL;
 	pthread_mutex_lock(&e->lock);
 	c = table_find(e, r->ctr_id, err);
-	ok = c ? check_running(c, err) : -1;
+	ok = c ? check_running(c, r->ctr_id, err) : -1;
 	pthread_mutex_unlock(&e->lock);
 	pthread_mutex_lock(&execs(e)->lock);
 	if (ok == 0 && (r->has_exit || r->lost))

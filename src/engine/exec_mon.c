@@ -25,6 +25,7 @@
  * process of the container can open /proc/PID/exe for writing
  * (CVE-2019-5736).
  */
+#include <ctype.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -168,11 +169,9 @@ static void sess_user(struct sess *s, struct hamn_oci_process *p, const char *sp
 		passwd = read_in_root(rootfd, "/etc/passwd");
 		group = read_in_root(rootfd, "/etc/group");
 	}
+	/* dockerd resolves the user itself: its message comes without the runtime's words */
 	if (hamn_user_resolve(spec, passwd, group, NULL, &u, &err) < 0)
-		sess_fail(s,
-			  "OCI runtime exec failed: exec failed: unable to start container "
-			  "process: %s: unknown",
-			  err->msg);
+		sess_fail(s, "%s", err->msg);
 	p->user.uid = u.uid;
 	p->user.gid = u.gid;
 	p->user.additional_gids = xcalloc(u.n_gids + 1, sizeof(gid_t));
@@ -236,6 +235,16 @@ static void exec_failed(struct sess *s, const char *arg0, struct hamn_error *err
 			  arg0, arg0);
 	if (str_has_prefix(err->msg, "exec '") && err->errnum == EACCES)
 		sess_fail(s, "%s: exec: \"%s\": permission denied: unknown", pre, arg0);
+	if (str_has_prefix(err->msg, "change to working directory '") && err->errnum) {
+		const char *wd = json_string_value(json_object_get(s->req, "workdir"));
+		char why[128];
+
+		/* Go's lower-case errno text */
+		snprintf(why, sizeof(why), "%s", strerror(err->errnum));
+		why[0] = (char)tolower((unsigned char)why[0]);
+		sess_fail(s, "%s: chdir to cwd (\"%s\") set in config.json failed: %s: unknown",
+			  pre, wd ? wd : "", why);
+	}
 	sess_fail(s, "%s: %s: unknown", pre, err->msg);
 }
 

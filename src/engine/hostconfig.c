@@ -252,9 +252,11 @@ static int parse_caps(json_t *hc, struct ctr_config *c, struct hamn_error **err)
 	if (jf_strslice(hc, HC, "CapAdd", &add, err) < 0 ||
 	    jf_strslice(hc, HC, "CapDrop", &drop, err) < 0)
 		return -1;
-	if (cap_mask(add, &c->cap_add, &c->cap_add_all, err) < 0 ||
-	    cap_mask(drop, &c->cap_drop, &c->cap_drop_all, err) < 0)
-		return -1;
+	/* dockerd's wording: "invalid CapAdd: unknown capability: \"CAP_X\"" */
+	if (cap_mask(add, &c->cap_add, &c->cap_add_all, err) < 0)
+		return hamn_error_wrap(err, "invalid CapAdd");
+	if (cap_mask(drop, &c->cap_drop, &c->cap_drop_all, err) < 0)
+		return hamn_error_wrap(err, "invalid CapDrop");
 	if (jf_bool(hc, HC, "Privileged", &c->privileged, err) < 0 ||
 	    jf_bool(hc, HC, "ReadonlyRootfs", &c->readonly_rootfs, err) < 0)
 		return -1;
@@ -530,11 +532,46 @@ static json_t *host_template(void)
 	return t;
 }
 
+/* An empty string or a null the CLI sent for key: the template's value stands. */
+static void keep_default(json_t *full, json_t *tmpl, const char *key)
+{
+	json_t *v = json_object_get(full, key);
+
+	if (json_is_null(v) || (json_is_string(v) && !json_string_value(v)[0]))
+		json_object_set(full, key, json_object_get(tmpl, key));
+}
+
+/* What dockerd shows for what the client left unset, and what hamn applies. */
+static void show_defaults(json_t *full, json_t *tmpl)
+{
+	json_int_t mem = json_integer_value(json_object_get(full, "Memory"));
+	json_t *swp = json_object_get(full, "MemorySwappiness");
+
+	keep_default(full, tmpl, "IpcMode");
+	keep_default(full, tmpl, "CgroupnsMode");
+	if (!json_is_true(json_object_get(full, "Privileged"))) {
+		keep_default(full, tmpl, "MaskedPaths");
+		keep_default(full, tmpl, "ReadonlyPaths");
+	} else {
+		json_object_set_new(full, "MaskedPaths", json_null());
+		json_object_set_new(full, "ReadonlyPaths", json_null());
+	}
+	/* swap of twice the memory limit (spec.c) */
+	if (mem > 0 && json_integer_value(json_object_get(full, "MemorySwap")) == 0)
+		json_object_set_new(full, "MemorySwap", json_integer(2 * mem));
+	if (json_is_integer(swp) && json_integer_value(swp) == -1)
+		json_object_set_new(full, "MemorySwappiness", json_null());
+}
+
 json_t *ctr_host_config_full(json_t *hc)
 {
 	json_t *full = host_template();
+	_cleanup_json_ json_t *tmpl = NULL;
 
-	if (json_is_object(hc))
+	if (json_is_object(hc)) {
+		tmpl = json_deep_copy(full);
 		json_object_update(full, hc);
+		show_defaults(full, tmpl);
+	}
 	return full;
 }

@@ -34,6 +34,7 @@ struct ctr_mount {
 	char *name;		/* volume name or NULL */
 	char *mode;		/* the mode text as given ("ro,z"), for inspect */
 	bool create_source;	/* -v: create a missing source dir (docker does, --mount does not) */
+	bool tmpfs_map;		/* from HostConfig.Tmpfs: not in inspect's Mounts (docker) */
 };
 
 enum ctr_seccomp_mode { SECCOMP_DEFAULT, SECCOMP_UNCONFINED, SECCOMP_PROFILE };
@@ -439,6 +440,9 @@ struct hamn_engine {
 	struct zygote zygote;
 	int epfd;		/* monitor connections, the wake eventfd */
 	int wake_fd;
+	/* every container whose monitor connection is in epfd, in the table or removed already */
+	struct container **watched;
+	size_t n_watched, cap_watched;
 	pthread_t thread;
 	bool thread_started, stopping;
 	unsigned int workers;	/* detached helper threads still running */
@@ -556,6 +560,13 @@ void watcher_stop(struct hamn_engine *e);
 /* Watch c's monitor connection (c->mon_fd set, lock held). */
 int watcher_add(struct hamn_engine *e, struct container *c, struct hamn_error **err);
 /*
+ * At the end (lock held, the engine thread and workers stopped): close every
+ * watched monitor connection and drop its reference, removed containers'
+ * included; the monitors live on. Their handed clients go to *slots, for
+ * attach_slot_finish outside the lock.
+ */
+void watcher_release_all(struct hamn_engine *e, struct attach_slot **slots);
+/*
  * Record an exit (lock held): state, DB, waiters, events; then auto-remove
  * or restart in a worker. gen is the monitor generation it belongs to.
  */
@@ -614,6 +625,9 @@ char *ctr_status_text(const struct ctr_state *st, int64_t now_ns);
 bool ctr_filters_match(struct hamn_engine *e, const struct container *c,
 		       const struct hamn_engine_filter *f, size_t n);
 int ctr_filters_check(const struct hamn_engine_filter *f, size_t n, struct hamn_error **err);
+/* Every before/since container exists (takes the lock); else ENOENT "no such container X". */
+int ctr_filters_check_refs(struct hamn_engine *e, const struct hamn_engine_filter *f, size_t n,
+			   struct hamn_error **err);
 /* The command string of ps ("sh -c 'x'"). */
 char *ctr_command_string(const struct ctr_config *c);
 

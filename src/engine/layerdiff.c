@@ -333,6 +333,7 @@ static void doc_update(json_t *doc, const struct image_req *r)
 	json_object_set_new(doc, "config", json_deep_copy(r->config));
 	json_object_set_new(doc, "created", json_string(now));
 	set_opt(doc, "author", r->author);
+	set_opt(doc, "comment", r->comment);	/* docker commit -m: the image's Comment */
 	set_opt(doc, "container", r->container);
 	json_object_set_new(h, "created", json_string(now));
 	set_opt(h, "created_by", r->created_by);

@@ -346,10 +346,9 @@ int hamn_engine_container_rename(struct hamn_engine *e, const char *ref, const c
 
 	if (!new_name || !new_name[0])
 		return hamn_error_setq(err, EINVAL, "Neither old nor new names may be empty");
-	if (name_check(new_name, err) < 0)
-		return -1;
 	if (new_name[0] == '/')
 		new_name++;
+	/* as dockerd: the container first, then the new name (its errors say so) */
 	c = ctr_get(e, ref, err);
 	if (!c)
 		return -1;
@@ -359,11 +358,17 @@ int hamn_engine_container_rename(struct hamn_engine *e, const char *ref, const c
 	if (other == c) {
 		r = hamn_error_setq(err, EINVAL,
 				    "Renaming a container with the same name as its current name");
+	} else if (!hamn_engine_name_valid(new_name)) {
+		r = hamn_error_setq(err, EINVAL,
+				    "Error when allocating new name: Invalid container name (/%s), "
+				    "only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
+				    new_name);
 	} else if (other) {
 		r = hamn_error_setq(err, EEXIST,
-				    "Conflict. The container name \"/%s\" is already in use by "
-				    "container \"%s\". You have to remove (or rename) that container "
-				    "to be able to reuse that name.",
+				    "Error when allocating new name: Conflict. The container name "
+				    "\"/%s\" is already in use by container \"%s\". You have to "
+				    "remove (or rename) that container to be able to reuse that "
+				    "name.",
 				    new_name, other->id);
 	} else {
 		old = c->name;

@@ -114,6 +114,8 @@ static int emit_line(struct reader *r, const char *line, size_t len, struct hamn
 		hamn_buf_puts(&r->out, hamn_time_format(ns, ts));
 		hamn_buf_putc(&r->out, ' ');
 	}
+	if (o->details)		/* records keep no attributes: dockerd's "" and its space */
+		hamn_buf_putc(&r->out, ' ');
 	hamn_buf_append(&r->out, msg, mlen);
 	return r->fn(r->ctx, stream, r->out.data, r->out.len, err);
 }

@@ -539,6 +539,18 @@ static int join_container(struct hamn_engine *e, struct container *c, const char
 	return 0;
 }
 
+int ctr_net_check_unresolved(struct hamn_engine *e, const struct container *c,
+			      struct hamn_error **err)
+{
+	struct net_facts f;
+
+	if (!e->net || !c->net || c->net->n_links == 0 ||
+	    (c->net->links[0].id && c->net->links[0].id[0]) ||
+	    ctr_net_mode_kind(c, NULL) != HAMN_NET_MODE_NETWORK)
+		return 0;
+	return net_facts_get(e->net->ctx, c->net->links[0].name, &f, err);
+}
+
 int ctr_net_prepare(struct hamn_engine *e, struct container *c, json_t *spec, json_t *req,
 		    struct hamn_error **err)
 {
@@ -693,7 +705,10 @@ static char *resolv_text(const struct container *c)
 int ctr_net_write_files(struct hamn_engine *e, const struct container *c, bool embedded_dns,
 			struct hamn_error **err)
 {
-	struct hamn_net_hosts_opts o = {.hostname = c->cfg.hostname,
+	/* --uts host keeps Config.Hostname empty: dockerd's hosts file names the short id */
+	_cleanup_free_ char *short_id = xstrndup(c->id, SHORT_ID_LEN);
+	struct hamn_net_hosts_opts o = {.hostname = c->cfg.hostname[0] ? c->cfg.hostname
+								       : short_id,
 					.domainname = c->cfg.domainname,
 					.extra_hosts = c->cfg.extra_hosts};
 	_cleanup_close_ int dfd = openat(e->ctrs_fd, c->id, O_PATH | O_DIRECTORY | O_CLOEXEC);

@@ -91,6 +91,13 @@ int ctr_net_commit(struct hamn_engine *e, struct container *c, struct hamn_error
 /* At load: c's networks from networks.json (or from its network mode). Logs failures. */
 void ctr_net_load(struct hamn_engine *e, struct container *c);
 /*
+ * At start, first: a network that did not exist at create (network_api.c
+ * keeps its name only) must exist now; else ENOENT "network X not found",
+ * dockerd's start error.
+ */
+int ctr_net_check_unresolved(struct hamn_engine *e, const struct container *c,
+			     struct hamn_error **err);
+/*
  * At start, before the launch (op_lock held): join another container's netns
  * (container:<id>), attach host-mode bookkeeping, and ask the monitor to
  * wait for the attach ("net_wait" in req) when c has a netns of its own.

@@ -166,8 +166,14 @@ static int create_links(struct hamn_engine *e, struct container *c, struct ctr_n
 		ctr_net_add_link(n, first, "", NULL, NULL, NULL);
 		return 0;
 	}
-	if (ctr_net_first_facts(e, c, first, &f, err) < 0)
-		return -1;
+	if (ctr_net_first_facts(e, c, first, &f, err) < 0) {
+		if ((*err)->errnum != ENOENT || k != HAMN_NET_MODE_NETWORK)
+			return -1;
+		/* as dockerd: an unknown network fails the start, not the create */
+		hamn_error_free(err);
+		ctr_net_add_link(n, first, "", NULL, NULL, NULL);
+		return 0;
+	}
 	ctr_net_add_link(n, f.name, f.id, NULL, NULL, NULL);
 	if (epc && !json_is_null(epc) && !json_is_object(epc))
 		return hamn_error_setq(err, EINVAL,
@@ -373,9 +379,14 @@ static bool value_match(json_t *n, const char *key, const char *v)
 static int check_filters(const struct hamn_engine_filter *f, size_t n, const char *const *keys,
 			 struct hamn_error **err)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		if (!strv_contains((char *const *)keys, f[i].key))
 			return hamn_error_setq(err, EINVAL, "Invalid filter '%s'", f[i].key);
+		for (size_t v = 0; streq(f[i].key, "type") && f[i].values[v]; v++)
+			if (!streq(f[i].values[v], "custom") && !streq(f[i].values[v], "builtin"))
+				return hamn_error_setq(err, EINVAL, "invalid filter: 'type'='%s'",
+						       f[i].values[v]);
+	}
 	return 0;
 }
 
@@ -460,7 +471,8 @@ json_t *hamn_engine_network_prune(struct hamn_engine *e, const struct hamn_engin
 		return NULL;
 	for (size_t k = 0; k < nf; k++)
 		if (streq(f[k].key, "until") && f[k].values[0] && until_ns(f[k].values[0]) < 0)
-			return hamn_error_setq(err, EINVAL, "invalid until '%s'", f[k].values[0]),
+			return hamn_error_setq(err, EINVAL, "failed to parse value as time or "
+					       "duration: \"%s\"", f[k].values[0]),
 			       NULL;
 	deleted = json_array();
 	if (!e->net)
@@ -506,7 +518,11 @@ static int refuse_mode(const struct container *c, const struct net_facts *f,
 				       "container cannot be disconnected from %s "
 				       "network or connected to %s network",
 				       f->name, f->name);
-	if (k == HAMN_NET_MODE_HOST || k == HAMN_NET_MODE_NONE || k == HAMN_NET_MODE_CONTAINER)
+	if (k == HAMN_NET_MODE_NONE)
+		return hamn_error_setq(err, EINVAL,
+				       "container cannot be connected to multiple networks with "
+				       "one of the networks in private (none) mode");
+	if (k == HAMN_NET_MODE_HOST || k == HAMN_NET_MODE_CONTAINER)
 		return hamn_error_setq(err, EINVAL,
 				       "container sharing network namespace with "
 				       "another container or host cannot be connected to any other "
@@ -578,6 +594,12 @@ static int connect_locked(struct hamn_engine *e, struct container *c, const stru
 
 	if (refuse_mode(c, f, err) < 0)
 		return -1;
+	pthread_mutex_lock(&e->lock);
+	live = c->st.status == ST_RUNNING;
+	pthread_mutex_unlock(&e->lock);
+	/* dockerd: connecting a stopped container again changes nothing and succeeds */
+	if (find_link(c->net, f->id, NULL) && !live)
+		return 0;
 	if (find_link(c->net, f->id, NULL))
 		return hamn_error_setq(err, EEXIST,
 				       "endpoint with name %s already exists in "
@@ -662,9 +684,14 @@ static int disconnect_locked(struct hamn_engine *e, struct container *c, const s
 	bool live;
 
 	l = find_link(c->net, f->id, &i);
-	if (!l)
-		return hamn_error_setq(err, EINVAL, "container %s is not connected to network %s",
-				       c->id, f->name);
+	if (!l) {
+		pthread_mutex_lock(&e->lock);
+		live = c->st.status == ST_RUNNING;
+		pthread_mutex_unlock(&e->lock);
+		/* dockerd's two wordings: a running container's and a stopped one's */
+		return hamn_error_setq(err, EINVAL, "container %s is not connected to %snetwork %s",
+				       c->id, live ? "" : "the ", f->name);
+	}
 	if (refuse_mode(c, f, err) < 0)
 		return -1;
 	pthread_mutex_lock(&e->lock);

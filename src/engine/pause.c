@@ -54,9 +54,15 @@ static void set_paused_locked(struct hamn_engine *e, struct container *c, bool p
 		log_warn("container %s: %s", c->id, err->msg);
 }
 
-/* EBUSY unless c runs and its paused state is not `paused` (lock held). */
+/*
+ * EBUSY unless c runs and its paused state is not `paused` (lock held). As
+ * dockerd, unpause asks only whether c is paused: "is not paused" even when
+ * it is not running.
+ */
 static int check_state_locked(const struct container *c, bool paused, struct hamn_error **err)
 {
+	if (!paused && (c->removed || c->st.status != ST_RUNNING || !c->st.paused))
+		return hamn_error_setq(err, EBUSY, "Container %s is not paused", c->id);
 	if (c->removed || c->st.status != ST_RUNNING)
 		return hamn_error_setq(err, EBUSY, "Container %s is not running", c->id);
 	if (c->st.paused == paused)

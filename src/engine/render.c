@@ -112,7 +112,9 @@ static json_t *mounts_json(const struct ctr_config *c)
 		const struct ctr_mount *m = &c->mounts[i];
 		json_t *o;
 
-		if (m->type == CM_TMPFS) {
+		if (m->type == CM_TMPFS && m->tmpfs_map) {
+			continue;	/* dockerd lists --tmpfs in HostConfig.Tmpfs only */
+		} else if (m->type == CM_TMPFS) {
 			o = json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "Type", "tmpfs", "Source", "",
 				      "Destination", m->destination, "Mode", m->mode ? m->mode : "",
 				      "RW", !m->readonly, "Propagation", "");
@@ -268,6 +270,24 @@ int ctr_filters_check(const struct hamn_engine_filter *f, size_t n, struct hamn_
 		}
 	}
 	return 0;
+}
+
+int ctr_filters_check_refs(struct hamn_engine *e, const struct hamn_engine_filter *f, size_t n,
+			   struct hamn_error **err)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&e->lock);
+	for (size_t i = 0; i < n && r == 0; i++) {
+		if (!streq(f[i].key, "before") && !streq(f[i].key, "since"))
+			continue;
+		for (size_t v = 0; f[i].values[v] && r == 0; v++)
+			if (!table_find(e, f[i].values[v], NULL))
+				r = hamn_error_setq(err, ENOENT, "no such container %s",
+						    f[i].values[v]);
+	}
+	pthread_mutex_unlock(&e->lock);
+	return r;
 }
 
 static bool label_matches(json_t *labels, const char *want)

@@ -223,6 +223,10 @@ static int launched_locked(struct hamn_engine *e, struct container *c, int sock,
 	ctr_changed(e, c);
 	if (store_put(e->store, c, err) < 0)
 		hamn_error_free(err);
+	/* dockerd resolves --user itself, before the runtime: no runtime words then */
+	if (str_has_prefix(m->text, "unable to find user ") ||
+	    str_has_prefix(m->text, "unable to find group "))
+		return hamn_error_setq(err, EIO, "%s", m->text);
 	/* docker: a command that cannot be run is the caller's mistake (400) */
 	return hamn_error_setq(err, st->exit_code == 127 || st->exit_code == 126 ? EINVAL : EIO,
 			       "failed to create task for container: %s", m->text);
@@ -389,6 +393,8 @@ int ctr_start_locked_op(struct hamn_engine *e, struct container *c, bool restart
 	r = wait_monitor_gone(e, c, err);
 	pthread_mutex_unlock(&e->lock);
 	if (r < 0)
+		return -1;
+	if (ctr_net_check_unresolved(e, c, err) < 0)
 		return -1;
 	req = prepare_launch(e, c, err);
 	if (!req)

@@ -357,9 +357,11 @@ json_t *hamn_engine_container_top(struct hamn_engine *e, const char *ref, const 
 	pthread_mutex_lock(&e->lock);
 	init = c->st.status == ST_RUNNING ? c->st.pid : 0;
 	pthread_mutex_unlock(&e->lock);
+	if (init <= 0)
+		hamn_error_setq(err, EBUSY, "Container %s is not running", c->id);
 	ctr_put(e, c);
 	if (init <= 0)
-		return hamn_error_setq(err, EBUSY, "Container %s is not running", ref), NULL;
+		return NULL;
 	dir = cgroup_dir(init);
 	if (dir)
 		add_procs(dir, &pids, &n, 0);

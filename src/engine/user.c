@@ -168,6 +168,8 @@ int hamn_user_resolve(const char *spec, const char *passwd, const char *group,
 	if (colon && resolve_group(colon, group, &out->gid, err) < 0)
 		return -1;
 	snprintf(out->home, sizeof(out->home), "%s", pw.found && pw.home[0] ? pw.home : "/");
+	/* as dockerd: the primary group is also a supplementary one */
+	add_gid(out, out->gid);
 	/* supplementary groups: those listing the user (only without an explicit group) */
 	if (pw.found && !colon)
 		gr_lookup(group, NULL, pw.name, &member_gids, &n_member);

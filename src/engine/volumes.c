@@ -32,6 +32,7 @@ static void to_ctr_mount(struct ctr_mount *cm, const struct hamn_mount *m, const
 	case HAMN_MOUNT_TMPFS:
 		cm->type = CM_TMPFS;
 		cm->options = xstrdup(m->tmpfs_options ? m->tmpfs_options : "");
+		cm->tmpfs_map = m->tmpfs_map;
 		break;
 	}
 }

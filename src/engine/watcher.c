@@ -21,7 +21,49 @@ int watcher_add(struct hamn_engine *e, struct container *c, struct hamn_error **
 		return hamn_error_set(err, errno, "watch the monitor of %s", c->id);
 	/* the registration holds a reference, dropped when the connection ends */
 	ctr_ref(c);
+	if (e->n_watched == e->cap_watched) {
+		e->cap_watched = e->cap_watched ? 2 * e->cap_watched : 64;
+		e->watched = xreallocarray(e->watched, e->cap_watched, sizeof(*e->watched));
+	}
+	e->watched[e->n_watched++] = c;
 	return 0;
+}
+
+/* Put c's handed clients at the end of *to (lock held). */
+static void take_handed_all(struct container *c, struct attach_slot **to)
+{
+	while (*to)
+		to = &(*to)->next;
+	*to = c->handed;
+	c->handed = NULL;
+}
+
+/* Stop watching c's monitor connection and close it (lock held); the caller drops the ref. */
+static void unwatch_locked(struct hamn_engine *e, struct container *c)
+{
+	for (size_t i = 0; i < e->n_watched; i++) {
+		if (e->watched[i] == c) {
+			e->watched[i] = e->watched[--e->n_watched];
+			break;
+		}
+	}
+	epoll_ctl(e->epfd, EPOLL_CTL_DEL, c->mon_fd, NULL);
+	close(c->mon_fd);
+	c->mon_fd = -1;
+}
+
+void watcher_release_all(struct hamn_engine *e, struct attach_slot **slots)
+{
+	while (e->n_watched) {
+		struct container *c = e->watched[e->n_watched - 1];
+
+		take_handed_all(c, slots);
+		unwatch_locked(e, c);
+		ctr_unref_locked(c);	/* the watch's reference */
+	}
+	free(e->watched);
+	e->watched = NULL;
+	e->cap_watched = 0;
 }
 
 void attach_slot_finish(struct attach_slot *s)
@@ -219,9 +261,7 @@ static struct attach_slot *monitor_gone_locked(struct hamn_engine *e, struct con
 {
 	struct attach_slot *handed = c->handed;
 
-	epoll_ctl(e->epfd, EPOLL_CTL_DEL, c->mon_fd, NULL);
-	close(c->mon_fd);
-	c->mon_fd = -1;
+	unwatch_locked(e, c);
 	c->handed = NULL;
 	pthread_cond_broadcast(&e->cond);	/* a start waits for this (start.c) */
 	if (c->st.status == ST_RUNNING) {

@@ -263,6 +263,8 @@ static int do_symlink(struct apply *ap, struct archive_entry *e, int parentfd, c
 		return entry_fail(ap, name, "chown", err);
 	if (utimensat(parentfd, base, m.times, AT_SYMLINK_NOFOLLOW) < 0)
 		return entry_fail(ap, name, "set times", err);
+	/* docker's layer size counts a symlink's lstat size, the target's length */
+	ap->unpacked += strlen(target);
 	return 0;
 }
 

@@ -74,7 +74,7 @@ enum hamn_layer_apply_flags {
 struct hamn_layer_stats {
 	struct hamn_digest diff_id;	/* sha256 of the uncompressed tar stream */
 	uint64_t tar_size;		/* bytes in the uncompressed stream */
-	uint64_t unpacked_size;		/* bytes of regular file contents */
+	uint64_t unpacked_size;		/* bytes of file contents and symlink targets */
 	struct hamn_digest input_digest;	/* sha256 of the bytes read from src_fd */
 	uint64_t input_size;
 	const char *compression;	/* "gzip", "zstd", "xz", or NULL (plain tar); static */
@@ -331,7 +331,8 @@ int hamn_image_prune(struct hamn_image_store *st, bool all, hamn_image_in_use_fn
 
 struct hamn_image_filter {
 	int dangling;		/* -1: either; 0: tagged only; 1: untagged and childless only */
-	char **reference;	/* globs on familiar names ("busybox", "busy*:1.*"); any matches */
+	char **reference;	/* globs on familiar names ("busybox", "busy*:1.*"); only
+				   the tags some glob matches are listed */
 	char **label;		/* "key" or "key=value"; all must match */
 	bool all;		/* also untagged images that are parents (intermediate images) */
 };
@@ -389,7 +390,8 @@ int hamn_image_size(struct hamn_image_store *st, const char *id, uint64_t *size_
 struct hamn_image_usage {
 	char *id;		/* "sha256:..." */
 	int64_t size;		/* bytes of all its layers (docker's Size) */
-	int64_t shared_size;	/* bytes of its layers other images use too (SharedSize) */
+	int64_t shared_size;	/* bytes of its layers other listed images use too (SharedSize;
+				   intermediate build images do not count, as in dockerd) */
 	int64_t unique_size;	/* size - shared_size: what deleting it alone frees */
 };
 

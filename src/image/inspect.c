@@ -49,15 +49,28 @@ static bool labels_match(const struct hamn_oci_image_config *c, char **filters)
 	return true;
 }
 
+/*
+ * With reference patterns, keep in refs only the refs some pattern matches
+ * (dockerd lists just those tags); false when none is left.
+ */
 static bool refs_match(char **refs, char **patterns)
 {
+	size_t kept = 0;
+
 	if (!patterns || !patterns[0])
 		return true;
-	for (size_t i = 0; patterns[i]; i++)
-		for (size_t j = 0; refs[j]; j++)
-			if (image_ref_matches(patterns[i], refs[j]))
-				return true;
-	return false;
+	for (size_t j = 0; refs[j]; j++) {
+		bool hit = false;
+
+		for (size_t i = 0; patterns[i] && !hit; i++)
+			hit = image_ref_matches(patterns[i], refs[j]);
+		if (hit)
+			refs[kept++] = refs[j];
+		else
+			free(refs[j]);
+	}
+	refs[kept] = NULL;
+	return kept > 0;
 }
 
 static bool filter_match(const struct hamn_image_filter *f, char **refs,

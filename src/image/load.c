@@ -397,16 +397,26 @@ static int store_item(struct staging *sg, const struct load_item *it, struct ham
 	return rc;
 }
 
-static void report_item(const struct load_item *it, hamn_image_report_fn report, void *ud)
+/*
+ * Report a stored item as dockerd: per tag, the image it took the tag from
+ * (moved[i], "" when none), then the tag.
+ */
+static void report_item(const struct load_item *it, char **moved, hamn_image_report_fn report,
+			void *ud)
 {
 	bool any = false;
 
 	for (size_t i = 0; it->plan.tags && it->plan.tags[i]; i++) {
 		_cleanup_free_ char *f = hamn_ref_familiarize(it->plan.tags[i]);
-		_cleanup_free_ char *line = NULL;
+		_cleanup_free_ char *line = NULL, *renamed = NULL;
 
 		if (strchr(it->plan.tags[i], '@'))
 			continue;
+		if (moved && moved[i] && *moved[i]) {
+			renamed = xasprintf("The image %s already exists, renaming the old one "
+					    "with ID %s to empty string", f, moved[i]);
+			report(renamed, ud);
+		}
 		line = xasprintf("Loaded image: %s", f);
 		report(line, ud);
 		any = true;
@@ -416,6 +426,24 @@ static void report_item(const struct load_item *it, hamn_image_report_fn report,
 						      it->plan.config_digest.str);
 		report(line, ud);
 	}
+}
+
+/* Per tag of it, the other image that has it before the load, or "" (for report_item). */
+static char **tags_moving(struct hamn_image_store *st, const struct load_item *it)
+{
+	char **old_ids = xcalloc(1, sizeof(char *));
+
+	for (size_t i = 0; it->plan.tags && it->plan.tags[i]; i++) {
+		char *old = NULL;
+
+		if (hamn_image_resolve(st, it->plan.tags[i], &old, NULL) < 0 ||
+		    streq(old, it->plan.config_digest.str)) {
+			free(old);
+			old = xstrdup("");
+		}
+		strv_push_take(&old_ids, old);
+	}
+	return old_ids;
 }
 
 static int load_staged(struct staging *sg, hamn_image_report_fn report, void *ud,
@@ -434,9 +462,11 @@ static int load_staged(struct staging *sg, hamn_image_report_fn report, void *ud
 		rc = hamn_error_setq(err, EINVAL, "load: the archive has neither manifest.json nor "
 				     "index.json: not a docker save or OCI layout tar");
 	for (size_t i = 0; rc == 0 && i < n; i++) {
+		_cleanup_strv_ char **moved = report ? tags_moving(sg->st, &items[i]) : NULL;
+
 		rc = store_item(sg, &items[i], err);
 		if (rc == 0 && report)
-			report_item(&items[i], report, ud);
+			report_item(&items[i], moved, report, ud);
 	}
 	for (size_t i = 0; i < n; i++)
 		load_item_release(&items[i]);

@@ -2,15 +2,23 @@
  * usage.c - disk usage for GET /system/df: per image its size, the part
  * it shares with other images and the part only it uses, and the size of
  * all layers. One query under the lock, so the numbers agree with each
- * other. Sizes are the unpacked bytes of a layer's regular files (the
- * image_layers.size column), as everywhere else in the store.
+ * other. Sizes are the unpacked bytes of a layer's regular files and
+ * symlink targets, as docker counts them (the image_layers.size column),
+ * as everywhere else in the store.
  */
 #include "image/internal.h"
 
-/* Per image: total and shared bytes (a layer is shared when several images stack it). */
+/*
+ * Per image: total and shared bytes. A layer is shared when several images
+ * stack it, counting as dockerd only the images docker images lists: tagged
+ * or childless, not the intermediate images of a build.
+ */
 static const char usage_sql[] =
-	"WITH users AS (SELECT chain_id, COUNT(DISTINCT image_id) AS n FROM image_stack "
-	"GROUP BY chain_id) "
+	"WITH listed AS (SELECT id FROM images i WHERE "
+	"EXISTS (SELECT 1 FROM image_tags t WHERE t.image_id = i.id) OR "
+	"NOT EXISTS (SELECT 1 FROM images c WHERE c.parent = i.id)), "
+	"users AS (SELECT chain_id, COUNT(DISTINCT image_id) AS n FROM image_stack "
+	"WHERE image_id IN (SELECT id FROM listed) GROUP BY chain_id) "
 	"SELECT i.id, COALESCE(SUM(l.size), 0), "
 	"COALESCE(SUM(CASE WHEN u.n > 1 THEN l.size ELSE 0 END), 0) "
 	"FROM images i LEFT JOIN image_stack s ON s.image_id = i.id "

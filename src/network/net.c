@@ -222,11 +222,16 @@ static int check_no_overlap(struct hamn_net_ctx *ctx, const struct hamn_ipv4_net
 {
 	char a[HAMN_IPV4_NET_STR_MAX];
 
-	for (size_t i = 0; i < ctx->n_nets; i++)
-		if (is_bridge(ctx->nets[i]) &&
-		    hamn_ipv4_net_overlaps(s, &ctx->nets[i]->ipam.subnet))
-			return hamn_error_setq(err, EEXIST, "subnet '%s' overlaps network '%s'",
-					       hamn_ipv4_net_str(s, a), ctx->nets[i]->name);
+	for (size_t i = 0; i < ctx->n_nets; i++) {
+		if (!is_bridge(ctx->nets[i]) ||
+		    !hamn_ipv4_net_overlaps(s, &ctx->nets[i]->ipam.subnet))
+			continue;
+		/* dockerd's (libnetwork's) words for the client; which network, for the log */
+		log_kv(HAMN_LOG_INFO, "subnet overlaps a network", "subnet=%s network=%s",
+		       hamn_ipv4_net_str(s, a), ctx->nets[i]->name);
+		return hamn_error_setq(err, EEXIST,
+				       "Pool overlaps with other one on this address space");
+	}
 	return 0;
 }
 
@@ -238,7 +243,11 @@ static int setup_ipam(struct hamn_net_ctx *ctx, struct network *n, const char *s
 	uint32_t gw = 0;
 
 	if (subnet) {
-		if (hamn_ipv4_net_parse(subnet, &s, err) < 0 || check_no_overlap(ctx, &s, err) < 0)
+		if (hamn_ipv4_net_parse(subnet, &s, NULL) < 0)
+			return hamn_error_setq(err, EINVAL,
+					       "Invalid subnet %s : invalid CIDR address: %s",
+					       subnet, subnet);
+		if (check_no_overlap(ctx, &s, err) < 0)
 			return -1;
 		n->user_subnet = true;
 	} else {
@@ -285,9 +294,9 @@ static int check_create_opts(struct hamn_net_ctx *ctx, const struct hamn_net_cre
 	if (o->driver && (streq(o->driver, DRIVER_HOST) || streq(o->driver, DRIVER_NULL)))
 		return hamn_error_setq(err, EPERM, "only one instance of \"%s\" network is allowed",
 				       o->driver);
+	/* dockerd looks other drivers up as plugins */
 	if (o->driver && *o->driver && !streq(o->driver, DRIVER_BRIDGE))
-		return hamn_error_setq(err, EINVAL, "network driver '%s' is not supported",
-				       o->driver);
+		return hamn_error_setq(err, ENOENT, "plugin \"%s\" not found", o->driver);
 	if ((o->options && !json_is_object(o->options)) ||
 	    (o->labels && !json_is_object(o->labels)))
 		return hamn_error_setq(err, EINVAL, "options and labels must be objects");
@@ -311,8 +320,6 @@ static int create_locked(struct hamn_net_ctx *ctx, const struct hamn_net_create_
 	struct network *n;
 	int ifindex;
 
-	if (check_create_opts(ctx, o, err) < 0)
-		return -1;
 	n = net_alloc(o->name, DRIVER_BRIDGE);
 	snprintf(n->bridge, sizeof(n->bridge), "br-%.12s", n->id);
 	n->internal = o->internal;
@@ -342,12 +349,13 @@ int hamn_net_create(struct hamn_net_ctx *ctx, const struct hamn_net_create_opts 
 {
 	int rc;
 
+	/* no "create network" prefix: the client knows, and dockerd's messages have none */
 	pthread_mutex_lock(&ctx->lock);
-	rc = create_locked(ctx, o, id_out, err);
+	rc = check_create_opts(ctx, o, err);
+	if (rc == 0)
+		rc = create_locked(ctx, o, id_out, err);
 	pthread_mutex_unlock(&ctx->lock);
-	if (rc < 0)
-		return hamn_error_wrap(err, "create network '%s'", o->name ? o->name : "");
-	return 0;
+	return rc;
 }
 /* ------------------------------------------------------------------ */
 /* Removing and looking up networks                                     */
@@ -453,11 +461,13 @@ static json_t *net_resource_json(const struct network *n)
 {
 	char created[HAMN_TIME_STR_MAX];
 
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:{s:s, s:n, s:o}, s:b, s:b, s:b,"
+	/* dockerd: IPAM options {} on a user-defined network, null on the predefined ones */
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:{s:s, s:o, s:o}, s:b, s:b, s:b,"
 			 " s:{s:s}, s:b, s:o, s:O, s:O}",
 			 "Name", n->name, "Id", n->id, "Created",
 			 hamn_time_format(n->created_ns, created), "Scope", "local", "Driver",
 			 n->driver, "EnableIPv6", 0, "IPAM", "Driver", "default", "Options",
+			 is_bridge(n) && !streq(n->name, "bridge") ? json_object() : json_null(),
 			 "Config", ipam_config_json(n), "Internal", n->internal, "Attachable", 0,
 			 "Ingress", 0, "ConfigFrom", "Network", "", "ConfigOnly", 0, "Containers",
 			 containers_json(n), "Options", n->options, "Labels", n->labels);

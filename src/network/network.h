@@ -116,9 +116,11 @@ struct hamn_net_create_opts {
  * Create a user-defined bridge network: its bridge (up, gateway address,
  * MTU), its nft rules (one transaction) and its state file. *id_out gets
  * the new 64-hex id (caller frees). Undone completely on failure.
- * Errors: EEXIST (name taken, the subnet overlaps another network, or the
- * bridge name exists), EINVAL (bad name, subnet, gateway, range, option or
- * unknown driver), EPERM (driver "host" or "null": they exist once),
+ * Errors, in dockerd's words where it has some: EEXIST (name taken, the
+ * subnet overlaps another network, or the bridge name exists), EINVAL (bad
+ * name, subnet, gateway, range or option),
+ * ENOENT 'plugin "x" not found' (a driver other than bridge, as dockerd),
+ * EPERM (driver "host" or "null": they exist once),
  * ENOSPC (no free subnet left in the pools), netlink and nft errors.
  */
 int hamn_net_create(struct hamn_net_ctx *ctx, const struct hamn_net_create_opts *o, char **id_out,

@@ -32,12 +32,13 @@ int hamn_volume_filters_check(const struct hamn_volume_filter *f, size_t n, bool
 {
 	for (size_t i = 0; i < n; i++) {
 		if (!key_allowed(f[i].key, prune ? prune_keys : list_keys))
-			return hamn_error_setq(err, EINVAL, "invalid filter '%s'", f[i].key);
+			return hamn_error_setq(err, EINVAL, "Invalid filter '%s'", f[i].key);
 		if (!streq(f[i].key, "dangling"))
 			continue;
 		for (size_t j = 0; f[i].values && f[i].values[j]; j++)
 			if (parse_dangling(f[i].values[j]) < 0)
-				return hamn_error_setq(err, EINVAL, "invalid filter 'dangling=%s'",
+				return hamn_error_setq(err, EINVAL,
+						       "Invalid filter 'dangling=[%s]'",
 						       f[i].values[j]);
 	}
 	return 0;

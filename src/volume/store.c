@@ -251,7 +251,7 @@ int vol_check_driver_opts(json_t *opts, struct hamn_error **err)
 					       "string",
 					       k);
 		if (!streq(k, "type") && !streq(k, "o") && !streq(k, "device"))
-			return hamn_error_setq(err, EINVAL, "invalid option key: \"%s\"", k);
+			return hamn_error_setq(err, EINVAL, "invalid option: \"%s\"", k);
 	}
 	has_type = json_string_length(json_object_get(opts, "type")) > 0;
 	if (!has_type && (json_object_get(opts, "o") || json_object_get(opts, "device")))
@@ -329,17 +329,19 @@ fail : {
 	return -1;
 }
 
-static int create_checks(const struct hamn_volume_create_opts *o, struct hamn_error **err)
+/* dockerd says which create failed: "create NAME: ..." (the name check says so itself). */
+static int create_checks(const struct hamn_volume_create_opts *o, const char *name,
+			 struct hamn_error **err)
 {
-	if (o->name && o->name[0] && hamn_volume_name_check(o->name, err) < 0)
+	if (o->name && o->name[0] && hamn_volume_name_check(name, err) < 0)
 		return -1;
 	if (o->driver && o->driver[0] && !streq(o->driver, "local"))
 		return hamn_error_setq(err, ENOENT,
-				       "error looking up volume plugin %s: plugin "
+				       "create %s: error looking up volume plugin %s: plugin "
 				       "\"%s\" not found",
-				       o->driver, o->driver);
+				       name, o->driver, o->driver);
 	if (check_labels(o->labels, err) < 0 || vol_check_driver_opts(o->driver_opts, err) < 0)
-		return -1;
+		return hamn_error_wrap(err, "create %s", name);
 	return 0;
 }
 
@@ -363,9 +365,11 @@ json_t *hamn_volume_create(struct hamn_volume_store *st, const struct hamn_volum
 	bool created = false;
 	int r;
 
-	if (create_checks(o, err) < 0)
-		return NULL;
 	m.name = o->name && o->name[0] ? xstrdup(o->name) : hamn_random_id();
+	if (create_checks(o, m.name, err) < 0) {
+		free(m.name);
+		return NULL;
+	}
 	m.driver = xstrdup("local");
 	m.created_at = created_now();
 	m.labels = labels_for(o);

@@ -113,7 +113,7 @@ struct hamn_volume_filter {
 
 /*
  * Check filters for list (dangling driver label name) or prune (label
- * label!): EINVAL "invalid filter 'k'" or a bad dangling value.
+ * label!): EINVAL "Invalid filter 'k'" or a bad dangling value.
  */
 int hamn_volume_filters_check(const struct hamn_volume_filter *f, size_t n, bool prune,
 			      struct hamn_error **err);

@@ -226,7 +226,7 @@ EOF
 	# an unknown filter is a 400 with dockerd's message
 	run api GET '/images/json?filters=%7B%22colour%22%3A%5B%22red%22%5D%7D'
 	[ "$(status_of)" = 400 ]
-	[[ "$(body)" == *"invalid filter 'colour'"* ]]
+	[[ "$(body)" == *"Invalid filter 'colour'"* ]]
 }
 
 @test "images --filter before/since compare creation times" {
@@ -289,7 +289,7 @@ EOF
 @test "saving an unknown image is a 404, not a broken tar" {
 	run api GET '/images/get?names=hamn-test&names=nosuch'
 	[ "$(status_of)" = 404 ]
-	[ "$(body | jq -r .message)" = "No such image: nosuch:latest" ]
+	[ "$(body | jq -r .message)" = "No such image: nosuch" ]
 	run_dk 1 save -o "$BATS_TEST_TMPDIR/x.tar" nosuch
 	run_hamn 1 save -o "$BATS_TEST_TMPDIR/y.tar" nosuch
 	[ ! -e "$BATS_TEST_TMPDIR/y.tar" ]

@@ -69,7 +69,7 @@ volume_exists() {
 	run_hamn 1 volume create x
 	[[ "$output" == *"too short"* ]]
 	run_hamn 1 volume create -o size=1g "$v"
-	[[ "$output" == *'invalid option key: "size"'* ]]
+	[[ "$output" == *'invalid option: "size"'* ]]
 }
 
 @test "the docker CLI manages volumes against hamnd" {

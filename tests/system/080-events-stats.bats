@@ -147,7 +147,7 @@ destroy $n" ]
 	run curl -s -w '\n%{http_code}' --unix-socket "$HAMN_SOCK" \
 		'http://d/events?since=1&until=2&filters=%7B%22bogus%22%3A%5B%22x%22%5D%7D'
 	[ "$(status_of)" = 400 ]
-	[[ "$(body)" == *"invalid filter 'bogus'"* ]]
+	[[ "$(body)" == *"Invalid filter 'bogus'"* ]]
 }
 
 @test "the docker CLI reads the events" {

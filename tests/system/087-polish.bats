@@ -151,7 +151,7 @@ cache_entries() {
 	[ "$(body | jq -c .)" = '{"CachesDeleted":[],"SpaceReclaimed":0}' ]
 	run api POST '/build/prune?filters=%7B%22inuse%22%3A%7B%22true%22%3Atrue%7D%7D'
 	[ "$(status_of)" = 400 ]
-	[[ "$(body)" == *"invalid filter 'inuse'"* ]]
+	[[ "$(body)" == *"Invalid filter 'inuse'"* ]]
 	run_dk builder prune -f
 	[[ "$output" == *"Deleted build cache objects:"* ]]
 	[[ "$output" == *"Total reclaimed space:"* ]]

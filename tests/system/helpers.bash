@@ -102,11 +102,16 @@ start_hamnd() {
 	export HAMND_CONFIG="$BATS_FILE_TMPDIR/daemon.json"
 	export HAMND_LOG="$BATS_FILE_TMPDIR/hamnd.log"
 	[ -f "$HAMND_CONFIG" ] || echo '{}' >"$HAMND_CONFIG"
+	HAMND_LOG_START=$(stat -c %s "$HAMND_LOG" 2>/dev/null || echo 0)
+	export HAMND_LOG_START
 	# no default bridge (and no host-wide ip_forward) unless the test asks: daemons of
 	# several test files must never share a bridge (tests/system/060-networks.bats)
 	local net=(--bridge none --ip-forward=false)
 	case " $* " in *" --bridge"* | *" -b "*) net=() ;; esac
-	"$HAMND_BIN" --root "$HAMND_ROOT" --exec-root "$HAMND_EXEC_ROOT" -H "unix://$HAMN_SOCK" \
+	# a sanitizer build (make asan): ASan/LSan reports of hamnd and of everything it forks
+	# (monitors have no stderr) go to $BATS_FILE_TMPDIR/asan.<pid>; stop_hamnd fails on them
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$BATS_FILE_TMPDIR/asan" \
+		"$HAMND_BIN" --root "$HAMND_ROOT" --exec-root "$HAMND_EXEC_ROOT" -H "unix://$HAMN_SOCK" \
 		--config-file "$HAMND_CONFIG" "${net[@]}" "$@" >>"$HAMND_LOG" 2>&1 3>&- &
 	export HAMND_PID=$!
 	local deadline=$((SECONDS + 10))
@@ -121,7 +126,30 @@ start_hamnd() {
 	done
 }
 
-# stop_hamnd: SIGTERM this file's daemon and wait (10 s, then SIGKILL) until it is gone.
+# sanitizer_check: fail, showing them, when a sanitizer build reported an error or a leak
+# since the daemon started (ASan/LSan files of start_hamnd, UBSan lines in $HAMND_LOG).
+# Each report fails one check: its file is renamed *.seen.
+sanitizer_check() {
+	local f bad=0 re='Sanitizer|: runtime error: '
+
+	for f in "$BATS_FILE_TMPDIR"/asan.*; do
+		[ -f "$f" ] && [ "${f%.seen}" = "$f" ] || continue
+		echo "sanitizer report $f:" >&2
+		cat "$f" >&2
+		mv "$f" "$f.seen"
+		bad=1
+	done
+	if [ -f "${HAMND_LOG:-}" ] &&
+		tail -c "+$((${HAMND_LOG_START:-0} + 1))" "$HAMND_LOG" | grep -qE "$re"; then
+		echo "sanitizer reports in $HAMND_LOG:" >&2
+		tail -c "+$((${HAMND_LOG_START:-0} + 1))" "$HAMND_LOG" | grep -E -A30 "$re" >&2
+		bad=1
+	fi
+	return "$bad"
+}
+
+# stop_hamnd: SIGTERM this file's daemon and wait (10 s, then SIGKILL) until it is gone;
+# fails when a sanitizer build reported something (sanitizer_check).
 stop_hamnd() {
 	[ -n "${HAMND_PID:-}" ] || return 0
 	kill -TERM "$HAMND_PID" 2>/dev/null
@@ -134,4 +162,5 @@ stop_hamnd() {
 		sleep 0.05
 	done
 	HAMND_PID=
+	sanitizer_check
 }

@@ -270,7 +270,7 @@ static void filters_list_shape(void **state)
 	assert_int_equal(hamn_api_filters_validate(f, allowed, &err), 0);
 	assert_int_equal(hamn_api_filters_validate(f, only_label, &err), -1);
 	assert_int_equal(err->errnum, EINVAL);
-	assert_string_equal(err->msg, "invalid filter 'status'");
+	assert_string_equal(err->msg, "Invalid filter 'status'");
 	hamn_error_free(&err);
 	hamn_api_filters_free(f);
 }

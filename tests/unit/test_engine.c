@@ -282,9 +282,10 @@ static void merge_follows_docker(void **state)
 				      "\"Labels\":{\"both\":\"ctr\"}}",
 				      NULL, &img, &c, &err),
 			 0);
-	assert_string_equal(c->cfg.env[0], "PATH=/img/bin");
-	assert_string_equal(c->cfg.env[1], "A=2");
-	assert_string_equal(c->cfg.env[2], "B=3");
+	/* as dockerd: the container's env, then the image's keys it does not set */
+	assert_string_equal(c->cfg.env[0], "A=2");
+	assert_string_equal(c->cfg.env[1], "B=3");
+	assert_string_equal(c->cfg.env[2], "PATH=/img/bin");
 	assert_null(c->cfg.env[3]);
 	assert_string_equal(c->cfg.entrypoint[0], "/entry");
 	assert_string_equal(c->cfg.cmd[0], "sh");
@@ -294,7 +295,7 @@ static void merge_follows_docker(void **state)
 	assert_string_equal(json_string_value(json_object_get(c->cfg.labels, "from")), "image");
 	/* the merged values are what inspect and the record show */
 	assert_string_equal(json_string_value(json_array_get(
-				    json_object_get(c->config_json, "Env"), 0)),
+				    json_object_get(c->config_json, "Env"), 2)),
 			    "PATH=/img/bin");
 	ctr_unref_locked(c);
 
@@ -484,14 +485,15 @@ static void users_resolve_in_the_container(void **state)
 	assert_int_equal(hamn_user_resolve("web", passwd, group, NULL, &u, &err), 0);
 	assert_int_equal(u.uid, 1000);
 	assert_int_equal(u.gid, 1000);
-	assert_int_equal(u.n_gids, 1);
-	assert_int_equal(u.gids[0], 29);
+	assert_int_equal(u.n_gids, 2);	/* as dockerd: the primary group, then audio */
+	assert_int_equal(u.gids[0], 1000);
+	assert_int_equal(u.gids[1], 29);
 	assert_string_equal(u.home, "/home/web");
 	hamn_user_release(&u);
 	assert_int_equal(hamn_user_resolve("1000:audio", passwd, group, add, &u, &err), 0);
 	assert_int_equal(u.uid, 1000);
 	assert_int_equal(u.gid, 29);
-	assert_int_equal(u.n_gids, 2);
+	assert_int_equal(u.n_gids, 3);
 	hamn_user_release(&u);
 	/* numbers need no entry */
 	assert_int_equal(hamn_user_resolve("4242:4343", NULL, NULL, NULL, &u, &err), 0);

@@ -624,7 +624,7 @@ static void store_create_errors(void **state)
 	opts = json_pack("{s:s}", "size", "1g");
 	o.driver_opts = opts;
 	assert_null(hamn_volume_create(f->st, &o, NULL, &err));
-	assert_string_equal(err->msg, "invalid option key: \"size\"");
+	assert_string_equal(err->msg, "create good: invalid option: \"size\"");
 	hamn_error_free(&err);
 	json_decref(opts);
 	opts = json_pack("{s:s}", "o", "bind");
@@ -683,7 +683,7 @@ static void store_list_filters(void **state)
 	expect_einval(-1, &err);
 	bad.key = "color";
 	assert_null(hamn_volume_list(f->st, &bad, 1, false, &err));
-	assert_string_equal(err->msg, "invalid filter 'color'");
+	assert_string_equal(err->msg, "Invalid filter 'color'");
 	hamn_error_free(&err);
 	bad.key = "name";
 	assert_int_equal(hamn_volume_filters_check(&bad, 1, true, &err), -1);
