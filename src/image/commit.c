@@ -173,6 +173,7 @@ static bool is_hex(const char *s, size_t max)
 }
 
 /* An image whose ID starts with sha256:<hex>; ENOENT / EINVAL (ambiguous). */
+/* The image whose ID starts with hex; "No such image: <shown>" when none. */
 static int find_prefix(struct hamn_image_store *st, const char *hex, const char *shown,
 		       char **id_out, struct hamn_error **err)
 {
@@ -192,7 +193,7 @@ static int find_prefix(struct hamn_image_store *st, const char *hex, const char 
 		return db_fail(st, "find image", err);
 	first = db_col_str(s, 0);
 	if (sqlite3_step(s) == SQLITE_ROW)
-		return hamn_error_setq(err, EINVAL, "image ID prefix '%s' is ambiguous", shown);
+		return hamn_error_setq(err, EINVAL, "image ID prefix '%s' is ambiguous", hex);
 	*id_out = steal_pointer(&first);
 	return 0;
 }
@@ -248,9 +249,10 @@ int image_resolve_locked(struct hamn_image_store *st, const char *ref, char **id
 		*tag_out = steal_pointer(&full);
 	if (found != 0)
 		return found < 0 ? -1 : 0;
-	if (bare && is_hex(ref, HAMN_DIGEST_HEX_LEN))
-		return find_prefix(st, ref, ref, id_out, err);
+	/* a name that could be an ID prefix: either; not found, it is named as a tag, as docker does */
 	shown = hamn_ref_familiar(&r);
+	if (bare && is_hex(ref, HAMN_DIGEST_HEX_LEN))
+		return find_prefix(st, ref, shown, id_out, err);
 	return hamn_error_setq(err, ENOENT, "No such image: %s", shown);
 }
 

@@ -254,6 +254,10 @@ EOF
 	run api GET /images/nosuch/json
 	[ "$(status_of)" = 404 ]
 	[ "$(body | jq -r .message)" = "no such image: nosuch: No such image: nosuch:latest" ]
+	# a name that could be an ID prefix is named as a tag too when nothing matches
+	run api GET /images/abc123/json
+	[ "$(status_of)" = 404 ]
+	[ "$(body | jq -r .message)" = "no such image: abc123: No such image: abc123:latest" ]
 	run_dk 1 image inspect nosuch:v2
 	[[ "$output" == *"No such image: nosuch:v2"* ]]
 }
