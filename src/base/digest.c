@@ -3,7 +3,7 @@
  *
  * The low-level SHA256_* calls run the same assembly (SHA-NI/AVX2) as EVP but
  * without OpenSSL 3's provider machinery: the first EVP_sha256() reads
- * openssl.cnf and initialises the default provider, which leaves ~1.5 MB of
+ * openssl.cnf and initialises the default provider, which leaves ~2.5 MB of
  * code, tables and heap resident in hamnd for nothing (measured, issue 4).
  * They are deprecated in 3.0 but kept for exactly this use; if a later OpenSSL
  * drops them, go back to EVP_Digest* here (the interface does not change).
